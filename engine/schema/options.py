@@ -1,0 +1,45 @@
+"""Match options: what the user asks for (amounts, limits, targets)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+AUDIO_FORMATS = ("wav16", "wav24", "wav32f", "flac")
+AudioFormat = Literal["wav16", "wav24", "wav32f", "flac"]
+Estimator = Literal["rules", "learned"]
+Device = Literal["auto", "cpu", "gpu"]
+
+
+class MatchOptions(BaseModel):
+    """Options for building a match plan. Amounts are percentages (0-100)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: float = Field(100.0, ge=0, le=100, description="master amount, scales every aspect")
+    eq_enabled: bool = True
+    eq_amount: float = Field(100.0, ge=0, le=100)
+    dynamics_enabled: bool = True
+    dynamics_amount: float = Field(100.0, ge=0, le=100)
+    width_enabled: bool = True
+    width_amount: float = Field(100.0, ge=0, le=100)
+    loudness_enabled: bool = True
+    loudness_amount: float = Field(100.0, ge=0, le=100)
+    limiter_enabled: bool = True
+
+    smoothing_octaves: float | None = Field(
+        None, gt=0, le=4, description="EQ smoothing width; None = chosen from the reference trust"
+    )
+    max_boost_db: float = Field(12.0, ge=0, le=24)
+    max_cut_db: float = Field(12.0, ge=0, le=24)
+    low_hz: float = Field(20.0, ge=5, le=1000, description="EQ is flat below this frequency")
+    high_hz: float = Field(20000.0, ge=1000, le=96000, description="EQ is flat above this")
+    target_lufs: float | None = Field(None, ge=-70, le=0, description="None = the reference's")
+    ceiling_dbtp: float = Field(-1.0, ge=-20, le=0)
+    estimator: Estimator = "rules"
+    device: Device = "auto"
+
+    def scaled(self, aspect_amount: float, enabled: bool) -> float:
+        """Effective 0..1 factor for one aspect (master amount x aspect amount)."""
+        return (self.amount / 100.0) * (aspect_amount / 100.0) if enabled else 0.0

@@ -1,0 +1,130 @@
+"""The match plan, which is also the preset: versioned, JSON, full-resolution curves.
+
+A preset holds everything the renderer needs; rendering a preset on the same target reproduces
+the ``match`` output sample for sample.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.schema.options import MatchOptions
+
+PRESET_SCHEMA_VERSION = 1
+FilterType = Literal["low_shelf", "high_shelf", "peak"]
+
+
+class ParametricBand(BaseModel):
+    """One parametric EQ band (RBJ Audio EQ Cookbook shapes)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: FilterType
+    freq_hz: float
+    gain_db: float
+    q: float
+
+
+class EqCurve(BaseModel):
+    """A gain curve on a log-frequency grid (dB at each frequency in Hz)."""
+
+    model_config = ConfigDict(extra="forbid")
+    freqs_hz: list[float]
+    gain_db: list[float]
+
+
+class ChannelEq(BaseModel):
+    """EQ for one of mid / side: the applied curve and its parametric approximation."""
+
+    model_config = ConfigDict(extra="forbid")
+    curve: EqCurve
+    bands: list[ParametricBand] = Field(default_factory=list)
+    fit_error_db: float = 0.0
+
+
+class EqSettings(BaseModel):
+    """Mid and side EQ. ``side`` already includes the per-band width change."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    mid: ChannelEq
+    side: ChannelEq | None = None
+    smoothing_octaves: float = 1.0
+    reference_trust: float = Field(1.0, ge=0, le=1)
+
+
+class WidthSettings(BaseModel):
+    """Per-band side gain relative to mid (already folded into the side EQ for rendering)."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    band_edges_hz: list[float] = Field(default_factory=list)
+    side_gain_db: list[float] = Field(default_factory=list)
+
+
+class DynamicsSettings(BaseModel):
+    """Broadband feed-forward compressor/expander on the programme's level envelope."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    threshold_db: float = 0.0
+    ratio: float = Field(1.0, gt=0)
+    knee_db: float = 6.0
+    attack_ms: float = 10.0
+    release_ms: float = 150.0
+    makeup_db: float = 0.0
+
+
+class LoudnessSettings(BaseModel):
+    """Target integrated loudness (ITU-R BS.1770-4)."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    target_lufs: float
+    amount: float = Field(1.0, ge=0, le=1)
+
+
+class LimiterSettings(BaseModel):
+    """True-peak limiter with lookahead."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    ceiling_dbtp: float = -1.0
+    lookahead_ms: float = 1.5
+    release_ms: float = 80.0
+
+
+class AnalysisSummary(BaseModel):
+    """Headline measurements of a signal (for reports and the UI)."""
+
+    model_config = ConfigDict(extra="forbid")
+    integrated_lufs: float
+    loudness_range_lu: float
+    true_peak_dbtp: float
+    sample_peak_dbfs: float
+    plr_db: float
+    crest_db: float
+    width_db: float
+    correlation: float
+    length_s: float
+    sample_rate: int
+    channels: int
+
+
+class Preset(BaseModel):
+    """A versioned, editable match plan."""
+
+    model_config = ConfigDict(extra="forbid")
+    schema_version: int = PRESET_SCHEMA_VERSION
+    kind: Literal["audio-style-preset"] = "audio-style-preset"
+    name: str = ""
+    created_by: str = ""
+    options: MatchOptions = Field(default_factory=MatchOptions)
+    eq: EqSettings
+    width: WidthSettings = Field(default_factory=WidthSettings)
+    dynamics: DynamicsSettings = Field(default_factory=DynamicsSettings)
+    loudness: LoudnessSettings
+    limiter: LimiterSettings = Field(default_factory=LimiterSettings)
+    reference: AnalysisSummary | None = None
+    references: list[str] = Field(default_factory=list)
