@@ -64,16 +64,18 @@ class WidthSettings(BaseModel):
 
 
 class DynamicsSettings(BaseModel):
-    """Broadband feed-forward compressor/expander on the programme's level envelope."""
+    """Broadband feed-forward compressor (ratio > 1) or expander (ratio < 1) driven by the
+    K-weighted level envelope. The threshold is relative to the programme's integrated
+    loudness after EQ, so a preset carries over to other material."""
 
     model_config = ConfigDict(extra="forbid")
     enabled: bool = True
-    threshold_db: float = 0.0
+    threshold_lu: float = 0.0
     ratio: float = Field(1.0, gt=0)
     knee_db: float = 6.0
+    detector_ms: float = 50.0
     attack_ms: float = 10.0
-    release_ms: float = 150.0
-    makeup_db: float = 0.0
+    release_ms: float = 200.0
 
 
 class LoudnessSettings(BaseModel):
@@ -91,8 +93,8 @@ class LimiterSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     enabled: bool = True
     ceiling_dbtp: float = -1.0
-    lookahead_ms: float = 1.5
-    release_ms: float = 80.0
+    lookahead_ms: float = 2.0
+    release_ms: float = 100.0
 
 
 class AnalysisSummary(BaseModel):

@@ -1,0 +1,1 @@
+"""Signal processing building blocks used by the renderer."""
