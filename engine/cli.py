@@ -1,0 +1,341 @@
+"""The ``audio-style`` command line.
+
+Engine subcommands live here; ``gui``, ``server``/``worker``/``scheduler``/``users`` and
+``cloud`` are contributed by the other packages through the ``audio_style.commands`` entry
+point group, so the engine never imports them.
+Bad input: one line ``error E1xx: ...`` on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from engine import __version__
+from engine.cli_text import T
+from engine.progress import Progress, drive
+from engine.schema.errors import AudioStyleError, ErrorCode
+from engine.schema.i18n import current_language, set_language
+from engine.schema.options import AUDIO_FORMATS, MatchOptions
+
+EXIT_BAD_INPUT = 2
+
+
+class _ProgressBar:
+    """A one-line progress bar on a terminal (stderr); silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.last < 0.1 and p.fraction < 1.0:
+            return
+        self.last = now
+        width = 30
+        filled = int(width * min(1.0, p.fraction))
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {p.fraction:4.0%} {p.stage:8s}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 60 + "\r")
+            sys.stderr.flush()
+
+
+def _add_match_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--amount", type=float, default=100.0, help=T("amount"))
+    p.add_argument("--eq-amount", type=float, default=100.0, help=T("eq_amount"))
+    p.add_argument("--dynamics-amount", type=float, default=100.0, help=T("dyn_amount"))
+    p.add_argument("--width-amount", type=float, default=100.0, help=T("width_amount"))
+    p.add_argument("--loudness-amount", type=float, default=100.0, help=T("loud_amount"))
+    p.add_argument("--target-lufs", type=float, default=None, help=T("target_lufs"))
+    p.add_argument("--ceiling-dbtp", type=float, default=-1.0, help=T("ceiling"))
+    p.add_argument("--smoothing", type=float, default=None, help=T("smoothing"))
+    p.add_argument("--no-eq", action="store_true", help=T("no_eq"))
+    p.add_argument("--no-dynamics", action="store_true", help=T("no_dyn"))
+    p.add_argument("--no-width", action="store_true", help=T("no_width"))
+    p.add_argument("--no-loudness", action="store_true", help=T("no_loud"))
+    p.add_argument("--no-limiter", action="store_true", help=T("no_limiter"))
+    p.add_argument("--estimator", choices=("rules", "learned"), default="rules", help=T("estimator"))
+    p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help=T("device"))
+
+
+def options_from_args(args: argparse.Namespace) -> MatchOptions:
+    """Build validated :class:`MatchOptions` from parsed CLI arguments."""
+    values: dict[str, Any] = {
+        "amount": args.amount,
+        "eq_amount": args.eq_amount,
+        "dynamics_amount": args.dynamics_amount,
+        "width_amount": args.width_amount,
+        "loudness_amount": args.loudness_amount,
+        "target_lufs": args.target_lufs,
+        "ceiling_dbtp": args.ceiling_dbtp,
+        "smoothing_octaves": args.smoothing,
+        "eq_enabled": not args.no_eq,
+        "dynamics_enabled": not args.no_dynamics,
+        "width_enabled": not args.no_width,
+        "loudness_enabled": not args.no_loudness,
+        "limiter_enabled": not args.no_limiter,
+        "estimator": args.estimator,
+        "device": args.device,
+    }
+    try:
+        return MatchOptions(**values)
+    except ValueError as exc:
+        errors = getattr(exc, "errors", lambda: [])()
+        name = "--" + str(errors[0]["loc"][0]).replace("_", "-") if errors else "option"
+        reason = errors[0]["msg"] if errors else str(exc)
+        raise AudioStyleError(ErrorCode.BAD_OPTION, name=name, reason=reason) from None
+
+
+def _outputs_for(targets: list[str], out: str, fmt: str | None) -> list[Path]:
+    o = Path(out)
+    if len(targets) == 1 and not o.is_dir():
+        return [o]
+    if o.exists() and not o.is_dir():
+        raise AudioStyleError(ErrorCode.BAD_OPTION, name="-o", reason="must be a directory")
+    o.mkdir(parents=True, exist_ok=True)
+    ext = ".flac" if fmt == "flac" else ".wav"
+    return [o / (Path(t).stem + ext) for t in targets]
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from engine.pipeline import analyze_file
+
+    bar = _ProgressBar(not args.quiet)
+    try:
+        an = drive(analyze_file(args.file), bar)
+    finally:
+        bar.close()
+    s = an.summary
+    if args.json:
+        doc = {
+            "file": args.file,
+            "summary": s.model_dump(),
+            "spectrum": {
+                "freqs_hz": an.freqs_hz[::4].round(2).tolist(),
+                "mid_db": an.mid_db[::4].round(2).tolist(),
+                "side_db": None if an.side_db is None else an.side_db[::4].round(2).tolist(),
+            },
+            "bands": {
+                "edges_hz": an.band_edges_hz.tolist(),
+                "width_db": an.band_width_db.round(2).tolist(),
+                "correlation": an.band_correlation.round(3).tolist(),
+            },
+        }
+        print(json.dumps(doc, indent=1, ensure_ascii=False))
+        return 0
+    rows = [
+        (T("m_integrated"), f"{s.integrated_lufs:.1f} LUFS"),
+        (T("m_lra"), f"{s.loudness_range_lu:.1f} LU"),
+        (T("m_tp"), f"{s.true_peak_dbtp:.1f} dBTP"),
+        (T("m_sp"), f"{s.sample_peak_dbfs:.1f} dBFS"),
+        (T("m_plr"), f"{s.plr_db:.1f} dB"),
+        (T("m_crest"), f"{s.crest_db:.1f} dB"),
+        (T("m_width"), f"{s.width_db:.1f} dB"),
+        (T("m_corr"), f"{s.correlation:.2f}"),
+        (T("m_length"), f"{s.length_s:.2f} s"),
+        (T("m_rate"), f"{s.sample_rate} Hz"),
+        (T("m_channels"), str(s.channels)),
+    ]
+    for name, value in rows:
+        print(f"{name:24s} {value}")
+    return 0
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from engine.io import format_for
+    from engine.pipeline import match_files
+
+    options = options_from_args(args)
+    outputs = _outputs_for(args.targets, args.output, args.format)
+    for o in outputs:
+        format_for(o, args.format)
+    bar = _ProgressBar(not args.quiet)
+    try:
+        results = drive(
+            match_files(
+                args.targets,
+                args.reference,
+                outputs,
+                options,
+                fmt=args.format,
+                force=args.force,
+                preset_out=args.preset_out,
+                report_out=args.report,
+            ),
+            bar,
+        )
+    finally:
+        bar.close()
+    for r in results:
+        st = r.render.stats
+        print(
+            T(
+                "result_line",
+                output=str(r.output),
+                lufs=st.output_lufs,
+                tp=st.output_true_peak_dbtp,
+                gain=st.gain_db,
+                trust=r.preset.eq.reference_trust,
+            )
+        )
+    return 0
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from engine.pipeline import render_file
+    from engine.presets import load_preset
+
+    preset = load_preset(args.preset)
+    bar = _ProgressBar(not args.quiet)
+    try:
+        res = drive(
+            render_file(preset, args.target, args.output, fmt=args.format, force=args.force), bar
+        )
+    finally:
+        bar.close()
+    st = res.stats
+    print(
+        T(
+            "result_line",
+            output=str(res.path),
+            lufs=st.output_lufs,
+            tp=st.output_true_peak_dbtp,
+            gain=st.gain_db,
+            trust=preset.eq.reference_trust,
+        )
+    )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from engine.io import atomic_write_text, check_output_path
+    from engine.presets import export_preset, load_preset
+
+    preset = load_preset(args.preset)
+    text = export_preset(preset, args.format)
+    check_output_path(args.output, args.force)
+    atomic_write_text(args.output, text, force=args.force)
+    print(f"{T('wrote')} {args.output}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, including subcommands contributed by other packages."""
+    parser = argparse.ArgumentParser(prog="audio-style", description=T("prog"))
+    parser.add_argument("--version", action="version", version=f"audio-style {__version__}")
+    parser.add_argument("--lang", choices=("zh", "en"), help=T("lang"))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("analyze", help=T("cmd_analyze"), description=T("cmd_analyze"))
+    p.add_argument("file", help=T("file"))
+    p.add_argument("--json", action="store_true", help=T("json"))
+    p.add_argument("-q", "--quiet", action="store_true", help=T("quiet"))
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("match", help=T("cmd_match"), description=T("cmd_match"))
+    p.add_argument("targets", nargs="+", help=T("targets"))
+    p.add_argument("--reference", "-r", action="append", required=True, help=T("reference"))
+    p.add_argument("-o", "--output", required=True, help=T("out"))
+    p.add_argument("--preset-out", help=T("preset_out"))
+    p.add_argument("--report", help=T("report"))
+    p.add_argument("--format", choices=AUDIO_FORMATS, default=None, help=T("format"))
+    p.add_argument("--force", action="store_true", help=T("force"))
+    p.add_argument("-q", "--quiet", action="store_true", help=T("quiet"))
+    _add_match_options(p)
+    p.set_defaults(func=cmd_match)
+
+    p = sub.add_parser("apply", help=T("cmd_apply"), description=T("cmd_apply"))
+    p.add_argument("preset", help=T("preset"))
+    p.add_argument("target", help=T("target"))
+    p.add_argument("-o", "--output", required=True, help=T("export_out"))
+    p.add_argument("--format", choices=AUDIO_FORMATS, default=None, help=T("format"))
+    p.add_argument("--force", action="store_true", help=T("force"))
+    p.add_argument("-q", "--quiet", action="store_true", help=T("quiet"))
+    p.set_defaults(func=cmd_apply)
+
+    p = sub.add_parser("export-preset", help=T("cmd_export"), description=T("cmd_export"))
+    p.add_argument("preset", help=T("preset"))
+    p.add_argument("--format", choices=("eqapo", "graphiceq", "csv"), required=True, help=T("export_format"))
+    p.add_argument("-o", "--output", required=True, help=T("export_out"))
+    p.add_argument("--force", action="store_true", help=T("force"))
+    p.set_defaults(func=cmd_export)
+
+    _add_plugins(sub)
+    return parser
+
+
+_EXTRAS = {"gui": "app", "server": "server", "cloud": "app"}
+
+
+def _add_plugins(sub: Any) -> None:
+    for ep in entry_points(group="audio_style.commands"):
+        try:
+            register = ep.load()
+        except (ImportError, OSError) as exc:  # optional extra missing: say what to install
+            _missing_plugin(sub, ep.name, _EXTRAS.get(ep.name, ep.name), exc)
+            continue
+        register(sub)
+
+
+def _missing_plugin(sub: Any, name: str, extra: str, exc: BaseException) -> None:
+    msg = T("missing_extra", name=name, extra=extra, error=str(exc).splitlines()[0][:120])
+
+    def run(_: argparse.Namespace) -> int:
+        print(msg, file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    p = sub.add_parser(name, help=msg, add_help=True)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=run)
+
+
+def _preselect_language(argv: Sequence[str]) -> None:
+    for i, a in enumerate(argv):
+        if a == "--lang" and i + 1 < len(argv):
+            set_language(argv[i + 1])
+        elif a.startswith("--lang="):
+            set_language(a.split("=", 1)[1])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``audio-style`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _preselect_language(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except AudioStyleError as exc:
+        print(exc.one_line(current_language()), file=sys.stderr)
+        return EXIT_BAD_INPUT if exc.code != ErrorCode.INTERNAL else 1
+    except KeyboardInterrupt:
+        print(T("interrupted"), file=sys.stderr)
+        return 130
+    except MemoryError:
+        err = AudioStyleError(ErrorCode.INTERNAL, reason="out of memory")
+        print(err.one_line(), file=sys.stderr)
+        return 1
+    except Exception as exc:  # last resort: one line, traceback only on request
+        if os.environ.get("AUDIO_STYLE_DEBUG"):
+            raise
+        err = AudioStyleError(ErrorCode.INTERNAL, reason=f"{type(exc).__name__}: {exc}"[:300])
+        print(err.one_line(), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""Build a match plan (= preset) from the analyses of a target and its reference(s).
+
+Most references are *other songs*: the ratio of two long-term spectra mixes the reference's
+style (its mastering EQ) with its content (instruments, key, arrangement). The plan estimates
+how far the reference can be trusted — how alike the fine spectral structure of the two
+signals is — and smooths the EQ more (keeping only broad tonal balance) the less it trusts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine.analysis import POINTS_PER_OCTAVE, Analysis
+from engine.analysis.loudness import integrated_loudness, short_term_loudness
+from engine.analysis.spectrum import smooth_octaves
+from engine.dsp.dynamics import compressor_gain_db, level_envelope_db
+from engine.eqfit import fit_parametric
+from engine.schema.options import MatchOptions
+from engine.schema.preset import (
+    ChannelEq,
+    DynamicsSettings,
+    EqCurve,
+    EqSettings,
+    LimiterSettings,
+    LoudnessSettings,
+    Preset,
+    WidthSettings,
+)
+
+F64 = NDArray[np.float64]
+PERCENTILES = (10.0, 50.0, 95.0)
+MIN_SMOOTHING_OCT = 1 / 3
+MAX_SMOOTHING_OCT = 2.0
+CONTENT_FLOOR_DB = 60.0  # bands more than this below the spectrum's peak carry no style
+
+
+@dataclass
+class Profile:
+    """A (possibly averaged) loudness-normalised description of the reference style."""
+
+    freqs_hz: F64
+    mid_db: F64
+    side_db: F64 | None
+    lufs: float
+    st_percentiles: F64  # short-term loudness percentiles relative to integrated (LU)
+    band_width_db: F64
+
+
+def profile_of(a: Analysis, freqs_hz: F64 | None = None) -> Profile:
+    """Loudness-normalised spectra and dynamics statistics of one analysis."""
+    f = a.freqs_hz if freqs_hz is None else freqs_hz
+    lufs = a.summary.integrated_lufs
+    mid = np.interp(np.log(f), np.log(a.freqs_hz), a.mid_raw_db) - lufs
+    side = None
+    if a.side_raw_db is not None:
+        side = np.interp(np.log(f), np.log(a.freqs_hz), a.side_raw_db) - lufs
+    return Profile(f, mid, side, lufs, st_percentiles(a), a.band_width_db)
+
+
+def st_percentiles(a: Analysis) -> F64:
+    """Percentiles 10/50/95 of short-term loudness relative to integrated loudness."""
+    st = a.short_term_lufs[np.isfinite(a.short_term_lufs)]
+    st = st[st > a.summary.integrated_lufs - 20.0]  # EBU Tech 3342 style relative gate
+    if len(st) == 0:
+        return np.zeros(3)
+    return np.asarray(np.percentile(st, PERCENTILES) - a.summary.integrated_lufs, dtype=float)
+
+
+def average_profiles(profiles: Sequence[Profile]) -> Profile:
+    """Average several reference profiles (power-average spectra, mean statistics)."""
+    if len(profiles) == 1:
+        return profiles[0]
+
+    def pavg(xs: list[F64]) -> F64:
+        return np.asarray(10 * np.log10(np.mean([10 ** (x / 10) for x in xs], axis=0)))
+
+    sides = [p.side_db for p in profiles if p.side_db is not None]
+    return Profile(
+        freqs_hz=profiles[0].freqs_hz,
+        mid_db=pavg([p.mid_db for p in profiles]),
+        side_db=pavg(sides) if len(sides) == len(profiles) else None,
+        lufs=float(10 * np.log10(np.mean([10 ** (p.lufs / 10) for p in profiles]))),
+        st_percentiles=np.mean([p.st_percentiles for p in profiles], axis=0),
+        band_width_db=np.mean([p.band_width_db for p in profiles], axis=0),
+    )
+
+
+def reference_trust(target_db: F64, reference_db: F64, freqs_hz: F64) -> float:
+    """How much the reference's spectrum can be copied, 0..1.
+
+    The correlation of the two spectra's fine structure (deviations from their own 1-octave
+    smoothed shape, 100 Hz-8 kHz): the same song shares harmonics and instruments, another
+    song does not.
+    """
+    sel = (freqs_hz >= 100.0) & (freqs_hz <= 8000.0)
+    if sel.sum() < 8:
+        return 0.0
+    ft = target_db - smooth_octaves(target_db, POINTS_PER_OCTAVE, 1.0)
+    fr = reference_db - smooth_octaves(reference_db, POINTS_PER_OCTAVE, 1.0)
+    a, b = ft[sel] - ft[sel].mean(), fr[sel] - fr[sel].mean()
+    den = float(np.sqrt(np.sum(a * a) * np.sum(b * b)))
+    corr = float(np.sum(a * b) / den) if den > 0 else 0.0
+    return float(np.clip((corr - 0.35) / 0.45, 0.0, 1.0))
+
+
+def smoothing_for_trust(trust: float) -> float:
+    """EQ smoothing width (octaves): fine detail only when the reference is trusted."""
+    return float(MAX_SMOOTHING_OCT * (MIN_SMOOTHING_OCT / MAX_SMOOTHING_OCT) ** trust)
+
+
+def match_curve(
+    target_db: F64,
+    reference_db: F64,
+    freqs_hz: F64,
+    smoothing_octaves: float,
+    options: MatchOptions,
+) -> F64:
+    """Smoothed reference/target spectral ratio (dB), flat where either has no content or
+    outside ``low_hz..high_hz``, soft-limited to the boost/cut range."""
+    diff = reference_db - target_db
+    floor_t = target_db.max() - CONTENT_FLOOR_DB
+    floor_r = reference_db.max() - CONTENT_FLOOR_DB
+    weight = np.clip((np.minimum(target_db - floor_t, reference_db - floor_r)) / 12.0, 0, 1)
+    weight = weight * _band_taper(freqs_hz, options.low_hz, options.high_hz)
+    num = smooth_octaves(diff * weight, POINTS_PER_OCTAVE, smoothing_octaves)
+    den = smooth_octaves(weight, POINTS_PER_OCTAVE, smoothing_octaves)
+    curve = num / np.maximum(den, 1e-6)
+    # level is handled by the loudness stage: centre the curve where the music is
+    w_mid = weight * ((freqs_hz > 60.0) & (freqs_hz < 12000.0))
+    if w_mid.sum() > 0:
+        curve = curve - float(np.sum(curve * w_mid) / w_mid.sum())
+    curve = curve * smooth_octaves(weight, POINTS_PER_OCTAVE, 1 / 3)
+    return _soft_limit(curve, options.max_boost_db, options.max_cut_db)
+
+
+def _band_taper(freqs_hz: F64, low_hz: float, high_hz: float) -> F64:
+    lo = np.clip(np.log2(freqs_hz / low_hz) * 3.0 + 1.0, 0.0, 1.0)
+    hi = np.clip(np.log2(high_hz / freqs_hz) * 3.0 + 1.0, 0.0, 1.0)
+    return np.asarray(lo * hi, dtype=np.float64)
+
+
+def _soft_limit(curve: F64, max_boost_db: float, max_cut_db: float) -> F64:
+    pos = max_boost_db * np.tanh(np.maximum(curve, 0) / max(max_boost_db, 1e-6))
+    neg = -max_cut_db * np.tanh(np.maximum(-curve, 0) / max(max_cut_db, 1e-6))
+    return np.asarray(np.where(curve >= 0, pos, neg), dtype=np.float64)
+
+
+def plan_dynamics(target: Analysis, ref_percentiles: F64, amount: float) -> DynamicsSettings:
+    """Compressor settings that bring the target's short-term loudness distribution
+    (percentiles 10/50/95 relative to integrated loudness) closest to the reference's."""
+    energies = target.momentary_energies
+    lufs = target.summary.integrated_lufs
+    base = DynamicsSettings(enabled=amount > 0)
+    if amount <= 0 or len(energies) < 40 or not np.isfinite(lufs):
+        return base.model_copy(update={"ratio": 1.0})
+    best = (_dyn_error(energies, lufs, 0.0, 1.0, ref_percentiles), 0.0, 1.0)
+    for ratio in (1.25, 1.5, 2.0, 3.0, 4.0, 6.0):
+        for thr in np.arange(-24.0, 6.1, 2.0):
+            e = _dyn_error(energies, lufs, float(thr), ratio, ref_percentiles) + 0.02 * ratio
+            if e < best[0]:
+                best = (e, float(thr), ratio)
+    _, thr, ratio = best
+    ratio = 1.0 + (ratio - 1.0) * amount
+    return base.model_copy(update={"threshold_lu": thr, "ratio": ratio})
+
+
+def _dyn_error(energies: F64, lufs: float, thr: float, ratio: float, ref_p: F64) -> float:
+    if ratio == 1.0:
+        e = energies
+    else:
+        level = -0.691 + level_envelope_db(energies, 1)
+        g = compressor_gain_db(level, lufs + thr, ratio, 6.0, 0, 2.0)
+        e = energies * 10.0 ** (g / 10.0)
+    st = short_term_loudness(e)
+    li = integrated_loudness(e)
+    st = st[np.isfinite(st)]
+    st = st[st > li - 20.0]
+    if len(st) == 0:
+        return 1e9
+    p = np.percentile(st, PERCENTILES) - li
+    return float(np.mean(np.abs(p - ref_p)))
+
+
+def build_preset(
+    target: Analysis, references: Sequence[Analysis], options: MatchOptions
+) -> Preset:
+    """Build the match plan for ``target`` from one or more ``references``."""
+    freqs = target.freqs_hz
+    tp = profile_of(target)
+    ref = average_profiles([profile_of(r, freqs) for r in references])
+    trust = reference_trust(tp.mid_db, ref.mid_db, freqs)
+    smoothing = options.smoothing_octaves or smoothing_for_trust(trust)
+    eq_amt = options.scaled(options.eq_amount, options.eq_enabled)
+    width_amt = options.scaled(options.width_amount, options.width_enabled)
+
+    mid_full = match_curve(tp.mid_db, ref.mid_db, freqs, smoothing, options)
+    mid = mid_full * eq_amt
+    side_eq: ChannelEq | None = None
+    width = WidthSettings(enabled=width_amt > 0)
+    sr = target.sample_rate
+    if tp.side_db is not None and ref.side_db is not None:
+        side_full = match_curve(tp.side_db, ref.side_db, freqs, max(smoothing, 0.5), options)
+        width_delta = smooth_octaves(side_full - mid_full, POINTS_PER_OCTAVE, 1.0)
+        side = mid + width_amt * width_delta
+        side_eq = _channel_eq(freqs, side, sr)
+        edges = target.band_edges_hz
+        centres = np.sqrt(edges[:-1] * edges[1:])
+        width = WidthSettings(
+            enabled=width_amt > 0,
+            band_edges_hz=[float(e) for e in edges],
+            side_gain_db=[float(v) for v in np.interp(centres, freqs, width_amt * width_delta)],
+        )
+
+    loud_amt = options.scaled(options.loudness_amount, options.loudness_enabled)
+    goal = options.target_lufs if options.target_lufs is not None else ref.lufs
+    t_lufs = target.summary.integrated_lufs
+    target_lufs = t_lufs + loud_amt * (goal - t_lufs)
+
+    dyn_amt = options.scaled(options.dynamics_amount, options.dynamics_enabled)
+    return Preset(
+        options=options,
+        eq=EqSettings(
+            enabled=eq_amt > 0 or width_amt > 0,
+            mid=_channel_eq(freqs, mid, sr),
+            side=side_eq,
+            smoothing_octaves=smoothing,
+            reference_trust=trust,
+        ),
+        width=width,
+        dynamics=plan_dynamics(target, ref.st_percentiles, dyn_amt),
+        loudness=LoudnessSettings(
+            enabled=options.loudness_enabled, target_lufs=float(target_lufs), amount=loud_amt
+        ),
+        limiter=LimiterSettings(enabled=options.limiter_enabled, ceiling_dbtp=options.ceiling_dbtp),
+        reference=None,
+    )
+
+
+def _channel_eq(freqs: F64, gain_db: F64, sample_rate: int) -> ChannelEq:
+    # the stored curve is what is rendered: keep it at full resolution (1/48 octave)
+    bands, err = fit_parametric(freqs, gain_db, sample_rate)
+    return ChannelEq(
+        curve=EqCurve(freqs_hz=[float(f) for f in freqs], gain_db=[float(g) for g in gain_db]),
+        bands=bands,
+        fit_error_db=err,
+    )

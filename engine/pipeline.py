@@ -1,0 +1,276 @@
+"""The engine facade: what the CLI, the desktop app and the server worker call.
+
+Long work is a generator yielding :class:`Progress` and returning its result; cancel it with
+a :class:`CancelToken`. :func:`drive` runs one to completion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soxr
+from numpy.typing import NDArray
+
+from engine import io
+from engine.analysis import Analysis, AnalysisAccumulator, analyze_array
+from engine.matching import build_preset
+from engine.presets import save_preset
+from engine.progress import CancelToken, Progress, check, drive, scaled
+from engine.render import BLOCK_FRAMES, RenderStats, render, render_array_stats
+from engine.report import build_report, save_report
+from engine.schema.errors import AudioStyleError, ErrorCode
+from engine.schema.options import MatchOptions
+from engine.schema.preset import Preset
+
+F64 = NDArray[np.float64]
+SILENCE_DBFS = -100.0
+
+__all__ = [
+    "Analysis",
+    "CancelToken",
+    "MatchResult",
+    "Progress",
+    "RenderOutput",
+    "RenderResult",
+    "analyze_array",
+    "analyze_file",
+    "build_preset",
+    "drive",
+    "match_files",
+    "render_array",
+    "render_file",
+]
+
+
+@dataclass
+class RenderOutput:
+    """An in-memory render."""
+
+    audio: F64
+    gain_db: float
+    stats: RenderStats
+
+
+@dataclass
+class RenderResult:
+    """A render written to ``path``."""
+
+    path: Path
+    stats: RenderStats
+    sample_rate: int
+    channels: int
+
+
+@dataclass
+class MatchResult:
+    """Everything one target's match produced."""
+
+    target: Path
+    output: Path
+    preset: Preset
+    render: RenderResult
+    target_analysis: Analysis
+    reference_analyses: list[Analysis]
+    report: dict[str, Any] | None = None
+    preset_path: Path | None = None
+    report_path: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def analyze_file(
+    path: str | Path,
+    *,
+    sample_rate: int | None = None,
+    cancel: CancelToken | None = None,
+    require_signal: bool = True,
+) -> Generator[Progress, None, Analysis]:
+    """Analyse a file in blocks, resampled to ``sample_rate`` when given (soxr, HQ).
+
+    Raises ``AudioStyleError(SILENT)`` for a silent file when ``require_signal``.
+    """
+    info = io.probe(path)
+    rate = sample_rate or info.sample_rate
+    acc = AnalysisAccumulator(rate, info.channels)
+    stream = None
+    if rate != info.sample_rate:
+        stream = soxr.ResampleStream(info.sample_rate, rate, info.channels, dtype="float32")
+    done = 0
+    for block in io.iter_blocks(path, BLOCK_FRAMES, info=info):
+        check(cancel)
+        done += len(block)
+        last = done >= info.frames
+        b = stream.resample_chunk(block, last=last) if stream is not None else block
+        if len(b):
+            acc.push(b)
+        yield Progress("analyze", done / max(1, info.frames), str(path))
+    analysis = acc.finish()
+    if require_signal and _is_silent(analysis):
+        raise AudioStyleError(ErrorCode.SILENT, path=str(path))
+    return analysis
+
+
+def _is_silent(a: Analysis) -> bool:
+    s = a.summary
+    return s.sample_peak_dbfs < SILENCE_DBFS or s.integrated_lufs <= -70.0
+
+
+def render_array(
+    preset: Preset, x: F64, sample_rate: int, *, gain_db: float | None = None
+) -> RenderOutput:
+    """Render an in-memory ``(frames, channels)`` array (e.g. a preview loop region, with
+    ``gain_db`` taken from the full render so its loudness matches)."""
+    audio, stats = render_array_stats(preset, np.asarray(x, dtype=np.float64), sample_rate, gain_db)
+    return RenderOutput(audio, stats.gain_db, stats)
+
+
+class _FileSink:
+    """Writes render output through :class:`engine.io.AudioWriter`; reset starts over."""
+
+    def __init__(self, path: Path, sample_rate: int, channels: int, fmt: str | None, force: bool):
+        self.args = (path, sample_rate, channels, fmt)
+        self.force = force
+        self.writer = self._open()
+
+    def _open(self) -> io.AudioWriter:
+        path, sr, ch, fmt = self.args
+        w = io.AudioWriter(path, sr, ch, fmt, force=self.force)
+        w.__enter__()
+        return w
+
+    def write(self, block: F64) -> None:
+        self.writer.write(block)
+
+    def reset(self) -> None:
+        self.abort()
+        self.writer = self._open()
+
+    def commit(self) -> None:
+        self.writer.__exit__(None, None, None)
+
+    def abort(self) -> None:
+        err = AudioStyleError(ErrorCode.CANCELED)
+        self.writer.__exit__(type(err), err, None)
+
+
+def render_file(
+    preset: Preset,
+    target: str | Path,
+    out: str | Path,
+    *,
+    fmt: str | None = None,
+    force: bool = False,
+    cancel: CancelToken | None = None,
+    gain_db: float | None = None,
+) -> Generator[Progress, None, RenderResult]:
+    """Render ``target`` through ``preset`` into ``out`` (atomically: temp file + rename)."""
+    info = io.probe(target)
+    out_path = Path(out)
+    io.check_output_path(out_path, force)
+    if Path(target).resolve() == out_path.resolve():
+        raise AudioStyleError(ErrorCode.OUTPUT_EXISTS, path=str(out_path))
+    sink = _FileSink(out_path, info.sample_rate, info.channels, fmt, force)
+    try:
+        stats = yield from render(
+            preset,
+            io.iter_blocks(target, BLOCK_FRAMES, info=info),
+            info.sample_rate,
+            info.channels,
+            info.frames,
+            sink,
+            gain_db=gain_db,
+            cancel=cancel,
+        )
+    except BaseException:
+        sink.abort()
+        raise
+    sink.commit()
+    return RenderResult(out_path, stats, info.sample_rate, info.channels)
+
+
+def match_files(
+    targets: Sequence[str | Path],
+    references: Sequence[str | Path],
+    outputs: Sequence[str | Path],
+    options: MatchOptions | None = None,
+    *,
+    fmt: str | None = None,
+    force: bool = False,
+    preset_out: str | Path | None = None,
+    report_out: str | Path | None = None,
+    cancel: CancelToken | None = None,
+) -> Generator[Progress, None, list[MatchResult]]:
+    """Match every target to the reference(s) and write ``outputs`` (one per target).
+
+    ``preset_out`` / ``report_out`` are written for the first target (or, with several
+    targets, as ``<stem>.<target stem>.json`` next to the given path).
+    """
+    options = options or MatchOptions()
+    if len(outputs) != len(targets):
+        raise ValueError("one output per target")
+    if not references:
+        raise AudioStyleError(ErrorCode.BAD_OPTION, name="--reference", reason="required")
+    # validate everything before any work
+    infos = [io.probe(t) for t in targets]
+    for r in references:
+        io.probe(r)
+    for o in outputs:
+        io.check_output_path(o, force)
+    for extra in (preset_out, report_out):
+        if extra is not None:
+            io.check_output_path(extra, True)
+    results: list[MatchResult] = []
+    ref_cache: dict[int, list[Analysis]] = {}
+    n = len(targets)
+    for i, (target, out, info) in enumerate(zip(targets, outputs, infos, strict=True)):
+        lo, hi = i / n, (i + 1) / n
+        step = hi - lo
+        rate = info.sample_rate
+        if rate not in ref_cache:
+            refs: list[Analysis] = []
+            for j, r in enumerate(references):
+                a = lo + step * 0.25 * j / len(references)
+                b = lo + step * 0.25 * (j + 1) / len(references)
+                refs.append((yield from scaled(analyze_file(r, sample_rate=rate, cancel=cancel), a, b)))
+            ref_cache[rate] = refs
+        refs = ref_cache[rate]
+        t_an = yield from scaled(analyze_file(target, cancel=cancel), lo + 0.25 * step, lo + 0.4 * step)
+        preset = build_preset(t_an, refs, options)
+        preset = preset.model_copy(
+            update={
+                "name": Path(references[0]).stem,
+                "references": [Path(r).name for r in references],
+                "reference": refs[0].summary if len(refs) == 1 else None,
+            }
+        )
+        rendered = yield from scaled(
+            render_file(preset, target, out, fmt=fmt, force=force, cancel=cancel),
+            lo + 0.4 * step,
+            hi - (0.1 * step if report_out else 0.0),
+        )
+        result = MatchResult(Path(target), Path(out), preset, rendered, t_an, refs)
+        if preset_out is not None:
+            result.preset_path = _per_target(Path(preset_out), Path(target), n)
+            save_preset(preset, result.preset_path, force=True)
+        if report_out is not None:
+            out_an = yield from scaled(analyze_file(out, cancel=cancel, require_signal=False), hi - 0.1 * step, hi)
+            result.report = build_report(t_an, refs, out_an, preset, rendered.stats, str(target), str(out))
+            result.report_path = _per_target(Path(report_out), Path(target), n)
+            save_report(result.report, result.report_path)
+        results.append(result)
+    yield Progress("done", 1.0)
+    return results
+
+
+def _per_target(path: Path, target: Path, n: int) -> Path:
+    if n == 1:
+        return path
+    return path.with_name(f"{path.stem}.{target.stem}{path.suffix}")
+
+
+def analyze_path_sync(path: str | Path) -> Analysis:
+    """Convenience: analyse a file without progress."""
+    return drive(analyze_file(path))

@@ -1,0 +1,454 @@
+"""Apply a preset to audio: EQ -> dynamics -> gain -> true-peak limiter -> loudness check.
+
+Two passes over the signal, both in blocks:
+
+1. the mid/side linear-phase EQ is applied (zero latency) and the result kept in a spill
+   buffer (memory, or a temporary file for long inputs); per-hop statistics are gathered on
+   the way: K-weighted energy (ITU-R BS.1770-4) and the 4x-oversampled true peak
+   (BS.1770-4 Annex 2).
+2. From those statistics alone the dynamics gain, the loudness gain and the limiter gain are
+   computed at hop rate (a few hundred microseconds), the loudness gain solved so the limited
+   output meets the target; then the gains are applied sample by sample and written out while
+   the output's loudness and true peak are measured. If the check misses (rare), pass 2 is
+   repeated with the corrected gain before anything is committed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Generator, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.signal import resample_poly, sosfilt
+
+from engine.analysis.loudness import KWeightedEnergy, channel_weights, integrated_loudness
+from engine.analysis.loudness import k_weighting_sos
+from engine.analysis.peaks import TruePeakMeter
+from engine.dsp.dynamics import compressor_gain_db, level_envelope_db, limiter_gain_db
+from engine.dsp.fir import BlockConvolver, design_fir
+from engine.progress import CancelToken, Progress, check
+from engine.schema.preset import Preset
+
+F64 = NDArray[np.float64]
+F32 = NDArray[np.float32]
+BLOCK_FRAMES = 1 << 16
+SPILL_BYTES = 256 * 1024 * 1024  # keep up to this much EQ'd audio in memory, then a temp file
+LUFS_TOLERANCE = 0.05
+TP_SAFETY_DB = 0.03
+
+
+class Sink(Protocol):
+    """Where rendered blocks go; ``reset`` discards what was written (pass 2 retry)."""
+
+    def write(self, block: F64) -> None: ...
+
+    def reset(self) -> None: ...
+
+
+class ArraySink:
+    """Collects the output in memory."""
+
+    def __init__(self) -> None:
+        self.blocks: list[F64] = []
+
+    def write(self, block: F64) -> None:
+        self.blocks.append(block)
+
+    def reset(self) -> None:
+        self.blocks = []
+
+    def array(self, channels: int) -> F64:
+        if not self.blocks:
+            return np.zeros((0, channels))
+        return np.concatenate(self.blocks, axis=0)
+
+
+@dataclass
+class RenderStats:
+    """What the render did and measured."""
+
+    gain_db: float
+    output_lufs: float
+    output_true_peak_dbtp: float
+    eq_lufs: float
+    max_limiter_reduction_db: float
+    max_dynamics_reduction_db: float
+    passes: int
+    frames: int
+
+
+def hop_frames(sample_rate: int) -> int:
+    """Frames per gain-computer hop (~0.7 ms)."""
+    return max(8, int(round(32 * sample_rate / 48000)))
+
+
+def _oversampling(sample_rate: int) -> int:
+    return 4 if sample_rate < 88200 else (2 if sample_rate < 176400 else 1)
+
+
+class _Spill:
+    """Sequential store of float32 blocks, in memory or in a temp file."""
+
+    def __init__(self, total_bytes: int) -> None:
+        self.blocks: list[F32] = []
+        self.shapes: list[tuple[int, int]] = []
+        self.file = None
+        if total_bytes > SPILL_BYTES:
+            fd, self.path = tempfile.mkstemp(prefix="audio-style-", suffix=".f32")
+            self.file = os.fdopen(fd, "w+b")
+            os.unlink(self.path)  # anonymous: vanishes with the process
+
+    def add(self, block: F64) -> None:
+        b = np.ascontiguousarray(block, dtype=np.float32)
+        if self.file is None:
+            self.blocks.append(b)
+        else:
+            b.tofile(self.file)
+            self.shapes.append(b.shape)
+
+    def __iter__(self) -> Iterator[F32]:
+        if self.file is None:
+            yield from self.blocks
+            return
+        self.file.flush()
+        self.file.seek(0)
+        for shape in self.shapes:
+            n = shape[0] * shape[1]
+            yield np.fromfile(self.file, dtype=np.float32, count=n).reshape(shape)
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+        self.blocks = []
+
+
+class HopStats:
+    """Per-hop K-weighted energy and oversampled true peak of a streamed signal."""
+
+    CONTEXT = 16
+
+    def __init__(self, sample_rate: int, channels: int) -> None:
+        self.sr, self.ch = sample_rate, channels
+        self.hop = hop_frames(sample_rate)
+        self.up = _oversampling(sample_rate)
+        self.sos = k_weighting_sos(sample_rate)
+        self.zi = np.zeros((self.sos.shape[0], 2, channels))
+        self.weights = channel_weights(channels)
+        self.left = np.zeros((self.CONTEXT, channels))
+        self.pending = np.zeros((0, channels))
+        self.kw: list[F64] = []
+        self.peak: list[F64] = []
+
+    def push(self, block: F64) -> None:
+        x = np.concatenate([self.pending, block], axis=0)
+        n = (max(0, len(x) - self.CONTEXT) // self.hop) * self.hop
+        if n:
+            self._process(x, n)
+        self.pending = x[n:]
+
+    def finish(self) -> tuple[F64, F64]:
+        x = self.pending
+        n = -(-len(x) // self.hop) * self.hop
+        if n:
+            x = np.concatenate([x, np.zeros((n - len(x) + self.CONTEXT, self.ch))], axis=0)
+            self._process(x, n)
+        self.pending = np.zeros((0, self.ch))
+        kw = np.concatenate(self.kw) if self.kw else np.zeros(0)
+        pk = np.concatenate(self.peak) if self.peak else np.zeros(0)
+        return kw, pk
+
+    def _process(self, x: F64, n: int) -> None:
+        body = x[:n]
+        y, self.zi = sosfilt(self.sos, body, axis=0, zi=self.zi)
+        e = (y * y) @ self.weights
+        self.kw.append(e.reshape(-1, self.hop).mean(axis=1))
+        seg = np.concatenate([self.left, x[: n + self.CONTEXT]], axis=0)
+        mag = np.abs(seg).max(axis=1)
+        if self.up > 1:
+            up = resample_poly(seg, self.up, 1, axis=0)
+            mag = np.abs(up).max(axis=1)
+        c = self.CONTEXT * self.up
+        core = mag[c : c + n * self.up]
+        self.peak.append(core.reshape(-1, self.hop * self.up).max(axis=1))
+        self.left = body[-self.CONTEXT :]
+
+
+def _ms_filters(preset: Preset, sample_rate: int, channels: int) -> list[F64] | None:
+    eq = preset.eq
+    if not eq.enabled:
+        return None
+    mid = design_fir(
+        np.asarray(eq.mid.curve.freqs_hz), np.asarray(eq.mid.curve.gain_db), sample_rate
+    )
+    if channels == 2:
+        side_curve = eq.side.curve if eq.side is not None else eq.mid.curve
+        side = design_fir(
+            np.asarray(side_curve.freqs_hz), np.asarray(side_curve.gain_db), sample_rate
+        )
+        return [mid, side]
+    return [mid] * channels
+
+
+def _eq_blocks(
+    blocks: Iterable[F64], filters: list[F64] | None, channels: int
+) -> Iterator[tuple[F64, int]]:
+    """Yield EQ'd blocks aligned with the input, with the count of input frames consumed."""
+    if filters is None:
+        for b in blocks:
+            yield np.asarray(b, dtype=np.float64), len(b)
+        return
+    conv = BlockConvolver(filters, BLOCK_FRAMES)
+    skip = conv.delay
+    for b in blocks:
+        b64 = np.asarray(b, dtype=np.float64)
+        for i in range(0, len(b64), BLOCK_FRAMES):
+            part = b64[i : i + BLOCK_FRAMES]
+            y = conv.process(_to_ms(part) if channels == 2 else part)
+            if skip:
+                cut = min(skip, len(y))
+                y, skip = y[cut:], skip - cut
+            if len(y):
+                yield (_from_ms(y) if channels == 2 else y), len(part)
+            else:
+                yield np.zeros((0, channels)), len(part)
+    tail = conv.flush()[skip:]
+    if len(tail):
+        yield (_from_ms(tail) if channels == 2 else tail), 0
+
+
+def _to_ms(x: F64) -> F64:
+    return np.stack([0.5 * (x[:, 0] + x[:, 1]), 0.5 * (x[:, 0] - x[:, 1])], axis=1)
+
+
+def _from_ms(y: F64) -> F64:
+    return np.stack([y[:, 0] + y[:, 1], y[:, 0] - y[:, 1]], axis=1)
+
+
+def _blocks_100ms(kw: F64, hop: int, sample_rate: int) -> F64:
+    """Re-bin per-hop energies into 100 ms hops (exact boundaries, linear in the cumsum)."""
+    csum = np.concatenate([[0.0], np.cumsum(kw * hop)])
+    total = len(kw) * hop
+    edges = np.arange(0, total + 1, sample_rate * 0.1)
+    pos = edges / hop
+    i = np.clip(np.floor(pos).astype(int), 0, len(kw) - 1)
+    val = csum[i] + (pos - i) * (csum[np.minimum(i + 1, len(kw))] - csum[i])
+    return np.asarray(np.diff(val) / (sample_rate * 0.1), dtype=np.float64)
+
+
+@dataclass
+class GainPlan:
+    """Hop-rate gains computed from pass-1 statistics."""
+
+    hop: int
+    gain_db: float
+    dyn_db: F64
+    lim_db: F64
+    eq_lufs: float
+    predicted_lufs: float = float("nan")
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def total_db(self) -> F64:
+        return np.asarray(self.gain_db + self.dyn_db + self.lim_db, dtype=np.float64)
+
+
+def _lufs_of(kw: F64, total_db: F64, hop: int, sample_rate: int) -> float:
+    e = _blocks_100ms(kw * 10.0 ** (total_db / 10.0), hop, sample_rate)
+    return float(integrated_loudness(e))
+
+
+def plan_gains(
+    preset: Preset, kw: F64, peak: F64, sample_rate: int, gain_db: float | None = None
+) -> GainPlan:
+    """Solve the dynamics, loudness and limiter gains from per-hop statistics."""
+    hop = hop_frames(sample_rate)
+    hops_per_ms = sample_rate / hop / 1000.0
+    eq_lufs = float(integrated_loudness(_blocks_100ms(kw, hop, sample_rate)))
+    dyn = np.zeros_like(kw)
+    d = preset.dynamics
+    if d.enabled and abs(d.ratio - 1.0) > 1e-6 and np.isfinite(eq_lufs):
+        level = -0.691 + level_envelope_db(kw, int(round(d.detector_ms * hops_per_ms)))
+        dyn = compressor_gain_db(
+            level,
+            eq_lufs + d.threshold_lu,
+            d.ratio,
+            d.knee_db,
+            int(round(d.attack_ms * hops_per_ms)),
+            d.release_ms * hops_per_ms,
+        )
+    peak_db = 20.0 * np.log10(np.maximum(peak, 1e-12))
+    lim_cfg = preset.limiter
+    ceiling = lim_cfg.ceiling_dbtp - TP_SAFETY_DB
+
+    def limiter(g: float) -> F64:
+        if not lim_cfg.enabled:
+            return np.zeros_like(kw)
+        return limiter_gain_db(
+            peak_db + g + dyn,
+            ceiling,
+            max(1, int(round(lim_cfg.lookahead_ms * hops_per_ms))),
+            lim_cfg.release_ms * hops_per_ms,
+        )
+
+    if gain_db is None:
+        gain_db = 0.0
+        if preset.loudness.enabled and np.isfinite(eq_lufs):
+            target = preset.loudness.target_lufs
+            dyn_lufs = _lufs_of(kw, dyn, hop, sample_rate)
+            gain_db = _solve_gain(kw, dyn, limiter, target, target - dyn_lufs, hop, sample_rate)
+    lim = limiter(gain_db)
+    plan = GainPlan(hop, gain_db, dyn, lim, eq_lufs)
+    plan.predicted_lufs = _lufs_of(kw, plan.total_db(), hop, sample_rate)
+    return plan
+
+
+def _solve_gain(
+    kw: F64,
+    dyn: F64,
+    limiter: object,
+    target: float,
+    g0: float,
+    hop: int,
+    sample_rate: int,
+) -> float:
+    """Secant search for the gain that puts the limited output at ``target`` LUFS."""
+    lim_fn = limiter  # callable(g) -> per-hop limiter dB
+
+    def err(g: float) -> float:
+        lim = lim_fn(g)  # type: ignore[operator]
+        return _lufs_of(kw, g + dyn + lim, hop, sample_rate) - target
+
+    g_a, e_a = g0, err(g0)
+    if abs(e_a) < 0.01:
+        return g_a
+    g_b = g0 - e_a * 1.2
+    e_b = err(g_b)
+    for _ in range(12):
+        if abs(e_b) < 0.01 or abs(e_b - e_a) < 1e-9:
+            break
+        g_next = g_b - e_b * (g_b - g_a) / (e_b - e_a)
+        g_next = float(np.clip(g_next, g_b - 12.0, g_b + 12.0))
+        g_a, e_a, g_b, e_b = g_b, e_b, g_next, err(g_next)
+    return g_b
+
+
+def render(
+    preset: Preset,
+    blocks: Iterable[F64],
+    sample_rate: int,
+    channels: int,
+    frames: int,
+    sink: Sink,
+    *,
+    gain_db: float | None = None,
+    cancel: CancelToken | None = None,
+) -> Generator[Progress, None, RenderStats]:
+    """Render ``blocks`` (the target, ``frames`` long) through ``preset`` into ``sink``.
+
+    A generator: yields :class:`Progress`, returns :class:`RenderStats`. Pass ``gain_db``
+    (from a full render) to render an excerpt with the full file's loudness gain.
+    """
+    filters = _ms_filters(preset, sample_rate, channels)
+    spill = _Spill(frames * channels * 4)
+    stats = HopStats(sample_rate, channels)
+    done = 0
+    try:
+        for y, consumed in _eq_blocks(blocks, filters, channels):
+            check(cancel)
+            spill.add(y)
+            stats.push(y)
+            done += consumed
+            yield Progress("eq", 0.6 * done / max(1, frames))
+        kw, peak = stats.finish()
+        check(cancel)
+        yield Progress("gain", 0.62)
+        plan = plan_gains(preset, kw, peak, sample_rate, gain_db)
+        passes = 0
+        while True:
+            passes += 1
+            out_lufs, out_tp = yield from _apply(plan, spill, sample_rate, channels, sink, cancel)
+            correction = 0.0
+            if (
+                gain_db is None
+                and preset.loudness.enabled
+                and np.isfinite(out_lufs)
+                and abs(out_lufs - preset.loudness.target_lufs) > LUFS_TOLERANCE
+            ):
+                correction = preset.loudness.target_lufs - out_lufs
+            if preset.limiter.enabled and out_tp > preset.limiter.ceiling_dbtp:
+                correction = min(correction, preset.limiter.ceiling_dbtp - out_tp - 0.01)
+            if correction == 0.0 or passes >= 3:
+                break
+            sink.reset()
+            new_gain = plan.gain_db + correction
+            if correction > 0:  # louder: the limiter must be re-solved
+                plan = plan_gains(preset, kw, peak, sample_rate, new_gain)
+            else:  # quieter: peaks only fall, the limiter gain stays valid
+                plan.gain_db = new_gain
+        yield Progress("done", 1.0)
+        return RenderStats(
+            gain_db=plan.gain_db,
+            output_lufs=out_lufs,
+            output_true_peak_dbtp=out_tp,
+            eq_lufs=plan.eq_lufs,
+            max_limiter_reduction_db=float(-plan.lim_db.min()) if len(plan.lim_db) else 0.0,
+            max_dynamics_reduction_db=float(-plan.dyn_db.min()) if len(plan.dyn_db) else 0.0,
+            passes=passes,
+            frames=done,
+        )
+    finally:
+        spill.close()
+
+
+def _apply(
+    plan: GainPlan,
+    spill: _Spill,
+    sample_rate: int,
+    channels: int,
+    sink: Sink,
+    cancel: CancelToken | None,
+) -> Generator[Progress, None, tuple[float, float]]:
+    total = 10.0 ** (plan.total_db() / 20.0)
+    hop = plan.hop
+    centres = (np.arange(len(total)) + 0.5) * hop
+    meter = KWeightedEnergy(sample_rate, channels)
+    tp = TruePeakMeter(sample_rate, channels)
+    pos = 0
+    n_total = len(total) * hop
+    for b in spill:
+        check(cancel)
+        idx = np.arange(pos, pos + len(b), dtype=np.float64)
+        g = np.interp(idx, centres, total)
+        y = b.astype(np.float64) * g[:, None]
+        sink.write(y)
+        meter.push(y)
+        tp.push(y)
+        pos += len(b)
+        yield Progress("render", 0.62 + 0.38 * min(1.0, pos / max(1, n_total)))
+    return float(integrated_loudness(meter.energies())), float(tp.dbtp)
+
+
+def render_array_stats(
+    preset: Preset, x: F64, sample_rate: int, gain_db: float | None = None
+) -> tuple[F64, RenderStats]:
+    """Render a whole in-memory ``(frames, channels)`` array; returns audio and stats."""
+    sink = ArraySink()
+    gen = render(
+        preset,
+        (x[i : i + BLOCK_FRAMES] for i in range(0, len(x), BLOCK_FRAMES)),
+        sample_rate,
+        x.shape[1],
+        len(x),
+        sink,
+        gain_db=gain_db,
+    )
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            stats: RenderStats = stop.value
+            break
+    return sink.array(x.shape[1]), stats

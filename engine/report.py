@@ -1,0 +1,100 @@
+"""Match report: before/after measurements and distances to the reference.
+
+Distances compare loudness-normalised long-term spectra, since a reference is usually other
+music: ``stft_distance_db`` is the mean absolute difference of the STFT power spectra (dB,
+linear bins 20 Hz-16 kHz), ``mel_distance_db`` the same over 40 mel bands, and
+``tonal_distance_db`` the RMS difference over 1/3-octave bands (31.5 Hz-16 kHz).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine import __version__, io
+from engine.analysis import Analysis
+from engine.render import RenderStats
+from engine.schema.preset import Preset
+
+F64 = NDArray[np.float64]
+
+
+def _norm_spectrum(a: Analysis) -> F64:
+    return np.asarray(a.mid_raw_db - a.summary.integrated_lufs, dtype=np.float64)
+
+
+def _mel(f: F64) -> F64:
+    return np.asarray(2595.0 * np.log10(1.0 + f / 700.0), dtype=np.float64)
+
+
+def spectral_distances(a: Analysis, b: Analysis) -> dict[str, float]:
+    """STFT, mel and 1/3-octave distances (dB) between two analyses' long-term spectra."""
+    fa = a.freqs_hz
+    sa = _norm_spectrum(a)
+    sb = np.interp(np.log(fa), np.log(b.freqs_hz), _norm_spectrum(b))
+    hi = min(16000.0, fa[-1])
+    lin = np.linspace(20.0, hi, 800)
+    d_lin = np.interp(lin, fa, sa) - np.interp(lin, fa, sb)
+    mel_edges = np.linspace(_mel(np.array([20.0]))[0], _mel(np.array([hi]))[0], 41)
+    mel_c = 700.0 * (10 ** (((mel_edges[:-1] + mel_edges[1:]) / 2) / 2595.0) - 1.0)
+    d_mel = np.interp(mel_c, fa, sa) - np.interp(mel_c, fa, sb)
+    thirds = 1000.0 * 2.0 ** (np.arange(-15, 13) / 3.0)
+    thirds = thirds[thirds <= hi]
+    d_third = np.interp(thirds, fa, sa) - np.interp(thirds, fa, sb)
+    return {
+        "stft_distance_db": float(np.mean(np.abs(d_lin))),
+        "mel_distance_db": float(np.mean(np.abs(d_mel))),
+        "tonal_distance_db": float(np.sqrt(np.mean(d_third**2))),
+    }
+
+
+def build_report(
+    target: Analysis,
+    references: Sequence[Analysis],
+    output: Analysis,
+    preset: Preset,
+    stats: RenderStats,
+    target_path: str,
+    output_path: str,
+) -> dict[str, Any]:
+    """The report JSON (keys stay English in every language)."""
+    ref = references[0]
+    return {
+        "kind": "audio-style-report",
+        "version": 1,
+        "engine_version": __version__,
+        "target": target_path,
+        "output": output_path,
+        "references": list(preset.references),
+        "before": target.summary.model_dump(),
+        "after": output.summary.model_dump(),
+        "reference": ref.summary.model_dump(),
+        "distance_to_reference": {
+            "before": spectral_distances(target, ref),
+            "after": spectral_distances(output, ref),
+        },
+        "render": {
+            "gain_db": stats.gain_db,
+            "max_limiter_reduction_db": stats.max_limiter_reduction_db,
+            "max_dynamics_reduction_db": stats.max_dynamics_reduction_db,
+            "passes": stats.passes,
+        },
+        "plan": {
+            "reference_trust": preset.eq.reference_trust,
+            "smoothing_octaves": preset.eq.smoothing_octaves,
+            "target_lufs": preset.loudness.target_lufs,
+            "ceiling_dbtp": preset.limiter.ceiling_dbtp,
+            "eq_fit_error_db": preset.eq.mid.fit_error_db,
+            "dynamics": preset.dynamics.model_dump(),
+        },
+    }
+
+
+def save_report(report: dict[str, Any], path: str | Path) -> None:
+    """Write the report JSON atomically."""
+    io.atomic_write_text(path, json.dumps(report, indent=1, ensure_ascii=False) + "\n", force=True)
