@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import least_squares
 
 from engine.schema.preset import ParametricBand
 
@@ -115,7 +114,34 @@ def fit_parametric(
 
 
 def _solve(resid: object, v: F64, kinds: list[str], lo: list[float], hi: list[float]) -> F64:
+    """Bounded Levenberg-Marquardt with a forward-difference Jacobian (numpy only)."""
+    fn = resid  # callable(params, kinds) -> residual vector
     lo_a, hi_a = np.array(lo), np.array(hi)
-    x0 = np.clip(v, lo_a + 1e-9, hi_a - 1e-9)
-    res = least_squares(resid, x0, bounds=(lo_a, hi_a), args=(kinds,), max_nfev=200)  # type: ignore[call-overload]
-    return np.asarray(res.x, dtype=np.float64)
+    x = np.clip(v, lo_a, hi_a)
+    r = fn(x, kinds)  # type: ignore[operator]
+    cost = float(r @ r)
+    lam = 1e-2
+    for _ in range(60):
+        jac = np.empty((len(r), len(x)))
+        for j in range(len(x)):
+            step = 1e-4 * max(1.0, abs(x[j]))
+            xp = x.copy()
+            xp[j] += step
+            jac[:, j] = (fn(xp, kinds) - r) / step  # type: ignore[operator]
+        g = jac.T @ r
+        a = jac.T @ jac
+        improved = False
+        for _ in range(8):
+            delta = np.linalg.solve(a + lam * np.diag(np.diag(a) + 1e-9), -g)
+            xn = np.clip(x + delta, lo_a, hi_a)
+            rn = fn(xn, kinds)  # type: ignore[operator]
+            cn = float(rn @ rn)
+            if cn < cost:
+                improved = True
+                small = cost - cn < 1e-9 * max(cost, 1e-12)
+                x, r, cost, lam = xn, rn, cn, max(lam / 3.0, 1e-7)
+                break
+            lam *= 4.0
+        if not improved or small:
+            break
+    return np.asarray(x, dtype=np.float64)

@@ -23,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import resample_poly, sosfilt
+from scipy.signal import sosfilt
 
 from engine.analysis.loudness import KWeightedEnergy, channel_weights, integrated_loudness
 from engine.analysis.loudness import k_weighting_sos
@@ -86,10 +86,6 @@ def hop_frames(sample_rate: int) -> int:
     return max(8, int(round(32 * sample_rate / 48000)))
 
 
-def _oversampling(sample_rate: int) -> int:
-    return 4 if sample_rate < 88200 else (2 if sample_rate < 176400 else 1)
-
-
 class _Spill:
     """Sequential store of float32 blocks, in memory or in a temp file."""
 
@@ -127,54 +123,37 @@ class _Spill:
 
 
 class HopStats:
-    """Per-hop K-weighted energy and oversampled true peak of a streamed signal."""
-
-    CONTEXT = 16
+    """Per-hop K-weighted energy (BS.1770-4) and true peak (Annex 2) of a streamed signal."""
 
     def __init__(self, sample_rate: int, channels: int) -> None:
         self.sr, self.ch = sample_rate, channels
         self.hop = hop_frames(sample_rate)
-        self.up = _oversampling(sample_rate)
         self.sos = k_weighting_sos(sample_rate)
         self.zi = np.zeros((self.sos.shape[0], 2, channels))
         self.weights = channel_weights(channels)
-        self.left = np.zeros((self.CONTEXT, channels))
         self.pending = np.zeros((0, channels))
         self.kw: list[F64] = []
-        self.peak: list[F64] = []
+        self.tp = TruePeakMeter(sample_rate, channels, envelope_hop=self.hop)
 
     def push(self, block: F64) -> None:
+        self.tp.push(block)
         x = np.concatenate([self.pending, block], axis=0)
-        n = (max(0, len(x) - self.CONTEXT) // self.hop) * self.hop
+        n = (len(x) // self.hop) * self.hop
         if n:
-            self._process(x, n)
+            y, self.zi = sosfilt(self.sos, x[:n], axis=0, zi=self.zi)
+            self.kw.append(((y * y) @ self.weights).reshape(-1, self.hop).mean(axis=1))
         self.pending = x[n:]
 
     def finish(self) -> tuple[F64, F64]:
-        x = self.pending
-        n = -(-len(x) // self.hop) * self.hop
-        if n:
-            x = np.concatenate([x, np.zeros((n - len(x) + self.CONTEXT, self.ch))], axis=0)
-            self._process(x, n)
-        self.pending = np.zeros((0, self.ch))
+        """Per-hop energies and linear true peaks (max over channels)."""
+        if len(self.pending):
+            pad = np.zeros((self.hop - len(self.pending), self.ch))
+            y, self.zi = sosfilt(self.sos, np.concatenate([self.pending, pad]), axis=0, zi=self.zi)
+            self.kw.append(np.array([float(np.mean((y * y) @ self.weights))]))
+            self.pending = np.zeros((0, self.ch))
         kw = np.concatenate(self.kw) if self.kw else np.zeros(0)
-        pk = np.concatenate(self.peak) if self.peak else np.zeros(0)
-        return kw, pk
-
-    def _process(self, x: F64, n: int) -> None:
-        body = x[:n]
-        y, self.zi = sosfilt(self.sos, body, axis=0, zi=self.zi)
-        e = (y * y) @ self.weights
-        self.kw.append(e.reshape(-1, self.hop).mean(axis=1))
-        seg = np.concatenate([self.left, x[: n + self.CONTEXT]], axis=0)
-        mag = np.abs(seg).max(axis=1)
-        if self.up > 1:
-            up = resample_poly(seg, self.up, 1, axis=0)
-            mag = np.abs(up).max(axis=1)
-        c = self.CONTEXT * self.up
-        core = mag[c : c + n * self.up]
-        self.peak.append(core.reshape(-1, self.hop * self.up).max(axis=1))
-        self.left = body[-self.CONTEXT :]
+        pk = self.tp.envelope().max(axis=1) if len(kw) else np.zeros(0)
+        return kw, pk[: len(kw)]
 
 
 def _ms_filters(preset: Preset, sample_rate: int, channels: int) -> list[F64] | None:

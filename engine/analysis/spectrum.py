@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.fft as sfft
 from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
@@ -29,50 +30,52 @@ def log_grid(sample_rate: int, points_per_octave: int = 48, low_hz: float = 20.0
 
 @dataclass
 class SpectrumAccumulator:
-    """Streaming STFT power sums: |M|^2, |S|^2, |L|^2, |R|^2 and Re(L R*) per bin."""
+    """Streaming STFT power sums (non-overlapping Hann frames): |M|^2, |S|^2, |L|^2, |R|^2 and Re(L R*) per bin."""
 
     sample_rate: int
     channels: int
     n_fft: int = 0
     frames: int = 0
-    _tail: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 1)))
+    _tail: NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 1), np.float32))
     sums: dict[str, F64] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.n_fft == 0:
             self.n_fft = fft_size_for(self.sample_rate)
         self._window = np.hanning(self.n_fft + 1)[:-1].astype(np.float64)
-        self._tail = np.zeros((0, self.channels))
+        self._tail = np.zeros((0, self.channels), dtype=np.float32)
         bins = self.n_fft // 2 + 1
         keys = ("mid", "side", "left", "right", "cross") if self.channels == 2 else ("mid",)
         self.sums = {k: np.zeros(bins) for k in keys}
 
     def push(self, block: NDArray[np.floating]) -> None:
         """Add a ``(frames, channels)`` block; frames straddling blocks are kept."""
-        x = np.concatenate([self._tail, np.asarray(block, dtype=np.float64)], axis=0)
-        hop = self.n_fft // 2
-        n = 0 if len(x) < self.n_fft else 1 + (len(x) - self.n_fft) // hop
+        x = np.concatenate([self._tail, np.asarray(block, dtype=np.float32)], axis=0)
+        n = len(x) // self.n_fft  # non-overlapping Hann frames: plenty for a long-term mean
         if n:
-            idx = np.arange(self.n_fft)[None, :] + hop * np.arange(n)[:, None]
-            self._accumulate(x, idx)
-        self._tail = x[n * hop :]
+            self._accumulate(x[: n * self.n_fft])
+        self._tail = x[n * self.n_fft :]
 
-    def _accumulate(self, x: F64, idx: NDArray[np.intp]) -> None:
-        w = self._window
+    def _accumulate(self, x: NDArray[np.float32]) -> None:
+        w = self._window.astype(np.float32)
+        n = len(x) // self.n_fft
         if self.channels == 2:
-            spec_l = np.fft.rfft(x[idx, 0] * w, axis=1)
-            spec_r = np.fft.rfft(x[idx, 1] * w, axis=1)
-            mid, side = 0.5 * (spec_l + spec_r), 0.5 * (spec_l - spec_r)
-            self.sums["mid"] += np.sum(np.abs(mid) ** 2, axis=0)
-            self.sums["side"] += np.sum(np.abs(side) ** 2, axis=0)
-            self.sums["left"] += np.sum(np.abs(spec_l) ** 2, axis=0)
-            self.sums["right"] += np.sum(np.abs(spec_r) ** 2, axis=0)
-            self.sums["cross"] += np.sum((spec_l * np.conj(spec_r)).real, axis=0)
+            spec_l = sfft.rfft(x[:, 0].reshape(n, self.n_fft) * w, axis=1, workers=-1)
+            spec_r = sfft.rfft(x[:, 1].reshape(n, self.n_fft) * w, axis=1, workers=-1)
+            ll = _sum_power(spec_l)
+            rr = _sum_power(spec_r)
+            lr = np.einsum("ij,ij->j", spec_l.real, spec_r.real) + np.einsum(
+                "ij,ij->j", spec_l.imag, spec_r.imag
+            )
+            self.sums["left"] += ll
+            self.sums["right"] += rr
+            self.sums["cross"] += lr
+            self.sums["mid"] += 0.25 * (ll + rr + 2.0 * lr)
+            self.sums["side"] += 0.25 * (ll + rr - 2.0 * lr)
         else:
-            mono = x.mean(axis=1)
-            spec = np.fft.rfft(mono[idx] * w, axis=1)
-            self.sums["mid"] += np.sum(np.abs(spec) ** 2, axis=0)
-        self.frames += idx.shape[0]
+            mono = x.mean(axis=1).reshape(n, self.n_fft)
+            self.sums["mid"] += _sum_power(sfft.rfft(mono * w, axis=1, workers=-1))
+        self.frames += n
 
     def merge(self, other: SpectrumAccumulator) -> None:
         """Add another accumulator's sums (same rate and FFT size)."""
@@ -85,6 +88,14 @@ class SpectrumAccumulator:
         if self.frames == 0:
             return np.zeros(self.n_fft // 2 + 1)
         return self.sums[key] / self.frames
+
+
+def _sum_power(spec: NDArray[np.complexfloating]) -> F64:
+    return np.asarray(
+        np.einsum("ij,ij->j", spec.real, spec.real, dtype=np.float64)
+        + np.einsum("ij,ij->j", spec.imag, spec.imag, dtype=np.float64),
+        dtype=np.float64,
+    )
 
 
 def to_log_grid(power: F64, sample_rate: int, n_fft: int, freqs_hz: F64) -> F64:

@@ -10,9 +10,27 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
 F64 = NDArray[np.float64]
+
+
+def maximum_filter1d(x: F64, size: int, mode: str = "nearest") -> F64:
+    """Centred sliding maximum over ``size`` samples, edges extended (like scipy.ndimage)."""
+    if size <= 1 or len(x) == 0:
+        return x.copy()
+    left = size // 2
+    padded = np.pad(x, (left, size - 1 - left), mode="edge")
+    return np.asarray(np.lib.stride_tricks.sliding_window_view(padded, size).max(axis=1))
+
+
+def uniform_filter1d(x: F64, size: int, mode: str = "nearest") -> F64:
+    """Centred moving average over ``size`` samples, edges extended (like scipy.ndimage)."""
+    if size <= 1 or len(x) == 0:
+        return np.asarray(x, dtype=np.float64).copy()
+    left = size // 2
+    padded = np.pad(np.asarray(x, dtype=np.float64), (left, size - 1 - left), mode="edge")
+    c = np.concatenate([[0.0], np.cumsum(padded)])
+    return np.asarray((c[size:] - c[:-size]) / size, dtype=np.float64)
 
 
 def static_curve_db(level_db: F64, threshold_db: float, ratio: float, knee_db: float) -> F64:

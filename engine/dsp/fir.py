@@ -83,3 +83,46 @@ def convolve_aligned(x: F64, filters: list[F64], block_frames: int = 1 << 16) ->
     parts.append(conv.flush())
     y = np.concatenate(parts, axis=0)
     return np.asarray(y[conv.delay : conv.delay + len(x)], dtype=np.float64)
+
+
+def sos_impulse_response(sos: F64, n_taps: int) -> F64:
+    """Impulse response (first ``n_taps`` samples) of a cascade of biquads ``sos``
+    (rows ``b0 b1 b2 a0 a1 a2``), by frequency sampling on a grid 8x longer than ``n_taps``
+    so time aliasing stays below the truncation error."""
+    n_fft = 8 * n_taps
+    z = np.exp(-2j * np.pi * np.arange(n_fft // 2 + 1) / n_fft)
+    h = np.ones_like(z)
+    for b0, b1, b2, a0, a1, a2 in sos:
+        h *= (b0 + b1 * z + b2 * z * z) / (a0 + a1 * z + a2 * z * z)
+    return np.asarray(np.fft.irfft(h, n_fft)[:n_taps], dtype=np.float64)
+
+
+class CausalConvolver:
+    """Streaming causal FIR (like ``lfilter`` with state): same filter on every channel,
+    output sample ``n`` depends on inputs ``<= n``; any block split gives the same result
+    (up to floating-point rounding)."""
+
+    def __init__(self, h: F64, channels: int, block_frames: int = 1 << 16) -> None:
+        self.n_taps = len(h)
+        self.block = block_frames
+        self.n_fft = sfft.next_fast_len(block_frames + self.n_taps - 1, real=True)
+        self.spec = sfft.rfft(h, self.n_fft)
+        self.carry = np.zeros((self.n_taps - 1, channels))
+
+    def process(self, x: F64) -> F64:
+        """Filter a ``(frames, channels)`` block of any length."""
+        parts = [self._one(x[i : i + self.block]) for i in range(0, len(x), self.block)]
+        if not parts:
+            return np.zeros((0, self.carry.shape[1]))
+        return np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
+
+    def _one(self, x: F64) -> F64:
+        n = len(x)
+        y = sfft.irfft(sfft.rfft(x, self.n_fft, axis=0) * self.spec[:, None], self.n_fft, axis=0)
+        y = y[: n + self.n_taps - 1]
+        y[: self.n_taps - 1] += self.carry
+        out = y[:n].copy()
+        self.carry = np.zeros_like(self.carry)
+        tail = y[n:]
+        self.carry[: len(tail)] = tail
+        return np.asarray(out, dtype=np.float64)

@@ -122,11 +122,11 @@ class Preset(BaseModel):
     kind: Literal["audio-style-preset"] = "audio-style-preset"
     name: str = ""
     created_by: str = ""
-    options: MatchOptions = Field(default_factory=MatchOptions)
+    options: MatchOptions = Field(default_factory=lambda: MatchOptions())
     eq: EqSettings
-    width: WidthSettings = Field(default_factory=WidthSettings)
-    dynamics: DynamicsSettings = Field(default_factory=DynamicsSettings)
+    width: WidthSettings = Field(default_factory=lambda: WidthSettings())
+    dynamics: DynamicsSettings = Field(default_factory=lambda: DynamicsSettings())
     loudness: LoudnessSettings
-    limiter: LimiterSettings = Field(default_factory=LimiterSettings)
+    limiter: LimiterSettings = Field(default_factory=lambda: LimiterSettings())
     reference: AnalysisSummary | None = None
     references: list[str] = Field(default_factory=list)

@@ -1,0 +1,65 @@
+"""Rendering: zero latency, true-peak safety, block independence, apply == match."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.analysis import analyze_array
+from engine.analysis.peaks import true_peak_dbtp
+from engine.matching import build_preset
+from engine.pipeline import render_array
+from engine.render import BLOCK_FRAMES
+from engine.schema.options import MatchOptions
+from tests.engine.conftest import SR, biquad, pinkish
+
+
+def _preset(target: np.ndarray, reference: np.ndarray, **kw: object):
+    return build_preset(analyze_array(target, SR), [analyze_array(reference, SR)], MatchOptions(**kw))
+
+
+def test_eq_output_is_sample_aligned_with_input() -> None:
+    x = pinkish(SR * 6, seed=1)
+    x[SR * 3, :] += 0.9  # a click to locate
+    ref = biquad(x, "high_shelf", 3000.0, 6.0, 0.7)
+    p = _preset(x, ref, dynamics_enabled=False, limiter_enabled=False, loudness_enabled=False)
+    y = render_array(p, x, SR).audio
+    assert y.shape == x.shape
+    c = np.correlate(y[SR * 3 - 200 : SR * 3 + 200, 0], x[SR * 3 - 200 : SR * 3 + 200, 0], "full")
+    assert int(np.argmax(c)) - 399 == 0
+
+
+def test_heavy_gain_is_limited_below_the_ceiling() -> None:
+    x = pinkish(SR * 6, seed=2) * 0.05
+    ref = np.clip(pinkish(SR * 6, seed=3) * 4, -1, 1)
+    p = _preset(x, ref, ceiling_dbtp=-1.0)
+    out = render_array(p, x, SR)
+    assert true_peak_dbtp(out.audio, SR) <= -1.0
+    assert out.stats.max_limiter_reduction_db > 1.0
+
+
+def test_long_input_spans_many_blocks_and_keeps_length() -> None:
+    n = BLOCK_FRAMES * 3 + 1234
+    x = pinkish(n, seed=4)
+    ref = biquad(pinkish(n, seed=5), "low_shelf", 200.0, 4.0, 0.7)
+    p = _preset(x, ref)
+    y = render_array(p, x, SR).audio
+    assert y.shape == x.shape and np.all(np.isfinite(y))
+
+
+def test_fixed_gain_renders_an_excerpt_consistently() -> None:
+    x = pinkish(SR * 10, seed=6) * 0.3
+    ref = pinkish(SR * 10, seed=7)
+    p = _preset(x, ref, dynamics_enabled=False)
+    full = render_array(p, x, SR)
+    part = render_array(p, x[SR * 4 : SR * 6], SR, gain_db=full.gain_db)
+    mid_full = full.audio[SR * 4 + 5000 : SR * 6 - 5000]
+    mid_part = part.audio[5000:-5000]
+    assert np.max(np.abs(mid_full - mid_part)) < 0.02
+
+
+def test_mono_stays_mono() -> None:
+    x = pinkish(SR * 5, channels=1, seed=8)
+    ref = pinkish(SR * 5, channels=2, seed=9)
+    p = _preset(x, ref)
+    y = render_array(p, x, SR).audio
+    assert y.shape == (len(x), 1)
