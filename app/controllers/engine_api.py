@@ -1,0 +1,24 @@
+"""The engine modules the controllers call, gathered so they can be swapped in tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class EngineApi:
+    """The facade (``pipeline``) plus the helpers the app needs around it."""
+
+    pipeline: Any  # CancelToken, analyze_file, analyze_array, build_preset, render_*, match_files
+    io: Any  # probe, iter_blocks, resample, atomic_write_text
+    presets: Any  # save_preset, export_preset
+    eqfit: Any  # band_response_db
+    report: Any  # build_report, save_report
+
+
+def default_engine() -> EngineApi:
+    """The real engine (imported lazily: the app starts before numpy-heavy imports)."""
+    from engine import eqfit, io, pipeline, presets, report
+
+    return EngineApi(pipeline=pipeline, io=io, presets=presets, eqfit=eqfit, report=report)

@@ -1,0 +1,55 @@
+"""Plain data shared by controllers and views (no Qt widgets, no engine calls)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+ROLES = ("target", "result", "reference")
+AUDIO_FORMATS = ("wav16", "wav24", "wav32f", "flac")
+PRESET_FORMATS = ("json", "eqapo", "graphiceq", "csv")
+EXTENSIONS = {"wav16": ".wav", "wav24": ".wav", "wav32f": ".wav", "flac": ".flac"}
+PRESET_EXTENSIONS = {
+    "json": ".preset.json",
+    "eqapo": ".eqapo.txt",
+    "graphiceq": ".graphiceq.txt",
+    "csv": ".csv",
+}
+
+
+@dataclass
+class Overview:
+    """A min/max envelope of a signal for the waveform overview (``cols`` points)."""
+
+    times_s: NDArray[np.float64]
+    low: NDArray[np.float32]
+    high: NDArray[np.float32]
+
+
+@dataclass
+class ExportRequest:
+    """What the export dialog asks for."""
+
+    folder: str
+    audio: bool = True
+    audio_format: str = "wav24"
+    preset_formats: list[str] = field(default_factory=lambda: ["json"])
+    report: bool = True
+    batch: bool = False
+
+
+def overview_of(x: NDArray[np.floating], sample_rate: int, cols: int = 2000) -> Overview:
+    """Min/max envelope of a ``(frames, channels)`` array over ``cols`` columns."""
+    n = len(x)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.float32)
+        return Overview(np.zeros(0), empty, empty)
+    cols = max(1, min(cols, n))
+    step = n // cols
+    body = x[: cols * step].reshape(cols, step * x.shape[1])
+    low = body.min(axis=1).astype(np.float32)
+    high = body.max(axis=1).astype(np.float32)
+    times = ((np.arange(cols) + 0.5) * step / float(sample_rate)).astype(np.float64)
+    return Overview(times, low, high)

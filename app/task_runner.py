@@ -1,0 +1,180 @@
+"""The one place the app starts threads: run an engine generator off the GUI thread.
+
+A job is a callable ``job(cancel_token) -> Generator[Progress, None, T]``. The runner drives it
+on a :class:`QThread`, forwards progress (throttled, so a fast generator cannot flood the GUI
+event loop), and delivers the result or the error back on the GUI thread as Qt signals. Cancel
+goes through the engine's ``CancelToken``; the generator stops at its next block boundary.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable, Generator
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from engine.schema.errors import AudioStyleError, ErrorCode
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[Any], Generator[Any, None, Any]]
+PROGRESS_INTERVAL_S = 0.05
+
+
+def as_audio_style_error(exc: BaseException) -> AudioStyleError:
+    """``exc`` itself if it is an AudioStyleError, else an INTERNAL error wrapping it."""
+    if isinstance(exc, AudioStyleError):
+        return exc
+    if isinstance(exc, MemoryError):
+        return AudioStyleError(ErrorCode.INTERNAL, reason="out of memory")
+    return AudioStyleError(ErrorCode.INTERNAL, reason=f"{type(exc).__name__}: {exc}")
+
+
+class _Worker(QObject):
+    progress = Signal(int, str, float, str)
+    finished = Signal(int, object)
+    failed = Signal(int, object)
+
+    def __init__(self, job_id: int, job: Job, token: Any) -> None:
+        super().__init__()
+        self._id = job_id
+        self._job = job
+        self._token = token
+
+    @Slot()
+    def run(self) -> None:
+        last = 0.0
+        try:
+            gen = self._job(self._token)
+            while True:
+                try:
+                    p = next(gen)
+                except StopIteration as stop:
+                    result = stop.value
+                    break
+                now = time.monotonic()
+                if now - last >= PROGRESS_INTERVAL_S:
+                    last = now
+                    self.progress.emit(
+                        self._id,
+                        str(getattr(p, "stage", "")),
+                        float(getattr(p, "fraction", 0.0)),
+                        str(getattr(p, "message", "")),
+                    )
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the GUI
+            if not isinstance(exc, AudioStyleError):
+                log.error("background task failed:\n%s", traceback.format_exc())
+            self.failed.emit(self._id, as_audio_style_error(exc))
+            return
+        self.finished.emit(self._id, result)
+
+
+class TaskRunner(QObject):
+    """Runs one job at a time on a worker thread.
+
+    Signals (always on the GUI thread): ``started``, ``progress(stage, fraction, message)``,
+    ``finished(result)``, ``failed(AudioStyleError)`` and ``canceled``. ``busy`` is True from
+    :meth:`start` until one of the last three has been emitted.
+    """
+
+    started = Signal()
+    progress = Signal(str, float, str)
+    finished = Signal(object)
+    failed = Signal(object)
+    canceled = Signal()
+
+    def __init__(self, token_factory: Callable[[], Any], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._token_factory = token_factory
+        self._id = 0
+        self._thread: QThread | None = None
+        self._worker: _Worker | None = None
+        self._token: Any = None
+        self._old: list[tuple[QThread, _Worker]] = []
+
+    @property
+    def busy(self) -> bool:
+        """True while a job runs."""
+        return self._worker is not None
+
+    def start(self, job: Job) -> None:
+        """Run ``job`` in the background; raises RuntimeError if one is already running."""
+        if self.busy:
+            raise RuntimeError("a task is already running")
+        self._id += 1
+        self._token = self._token_factory()
+        thread = QThread()
+        worker = _Worker(self._id, job, self._token)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.progress.connect(self._on_progress)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        self._thread, self._worker = thread, worker
+        self.started.emit()
+        thread.start()
+
+    def cancel(self) -> None:
+        """Ask the running job to stop (it ends with ``canceled``)."""
+        if self._token is not None and self.busy:
+            self._token.cancel()
+
+    def wait(self, timeout_ms: int = 30000) -> bool:
+        """Cancel nothing; block until the worker thread has ended (shutdown, tests)."""
+        threads = [t for t, _ in self._old]
+        if self._thread is not None:
+            threads.append(self._thread)
+        ok = True
+        for t in threads:
+            ok = t.wait(timeout_ms) and ok
+        self._reap()
+        return ok
+
+    def shutdown(self, timeout_ms: int = 30000) -> None:
+        """Cancel the running job and wait for its thread (window close)."""
+        self.cancel()
+        self.wait(timeout_ms)
+
+    # -- worker signals (queued onto the GUI thread) ----------------------------------------
+
+    def _end(self) -> None:
+        if self._thread is not None and self._worker is not None:
+            self._thread.quit()
+            self._old.append((self._thread, self._worker))
+        self._thread, self._worker, self._token = None, None, None
+        self._reap()
+
+    def _reap(self) -> None:
+        alive = []
+        for t, w in self._old:
+            if t.isFinished():
+                w.deleteLater()
+                t.deleteLater()
+            else:
+                alive.append((t, w))
+        self._old = alive
+
+    @Slot(int, str, float, str)
+    def _on_progress(self, job_id: int, stage: str, fraction: float, message: str) -> None:
+        if job_id == self._id and self.busy:
+            self.progress.emit(stage, fraction, message)
+
+    @Slot(int, object)
+    def _on_finished(self, job_id: int, result: object) -> None:
+        if job_id != self._id:
+            return
+        self._end()
+        self.finished.emit(result)
+
+    @Slot(int, object)
+    def _on_failed(self, job_id: int, error: object) -> None:
+        if job_id != self._id:
+            return
+        self._end()
+        if isinstance(error, AudioStyleError) and error.code == ErrorCode.CANCELED:
+            self.canceled.emit()
+        else:
+            self.failed.emit(error)

@@ -1,0 +1,150 @@
+"""Loudness meters side by side (reference / target / result) and short-term loudness."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QCoreApplication, QLocale, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.views.plots import add_legend, styled_plot
+from app.views.theme import role_color
+
+COLUMNS = ("reference", "target", "result")
+# (summary field, decimals)
+ROWS = (
+    ("integrated_lufs", 1),
+    ("loudness_range_lu", 1),
+    ("true_peak_dbtp", 1),
+    ("plr_db", 1),
+    ("crest_db", 1),
+    ("width_db", 1),
+    ("correlation", 2),
+)
+ST_HOP_S = 0.1  # short-term loudness: 3 s windows every 100 ms
+ST_WINDOW_S = 3.0
+
+
+def row_names() -> list[str]:
+    t = QCoreApplication.translate
+    return [
+        t("LoudnessView", "Integrated (LUFS)"),
+        t("LoudnessView", "Loudness range (LU)"),
+        t("LoudnessView", "True peak (dBTP)"),
+        t("LoudnessView", "PLR (dB)"),
+        t("LoudnessView", "Crest factor (dB)"),
+        t("LoudnessView", "Width S/M (dB)"),
+        t("LoudnessView", "Correlation"),
+    ]
+
+
+def column_names() -> list[str]:
+    t = QCoreApplication.translate
+    return [
+        t("LoudnessView", "Reference"),
+        t("LoudnessView", "Target"),
+        t("LoudnessView", "Result"),
+    ]
+
+
+def fmt_value(v: float, decimals: int) -> str:
+    """Locale-formatted number; "–" for missing or silent values."""
+    if v is None or not math.isfinite(v) or v <= -120.0:
+        return "–"
+    return QLocale().toString(float(v), "f", decimals)
+
+
+class LoudnessView(QWidget):
+    """Meters table + short-term loudness over time, per role."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.table = QTableWidget(len(ROWS), len(COLUMNS))
+        self.table.setVerticalHeaderLabels(row_names())
+        self.table.setHorizontalHeaderLabels(column_names())
+        for c, role in enumerate(COLUMNS):
+            header = self.table.horizontalHeaderItem(c)
+            if header is not None:
+                header.setForeground(role_color(role))
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for r in range(len(ROWS)):
+            for c in range(len(COLUMNS)):
+                it = QTableWidgetItem("–")
+                it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(r, c, it)
+        self.plot = styled_plot(
+            self.tr("Short-term loudness"), self.tr("Time (s)"), self.tr("LUFS")
+        )
+        add_legend(self.plot)
+        names = column_names()
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        for role, name in zip(COLUMNS, names, strict=True):
+            self.curves[role] = self.plot.plot(
+                [], [], pen=pg.mkPen(role_color(role), width=1.3), name=name, connect="finite"
+            )
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._fit_table()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(4)
+        lay.addWidget(self.table)
+        lay.addWidget(self.plot, 1)
+
+    def _fit_table(self) -> None:
+        t = self.table
+        t.resizeRowsToContents()
+        h = t.horizontalHeader().height() + sum(t.rowHeight(r) for r in range(t.rowCount()))
+        t.setFixedHeight(h + 2 * t.frameWidth())
+
+    def set_analysis(self, role: str, analysis: Any) -> None:
+        c = COLUMNS.index(role)
+        s = analysis.summary if analysis is not None else None
+        for r, (name, decimals) in enumerate(ROWS):
+            text = fmt_value(getattr(s, name), decimals) if s is not None else "–"
+            self._cell(r, c).setText(text)
+        curve = self.curves[role]
+        if analysis is None or len(analysis.short_term_lufs) == 0:
+            curve.setData([], [])
+            return
+        st = np.asarray(analysis.short_term_lufs, dtype=np.float64)
+        st = np.where(np.isfinite(st) & (st > -70.0), st, np.nan)
+        t = ST_WINDOW_S / 2 + ST_HOP_S * np.arange(len(st))
+        curve.setData(t, st)
+        self._autoscale()
+
+    def cell_text(self, row_field: str, role: str) -> str:
+        r = [name for name, _ in ROWS].index(row_field)
+        return self._cell(r, COLUMNS.index(role)).text()
+
+    def _cell(self, row: int, col: int) -> QTableWidgetItem:
+        item = self.table.item(row, col)
+        assert item is not None
+        return item
+
+    def _autoscale(self) -> None:
+        vals = []
+        for c in self.curves.values():
+            _, y = c.getData()
+            if y is not None and len(y):
+                vals.append(y[np.isfinite(y)])
+        if vals and any(len(v) for v in vals):
+            allv = np.concatenate(vals)
+            lo, hi = float(np.percentile(allv, 1)), float(np.max(allv))
+            self.plot.getPlotItem().setYRange(max(lo - 3, -70), min(hi + 3, 3), padding=0)

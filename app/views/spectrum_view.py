@@ -1,0 +1,109 @@
+"""Long-term spectra (smoothed, mid and side) of reference, target and result overlaid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QVBoxLayout, QWidget
+
+from app.views.plots import add_legend, styled_plot
+from app.views.theme import SIDE_ALPHA, role_color
+
+
+def curve_names() -> dict[tuple[str, str], str]:
+    t = QCoreApplication.translate
+    return {
+        ("reference", "mid"): t("SpectrumView", "Reference mid"),
+        ("reference", "side"): t("SpectrumView", "Reference side"),
+        ("target", "mid"): t("SpectrumView", "Target mid"),
+        ("target", "side"): t("SpectrumView", "Target side"),
+        ("result", "mid"): t("SpectrumView", "Result mid"),
+        ("result", "side"): t("SpectrumView", "Result side"),
+    }
+
+
+class SpectrumView(QWidget):
+    """Shows ``Analysis.freqs_hz`` / ``mid_db`` / ``side_db`` per role.
+
+    With "Align levels" (default) each spectrum is shifted by its integrated loudness, so the
+    curves compare tonal balance rather than level.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = styled_plot(
+            self.tr("Spectrum (mid / side)"),
+            self.tr("Frequency (Hz)"),
+            self.tr("Level (dB)"),
+            log_freq=True,
+        )
+        add_legend(self.plot)
+        names = curve_names()
+        self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
+        for role in ("reference", "target", "result"):
+            for ch in ("mid", "side"):
+                style = Qt.PenStyle.SolidLine if ch == "mid" else Qt.PenStyle.DashLine
+                color = role_color(role, 255 if ch == "mid" else SIDE_ALPHA)
+                pen = pg.mkPen(color, width=1.6 if ch == "mid" else 1.1, style=style)
+                c = self.plot.plot([], [], pen=pen, name=names[(role, ch)])
+                self.curves[(role, ch)] = c
+        self.show_mid = QCheckBox(self.tr("Mid"))
+        self.show_side = QCheckBox(self.tr("Side"))
+        self.align = QCheckBox(self.tr("Align levels"))
+        self.align.setToolTip(self.tr("Shift each spectrum by its integrated loudness"))
+        for cb in (self.show_mid, self.show_side, self.align):
+            cb.setChecked(True)
+            cb.toggled.connect(self._refresh)
+        self._data: dict[str, Any] = {}
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 0, 4, 0)
+        bar.addWidget(self.show_mid)
+        bar.addWidget(self.show_side)
+        bar.addStretch(1)
+        bar.addWidget(self.align)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(self.plot, 1)
+        lay.addLayout(bar)
+
+    def set_analysis(self, role: str, analysis: Any) -> None:
+        """``analysis`` is an engine Analysis (or None to clear ``role``)."""
+        if analysis is None:
+            self._data.pop(role, None)
+        else:
+            self._data[role] = analysis
+        self._refresh()
+
+    def curve_data(self, role: str, channel: str) -> tuple[np.ndarray, np.ndarray]:
+        x, y = self.curves[(role, channel)].getData()
+        return (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []))
+
+    def _refresh(self) -> None:
+        align = self.align.isChecked()
+        self.plot.getPlotItem().setLabel(
+            "left", self.tr("Level re. loudness (dB)") if align else self.tr("Level (dB)")
+        )
+        ys: list[np.ndarray] = []
+        for (role, ch), curve in self.curves.items():
+            a = self._data.get(role)
+            visible = self.show_mid.isChecked() if ch == "mid" else self.show_side.isChecked()
+            y = None if a is None else (a.mid_db if ch == "mid" else a.side_db)
+            if a is None or y is None or not visible:
+                curve.setData([], [])
+                continue
+            y = np.asarray(y, dtype=np.float64)
+            if align:
+                lufs = float(a.summary.integrated_lufs)
+                y = y - (lufs if np.isfinite(lufs) else 0.0)
+            f = np.asarray(a.freqs_hz, dtype=np.float64)
+            ok = (f > 0) & np.isfinite(y)
+            curve.setData(np.log10(f[ok]), y[ok])
+            ys.append(y[ok])
+        if ys:
+            allv = np.concatenate(ys)
+            top = float(np.percentile(allv, 99.5)) + 6
+            self.plot.getPlotItem().setYRange(top - 70, top, padding=0)

@@ -1,0 +1,109 @@
+"""Waveform overview: reference, target and result lanes with a playhead and a loop region."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QCoreApplication, Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from app.models import Overview
+from app.views.plots import styled_plot
+from app.views.theme import ACCENT, role_color
+
+LANES = {"reference": 2.3, "target": 0.0, "result": -2.3}
+
+
+def lane_names() -> dict[str, str]:
+    return {
+        "reference": QCoreApplication.translate("WaveformView", "Reference"),
+        "target": QCoreApplication.translate("WaveformView", "Target"),
+        "result": QCoreApplication.translate("WaveformView", "Result"),
+    }
+
+
+class WaveformView(QWidget):
+    """Signals: ``seek_requested(seconds)`` (click), ``loop_changed(start_s, end_s)`` (drag)."""
+
+    seek_requested = Signal(float)
+    loop_changed = Signal(float, float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = styled_plot(self.tr("Waveform"), self.tr("Time (s)"), "")
+        item = self.plot.getPlotItem()
+        item.setMouseEnabled(x=True, y=False)
+        item.setYRange(-3.5, 3.5, padding=0)
+        item.showGrid(x=True, y=False, alpha=0.15)
+        names = lane_names()
+        item.getAxis("left").setTicks([[(y, names[r]) for r, y in LANES.items()]])
+        item.getAxis("left").setWidth(72)
+        self.curves: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem, pg.FillBetweenItem]] = {}
+        for role, y in LANES.items():
+            pen = pg.mkPen(role_color(role), width=1)
+            hi = pg.PlotDataItem(pen=pen)
+            lo = pg.PlotDataItem(pen=pen)
+            fill = pg.FillBetweenItem(hi, lo, brush=pg.mkBrush(role_color(role, 150)))
+            for it in (hi, lo, fill):
+                item.addItem(it)
+            self.curves[role] = (hi, lo, fill)
+            sep = pg.InfiniteLine(pos=y - 1.15, angle=0, pen=pg.mkPen("#30343b"))
+            item.addItem(sep)
+        self.loop = pg.LinearRegionItem(
+            values=(0, 1), brush=pg.mkBrush(74, 163, 223, 40), pen=pg.mkPen(ACCENT, width=1)
+        )
+        self.loop.setZValue(10)
+        self.loop.sigRegionChangeFinished.connect(self._on_loop)
+        item.addItem(self.loop)
+        self.playhead = pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen("#ffffff", width=1.5))
+        self.playhead.setZValue(20)
+        item.addItem(self.playhead)
+        self.plot.scene().sigMouseClicked.connect(self._on_click)
+        self._length = 0.0
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.plot)
+
+    def set_overview(self, role: str, ov: Overview | None) -> None:
+        """Draw ``role``'s envelope (None clears the lane)."""
+        hi, lo, _ = self.curves[role]
+        if ov is None or len(ov.times_s) == 0:
+            hi.setData([], [])
+            lo.setData([], [])
+            return
+        y0 = LANES[role]
+        hi.setData(ov.times_s, y0 + np.asarray(ov.high, dtype=np.float64))
+        lo.setData(ov.times_s, y0 + np.asarray(ov.low, dtype=np.float64))
+
+    def has_data(self, role: str) -> bool:
+        x, _ = self.curves[role][0].getData()
+        return x is not None and len(x) > 0
+
+    def set_length(self, seconds: float) -> None:
+        self._length = seconds
+        item = self.plot.getPlotItem()
+        if seconds > 0:
+            item.setLimits(xMin=0, xMax=seconds)
+            item.setXRange(0, seconds, padding=0.0)
+            self.loop.setBounds((0, seconds))
+
+    def set_loop(self, start_s: float, end_s: float) -> None:
+        self.loop.blockSignals(True)
+        self.loop.setRegion((start_s, end_s))
+        self.loop.blockSignals(False)
+
+    def set_playhead(self, seconds: float) -> None:
+        self.playhead.setPos(seconds)
+
+    def _on_loop(self) -> None:
+        a, b = self.loop.getRegion()
+        self.loop_changed.emit(float(a), float(b))
+
+    def _on_click(self, ev: object) -> None:
+        pos = ev.scenePos()  # type: ignore[attr-defined]
+        vb = self.plot.getPlotItem().getViewBox()
+        if not vb.sceneBoundingRect().contains(pos):
+            return
+        x = vb.mapSceneToView(pos).x()
+        if 0 <= x <= self._length:
+            self.seek_requested.emit(float(x))
