@@ -103,7 +103,7 @@ def _span(head: F32, x: NDArray[np.floating], start: int, stop: int, c: int) -> 
     out = np.empty(stop - start, dtype=np.float32)
     m = min(max(k - start, 0), stop - start)
     out[:m] = head[start : start + m, c]
-    out[m:] = x[max(start - k, 0) : stop - k, c]
+    out[m:] = x[max(start - k, 0) : max(stop - k, 0), c]
     return out
 
 
