@@ -18,10 +18,6 @@ from PySide6.QtCore import QCoreApplication
 RenderCallback = Callable[[NDArray[np.float32]], None]
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("AudioOutput", text)
-
-
 class AudioOutput:
     """A stream that calls ``callback(out)`` from its own thread to fill each block."""
 
@@ -127,7 +123,9 @@ class SoundDeviceOutput(AudioOutput):
         except Exception as exc:  # noqa: BLE001 - PortAudioError, ValueError: bad device
             self._stream = None
             self.available = False
-            self.error = _tr("Cannot open the audio output: {reason}").format(reason=exc)
+            self.error = QCoreApplication.translate(
+                "AudioOutput", "Cannot open the audio output: {reason}"
+            ).format(reason=exc)
 
     def stop(self) -> None:
         if self._stream is not None:
@@ -149,18 +147,25 @@ def create_output(device: str = "") -> AudioOutput:
         import sounddevice as sd
     except OSError:
         return NullOutput(
-            _tr(
+            QCoreApplication.translate(
+                "AudioOutput",
                 "No audio output: the PortAudio library is missing "
-                "(install libportaudio2). Everything else works."
+                "(install libportaudio2). Everything else works.",
             )
         )
     except ImportError:
-        return NullOutput(_tr("No audio output: python-sounddevice is not installed."))
+        return NullOutput(
+            QCoreApplication.translate(
+                "AudioOutput", "No audio output: python-sounddevice is not installed."
+            )
+        )
     out = SoundDeviceOutput(sd, device)
     try:
         has_output = any(d["max_output_channels"] > 0 for d in sd.query_devices())
     except Exception:  # noqa: BLE001
         has_output = False
     if not has_output:
-        return NullOutput(_tr("No audio output device was found."))
+        return NullOutput(
+            QCoreApplication.translate("AudioOutput", "No audio output device was found.")
+        )
     return out

@@ -24,15 +24,20 @@ Q_MIN, Q_MAX = 0.1, 20.0
 
 
 def band_text(channel: str, band: Any) -> str:
-    t = QCoreApplication.translate
     kinds = {
-        "peak": t("CurveView", "Peak"),
-        "low_shelf": t("CurveView", "Low shelf"),
-        "high_shelf": t("CurveView", "High shelf"),
+        "peak": QCoreApplication.translate("CurveView", "Peak"),
+        "low_shelf": QCoreApplication.translate("CurveView", "Low shelf"),
+        "high_shelf": QCoreApplication.translate("CurveView", "High shelf"),
     }
-    ch = t("CurveView", "Mid") if channel == "mid" else t("CurveView", "Side")
+    ch = (
+        QCoreApplication.translate("CurveView", "Mid")
+        if channel == "mid"
+        else QCoreApplication.translate("CurveView", "Side")
+    )
     loc = QLocale()
-    return t("CurveView", "{channel} {kind}: {freq} Hz, {gain} dB, Q {q}").format(
+    return QCoreApplication.translate(
+        "CurveView", "{channel} {kind}: {freq} Hz, {gain} dB, Q {q}"
+    ).format(
         channel=ch,
         kind=kinds.get(band.type, band.type),
         freq=fmt_hz(band.freq_hz),

@@ -16,11 +16,10 @@ BIN_LU = 0.5
 
 
 def role_names() -> dict[str, str]:
-    t = QCoreApplication.translate
     return {
-        "reference": t("DynamicsView", "Reference"),
-        "target": t("DynamicsView", "Target (before)"),
-        "result": t("DynamicsView", "Result (after)"),
+        "reference": QCoreApplication.translate("DynamicsView", "Reference"),
+        "target": QCoreApplication.translate("DynamicsView", "Target (before)"),
+        "result": QCoreApplication.translate("DynamicsView", "Result (after)"),
     }
 
 

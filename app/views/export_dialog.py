@@ -26,22 +26,20 @@ from app.models import AUDIO_FORMATS, PRESET_FORMATS, ExportRequest
 
 
 def audio_format_names() -> dict[str, str]:
-    t = QCoreApplication.translate
     return {
-        "wav16": t("ExportDialog", "WAV 16-bit (dithered)"),
-        "wav24": t("ExportDialog", "WAV 24-bit (dithered)"),
-        "wav32f": t("ExportDialog", "WAV 32-bit float"),
-        "flac": t("ExportDialog", "FLAC"),
+        "wav16": QCoreApplication.translate("ExportDialog", "WAV 16-bit (dithered)"),
+        "wav24": QCoreApplication.translate("ExportDialog", "WAV 24-bit (dithered)"),
+        "wav32f": QCoreApplication.translate("ExportDialog", "WAV 32-bit float"),
+        "flac": QCoreApplication.translate("ExportDialog", "FLAC"),
     }
 
 
 def preset_format_names() -> dict[str, str]:
-    t = QCoreApplication.translate
     return {
-        "json": t("ExportDialog", "Preset (JSON)"),
-        "eqapo": t("ExportDialog", "Equalizer APO"),
-        "graphiceq": t("ExportDialog", "GraphicEQ"),
-        "csv": t("ExportDialog", "CSV curve"),
+        "json": QCoreApplication.translate("ExportDialog", "Preset (JSON)"),
+        "eqapo": QCoreApplication.translate("ExportDialog", "Equalizer APO"),
+        "graphiceq": QCoreApplication.translate("ExportDialog", "GraphicEQ"),
+        "csv": QCoreApplication.translate("ExportDialog", "CSV curve"),
     }
 
 

@@ -37,24 +37,22 @@ ST_WINDOW_S = 3.0
 
 
 def row_names() -> list[str]:
-    t = QCoreApplication.translate
     return [
-        t("LoudnessView", "Integrated (LUFS)"),
-        t("LoudnessView", "Loudness range (LU)"),
-        t("LoudnessView", "True peak (dBTP)"),
-        t("LoudnessView", "PLR (dB)"),
-        t("LoudnessView", "Crest factor (dB)"),
-        t("LoudnessView", "Width S/M (dB)"),
-        t("LoudnessView", "Correlation"),
+        QCoreApplication.translate("LoudnessView", "Integrated (LUFS)"),
+        QCoreApplication.translate("LoudnessView", "Loudness range (LU)"),
+        QCoreApplication.translate("LoudnessView", "True peak (dBTP)"),
+        QCoreApplication.translate("LoudnessView", "PLR (dB)"),
+        QCoreApplication.translate("LoudnessView", "Crest factor (dB)"),
+        QCoreApplication.translate("LoudnessView", "Width S/M (dB)"),
+        QCoreApplication.translate("LoudnessView", "Correlation"),
     ]
 
 
 def column_names() -> list[str]:
-    t = QCoreApplication.translate
     return [
-        t("LoudnessView", "Reference"),
-        t("LoudnessView", "Target"),
-        t("LoudnessView", "Result"),
+        QCoreApplication.translate("LoudnessView", "Reference"),
+        QCoreApplication.translate("LoudnessView", "Target"),
+        QCoreApplication.translate("LoudnessView", "Result"),
     ]
 
 
@@ -66,7 +64,7 @@ def fmt_value(v: float, decimals: int) -> str:
 
 
 class LoudnessView(QWidget):
-    """Meters table + short-term loudness over time, per role."""
+    """The meters: one column per role (reference, target, result), one row per measure."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,30 +85,20 @@ class LoudnessView(QWidget):
                 it = QTableWidgetItem("–")
                 it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, it)
-        self.plot = styled_plot(
-            self.tr("Short-term loudness"), self.tr("Time (s)"), self.tr("LUFS")
-        )
-        add_legend(self.plot)
-        names = column_names()
-        self.curves: dict[str, pg.PlotDataItem] = {}
-        for role, name in zip(COLUMNS, names, strict=True):
-            self.curves[role] = self.plot.plot(
-                [], [], pen=pg.mkPen(role_color(role), width=1.3), name=name, connect="finite"
-            )
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._fit_table()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(4)
         lay.addWidget(self.table)
-        lay.addWidget(self.plot, 1)
+        lay.addStretch(1)
 
     def _fit_table(self) -> None:
         t = self.table
         t.resizeRowsToContents()
-        h = t.horizontalHeader().height() + sum(t.rowHeight(r) for r in range(t.rowCount()))
+        h = t.horizontalHeader().sizeHint().height()
+        h += sum(t.rowHeight(r) for r in range(t.rowCount()))
         t.setFixedHeight(h + 2 * t.frameWidth())
 
     def set_analysis(self, role: str, analysis: Any) -> None:
@@ -119,15 +107,6 @@ class LoudnessView(QWidget):
         for r, (name, decimals) in enumerate(ROWS):
             text = fmt_value(getattr(s, name), decimals) if s is not None else "–"
             self._cell(r, c).setText(text)
-        curve = self.curves[role]
-        if analysis is None or len(analysis.short_term_lufs) == 0:
-            curve.setData([], [])
-            return
-        st = np.asarray(analysis.short_term_lufs, dtype=np.float64)
-        st = np.where(np.isfinite(st) & (st > -70.0), st, np.nan)
-        t = ST_WINDOW_S / 2 + ST_HOP_S * np.arange(len(st))
-        curve.setData(t, st)
-        self._autoscale()
 
     def cell_text(self, row_field: str, role: str) -> str:
         r = [name for name, _ in ROWS].index(row_field)
@@ -138,13 +117,45 @@ class LoudnessView(QWidget):
         assert item is not None
         return item
 
+
+class ShortTermView(QWidget):
+    """Short-term loudness (3 s windows, 10 Hz) over time for each role."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = styled_plot(
+            self.tr("Short-term loudness"), self.tr("Time (s)"), self.tr("LUFS")
+        )
+        add_legend(self.plot)
+        self.plot.getPlotItem().setMouseEnabled(x=True, y=False)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        for role, name in zip(COLUMNS, column_names(), strict=True):
+            self.curves[role] = self.plot.plot(
+                [], [], pen=pg.mkPen(role_color(role), width=1.3), name=name, connect="finite"
+            )
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.plot)
+
+    def set_analysis(self, role: str, analysis: Any) -> None:
+        curve = self.curves[role]
+        if analysis is None or len(analysis.short_term_lufs) == 0:
+            curve.setData([], [])
+        else:
+            st = np.asarray(analysis.short_term_lufs, dtype=np.float64)
+            st = np.where(np.isfinite(st) & (st > -70.0), st, np.nan)
+            t = ST_WINDOW_S / 2 + ST_HOP_S * np.arange(len(st))
+            curve.setData(t, st)
+        self._autoscale()
+
     def _autoscale(self) -> None:
         vals = []
         for c in self.curves.values():
             _, y = c.getData()
             if y is not None and len(y):
                 vals.append(y[np.isfinite(y)])
-        if vals and any(len(v) for v in vals):
+        vals = [v for v in vals if len(v)]
+        if vals:
             allv = np.concatenate(vals)
             lo, hi = float(np.percentile(allv, 1)), float(np.max(allv))
             self.plot.getPlotItem().setYRange(max(lo - 3, -70), min(hi + 3, 3), padding=0)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -25,10 +25,11 @@ from app.views.curve_view import CurveView
 from app.views.drop_zone import DropZone
 from app.views.dynamics_view import DynamicsView
 from app.views.export_dialog import ExportDialog
-from app.views.loudness_view import LoudnessView
+from app.views.loudness_view import LoudnessView, ShortTermView
 from app.views.message_bar import MessageBar
 from app.views.settings_dialog import SettingsDialog
 from app.views.spectrum_view import SpectrumView
+from app.views.theme import BACKGROUND
 from app.views.transport import TransportBar
 from app.views.waveform_view import WaveformView
 
@@ -65,19 +66,20 @@ class MainWindow(QMainWindow):
         self.spectrum = SpectrumView()
         self.curve = CurveView()
         self.loudness = LoudnessView()
+        self.short_term = ShortTermView()
         self.dynamics = DynamicsView()
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.spectrum)
         top.addWidget(self.curve)
         bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(self.loudness)
+        bottom.addWidget(self.short_term)
         bottom.addWidget(self.dynamics)
         self.views = QSplitter(Qt.Orientation.Vertical)
         self.views.setObjectName("views")
         self.views.addWidget(self.waveform)
         self.views.addWidget(top)
         self.views.addWidget(bottom)
-        self.views.setSizes([220, 380, 380])
+        self.views.setSizes([200, 420, 320])
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(6, 6, 6, 0)
@@ -110,8 +112,15 @@ class MainWindow(QMainWindow):
         self.controls_dock = QDockWidget(self.tr("Match"), self)
         self.controls_dock.setObjectName("controls_dock")
         self.controls_dock.setWidget(self.controls)
-        self.controls_dock.setMinimumWidth(300)
+        self.controls_dock.setMinimumWidth(340)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.controls_dock)
+        self.meters_dock = QDockWidget(self.tr("Loudness"), self)
+        self.meters_dock.setObjectName("meters_dock")
+        self.meters_dock.setWidget(self.loudness)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.meters_dock)
+        self.resizeDocks(
+            [self.controls_dock, self.meters_dock], [360, 420], Qt.Orientation.Vertical
+        )
 
         # status bar: task text, progress, cancel
         self.status_text = QLabel("")
@@ -211,6 +220,7 @@ class MainWindow(QMainWindow):
         m = mb.addMenu(self.tr("&View"))
         m.addAction(self.files_dock.toggleViewAction())
         m.addAction(self.controls_dock.toggleViewAction())
+        m.addAction(self.meters_dock.toggleViewAction())
         m = mb.addMenu(self.tr("&Help"))
         m.addAction(self._action(self.tr("&About audio-style"), self.about))
 
@@ -302,8 +312,19 @@ class MainWindow(QMainWindow):
             self.c.player.seek_s(a)
 
     def report_image(self) -> QImage:
-        """The PNG report: the waveform, spectra, curve and meters as they are on screen."""
-        return self.views.grab().toImage()
+        """The PNG report: the views as on screen, with the meters table beside them."""
+        views = self.views.grab()
+        meters = self.loudness.table.grab()
+        pad = 12
+        w = views.width() + pad + meters.width() + pad
+        h = max(views.height(), meters.height() + pad)
+        image = QImage(w, h, QImage.Format.Format_RGB32)
+        image.fill(QColor(BACKGROUND))
+        p = QPainter(image)
+        p.drawPixmap(0, 0, views)
+        p.drawPixmap(views.width() + pad, pad, meters)
+        p.end()
+        return image
 
     def open_export(self) -> ExportDialog | None:
         if not self.c.has_result():
@@ -369,6 +390,7 @@ class MainWindow(QMainWindow):
             a = self.c.analysis(role)
             self.spectrum.set_analysis(role, a)
             self.loudness.set_analysis(role, a)
+            self.short_term.set_analysis(role, a)
             self.dynamics.set_analysis(role, a)
         self.waveform.set_length(self.c.length_s())
         self.waveform.set_loop(*self.c.loop_s)
@@ -380,6 +402,7 @@ class MainWindow(QMainWindow):
         self.waveform.set_overview("result", self.c.overview("result"))
         self.spectrum.set_analysis("result", a)
         self.loudness.set_analysis("result", a)
+        self.short_term.set_analysis("result", a)
         self.dynamics.set_analysis("result", a)
         self._update_enabled()
 

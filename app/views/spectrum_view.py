@@ -14,14 +14,13 @@ from app.views.theme import SIDE_ALPHA, role_color
 
 
 def curve_names() -> dict[tuple[str, str], str]:
-    t = QCoreApplication.translate
     return {
-        ("reference", "mid"): t("SpectrumView", "Reference mid"),
-        ("reference", "side"): t("SpectrumView", "Reference side"),
-        ("target", "mid"): t("SpectrumView", "Target mid"),
-        ("target", "side"): t("SpectrumView", "Target side"),
-        ("result", "mid"): t("SpectrumView", "Result mid"),
-        ("result", "side"): t("SpectrumView", "Result side"),
+        ("reference", "mid"): QCoreApplication.translate("SpectrumView", "Reference mid"),
+        ("reference", "side"): QCoreApplication.translate("SpectrumView", "Reference side"),
+        ("target", "mid"): QCoreApplication.translate("SpectrumView", "Target mid"),
+        ("target", "side"): QCoreApplication.translate("SpectrumView", "Target side"),
+        ("result", "mid"): QCoreApplication.translate("SpectrumView", "Result mid"),
+        ("result", "side"): QCoreApplication.translate("SpectrumView", "Result side"),
     }
 
 

@@ -1,0 +1,814 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="en" sourcelanguage="en">
+<context>
+    <name>AudioOutput</name>
+    <message>
+        <source>Cannot open the audio output: {reason}</source>
+        <translation>Cannot open the audio output: {reason}</translation>
+    </message>
+    <message>
+        <source>No audio output: the PortAudio library is missing (install libportaudio2). Everything else works.</source>
+        <translation>No audio output: the PortAudio library is missing (install libportaudio2). Everything else works.</translation>
+    </message>
+    <message>
+        <source>No audio output: python-sounddevice is not installed.</source>
+        <translation>No audio output: python-sounddevice is not installed.</translation>
+    </message>
+    <message>
+        <source>No audio output device was found.</source>
+        <translation>No audio output device was found.</translation>
+    </message>
+</context>
+<context>
+    <name>ControlsPanel</name>
+    <message>
+        <source>Overall</source>
+        <translation>Overall</translation>
+    </message>
+    <message>
+        <source>EQ</source>
+        <translation>EQ</translation>
+    </message>
+    <message>
+        <source>Dynamics</source>
+        <translation>Dynamics</translation>
+    </message>
+    <message>
+        <source>Width</source>
+        <translation>Width</translation>
+    </message>
+    <message>
+        <source>Loudness</source>
+        <translation>Loudness</translation>
+    </message>
+    <message>
+        <source>Scales every aspect of the match</source>
+        <translation>Scales every aspect of the match</translation>
+    </message>
+    <message>
+        <source>How much of the tonal balance (EQ curve) is matched</source>
+        <translation>How much of the tonal balance (EQ curve) is matched</translation>
+    </message>
+    <message>
+        <source>How much of the reference's dynamics is matched</source>
+        <translation>How much of the reference's dynamics is matched</translation>
+    </message>
+    <message>
+        <source>How much of the reference's stereo width is matched</source>
+        <translation>How much of the reference's stereo width is matched</translation>
+    </message>
+    <message>
+        <source>How much of the loudness difference is matched</source>
+        <translation>How much of the loudness difference is matched</translation>
+    </message>
+    <message>
+        <source>Amount</source>
+        <translation>Amount</translation>
+    </message>
+    <message>
+        <source>{value} %</source>
+        <translation>{value} %</translation>
+    </message>
+    <message>
+        <source>Limits</source>
+        <translation>Limits</translation>
+    </message>
+    <message>
+        <source>Auto</source>
+        <translation>Auto</translation>
+    </message>
+    <message>
+        <source> oct</source>
+        <translation> oct</translation>
+    </message>
+    <message>
+        <source>EQ curve smoothing in octaves; Auto picks it from how much to trust the reference</source>
+        <translation>EQ curve smoothing in octaves; Auto picks it from how much to trust the reference</translation>
+    </message>
+    <message>
+        <source>Smoothing</source>
+        <translation>Smoothing</translation>
+    </message>
+    <message>
+        <source>Limiter</source>
+        <translation>Limiter</translation>
+    </message>
+    <message>
+        <source>Ceiling</source>
+        <translation>Ceiling</translation>
+    </message>
+    <message>
+        <source>Override</source>
+        <translation>Override</translation>
+    </message>
+    <message>
+        <source>Use this loudness instead of the reference's</source>
+        <translation>Use this loudness instead of the reference's</translation>
+    </message>
+    <message>
+        <source>Target loudness</source>
+        <translation>Target loudness</translation>
+    </message>
+    <message>
+        <source>Match</source>
+        <translation>Match</translation>
+    </message>
+    <message>
+        <source>Analyse, plan and render the match (Ctrl+M)</source>
+        <translation>Analyse, plan and render the match (Ctrl+M)</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Cancel</translation>
+    </message>
+</context>
+<context>
+    <name>CurveView</name>
+    <message>
+        <source>Peak</source>
+        <translation>Peak</translation>
+    </message>
+    <message>
+        <source>Low shelf</source>
+        <translation>Low shelf</translation>
+    </message>
+    <message>
+        <source>High shelf</source>
+        <translation>High shelf</translation>
+    </message>
+    <message>
+        <source>Mid</source>
+        <translation>Mid</translation>
+    </message>
+    <message>
+        <source>Side</source>
+        <translation>Side</translation>
+    </message>
+    <message>
+        <source>{channel} {kind}: {freq} Hz, {gain} dB, Q {q}</source>
+        <translation>{channel} {kind}: {freq} Hz, {gain} dB, Q {q}</translation>
+    </message>
+    <message>
+        <source>Match curve (EQ change)</source>
+        <translation>Match curve (EQ change)</translation>
+    </message>
+    <message>
+        <source>Frequency (Hz)</source>
+        <translation>Frequency (Hz)</translation>
+    </message>
+    <message>
+        <source>Gain (dB)</source>
+        <translation>Gain (dB)</translation>
+    </message>
+    <message>
+        <source>Drag a band to change its frequency and gain; wheel: Q.</source>
+        <translation>Drag a band to change its frequency and gain; wheel: Q.</translation>
+    </message>
+    <message>
+        <source>{n} bands · fit error {err} dB · smoothing {smooth} oct · reference trust {trust}</source>
+        <translation>{n} bands · fit error {err} dB · smoothing {smooth} oct · reference trust {trust}</translation>
+    </message>
+</context>
+<context>
+    <name>DropZone</name>
+    <message>
+        <source>Browse…</source>
+        <translation>Browse…</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>Remove</translation>
+    </message>
+</context>
+<context>
+    <name>DynamicsView</name>
+    <message>
+        <source>Reference</source>
+        <translation>Reference</translation>
+    </message>
+    <message>
+        <source>Target (before)</source>
+        <translation>Target (before)</translation>
+    </message>
+    <message>
+        <source>Result (after)</source>
+        <translation>Result (after)</translation>
+    </message>
+    <message>
+        <source>Dynamics: short-term loudness distribution</source>
+        <translation>Dynamics: short-term loudness distribution</translation>
+    </message>
+    <message>
+        <source>Short-term loudness (LUFS)</source>
+        <translation>Short-term loudness (LUFS)</translation>
+    </message>
+    <message>
+        <source>Share of time (%)</source>
+        <translation>Share of time (%)</translation>
+    </message>
+</context>
+<context>
+    <name>ExportDialog</name>
+    <message>
+        <source>WAV 16-bit (dithered)</source>
+        <translation>WAV 16-bit (dithered)</translation>
+    </message>
+    <message>
+        <source>WAV 24-bit (dithered)</source>
+        <translation>WAV 24-bit (dithered)</translation>
+    </message>
+    <message>
+        <source>WAV 32-bit float</source>
+        <translation>WAV 32-bit float</translation>
+    </message>
+    <message>
+        <source>FLAC</source>
+        <translation>FLAC</translation>
+    </message>
+    <message>
+        <source>Preset (JSON)</source>
+        <translation>Preset (JSON)</translation>
+    </message>
+    <message>
+        <source>Equalizer APO</source>
+        <translation>Equalizer APO</translation>
+    </message>
+    <message>
+        <source>GraphicEQ</source>
+        <translation>GraphicEQ</translation>
+    </message>
+    <message>
+        <source>CSV curve</source>
+        <translation>CSV curve</translation>
+    </message>
+    <message>
+        <source>Export</source>
+        <translation>Export</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>Browse…</translation>
+    </message>
+    <message>
+        <source>Audio</source>
+        <translation>Audio</translation>
+    </message>
+    <message>
+        <source>Report: PNG of the curves and meters + JSON</source>
+        <translation>Report: PNG of the curves and meters + JSON</translation>
+    </message>
+    <message>
+        <source>Batch: match every target in the list ({n})</source>
+        <translation>Batch: match every target in the list ({n})</translation>
+    </message>
+    <message>
+        <source>Each target is matched to the reference(s) with the current settings; band edits apply to the current target only</source>
+        <translation>Each target is matched to the reference(s) with the current settings; band edits apply to the current target only</translation>
+    </message>
+    <message>
+        <source>What to write</source>
+        <translation>What to write</translation>
+    </message>
+    <message>
+        <source>Folder</source>
+        <translation>Folder</translation>
+    </message>
+    <message>
+        <source>Preset</source>
+        <translation>Preset</translation>
+    </message>
+    <message>
+        <source>Report</source>
+        <translation>Report</translation>
+    </message>
+    <message>
+        <source>Batch</source>
+        <translation>Batch</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Cancel</translation>
+    </message>
+    <message>
+        <source>Files that will be written (existing ones are replaced):</source>
+        <translation>Files that will be written (existing ones are replaced):</translation>
+    </message>
+    <message>
+        <source>Export folder</source>
+        <translation>Export folder</translation>
+    </message>
+</context>
+<context>
+    <name>LoudnessView</name>
+    <message>
+        <source>Integrated (LUFS)</source>
+        <translation>Integrated (LUFS)</translation>
+    </message>
+    <message>
+        <source>Loudness range (LU)</source>
+        <translation>Loudness range (LU)</translation>
+    </message>
+    <message>
+        <source>True peak (dBTP)</source>
+        <translation>True peak (dBTP)</translation>
+    </message>
+    <message>
+        <source>PLR (dB)</source>
+        <translation>PLR (dB)</translation>
+    </message>
+    <message>
+        <source>Crest factor (dB)</source>
+        <translation>Crest factor (dB)</translation>
+    </message>
+    <message>
+        <source>Width S/M (dB)</source>
+        <translation>Width S/M (dB)</translation>
+    </message>
+    <message>
+        <source>Correlation</source>
+        <translation>Correlation</translation>
+    </message>
+    <message>
+        <source>Reference</source>
+        <translation>Reference</translation>
+    </message>
+    <message>
+        <source>Target</source>
+        <translation>Target</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>Result</translation>
+    </message>
+    <message>
+        <source>Short-term loudness</source>
+        <translation>Short-term loudness</translation>
+    </message>
+    <message>
+        <source>Time (s)</source>
+        <translation>Time (s)</translation>
+    </message>
+    <message>
+        <source>LUFS</source>
+        <translation>LUFS</translation>
+    </message>
+</context>
+<context>
+    <name>MainController</name>
+    <message>
+        <source>Checking files</source>
+        <translation>Checking files</translation>
+    </message>
+    <message>
+        <source>Loading {name}</source>
+        <translation>Loading {name}</translation>
+    </message>
+    <message>
+        <source>Add a reference and a target first.</source>
+        <translation>Add a reference and a target first.</translation>
+    </message>
+    <message>
+        <source>Match finished.</source>
+        <translation>Match finished.</translation>
+    </message>
+    <message>
+        <source>Matching {name}</source>
+        <translation>Matching {name}</translation>
+    </message>
+    <message>
+        <source>Preview is available for mono and stereo files only.</source>
+        <translation>Preview is available for mono and stereo files only.</translation>
+    </message>
+    <message>
+        <source>Rendering the loop preview</source>
+        <translation>Rendering the loop preview</translation>
+    </message>
+    <message>
+        <source>Match first, then export.</source>
+        <translation>Match first, then export.</translation>
+    </message>
+    <message>
+        <source>Exported {n} files to {folder}</source>
+        <translation>Exported {n} files to {folder}</translation>
+    </message>
+    <message>
+        <source>Exporting</source>
+        <translation>Exporting</translation>
+    </message>
+    <message>
+        <source>Batch finished: {n} targets, {files} files written.</source>
+        <translation>Batch finished: {n} targets, {files} files written.</translation>
+    </message>
+    <message>
+        <source>Batch: matching every target</source>
+        <translation>Batch: matching every target</translation>
+    </message>
+    <message>
+        <source>No result yet: press Match first.</source>
+        <translation>No result yet: press Match first.</translation>
+    </message>
+    <message>
+        <source>Canceled.</source>
+        <translation>Canceled.</translation>
+    </message>
+    <message>
+        <source>checking</source>
+        <translation>checking</translation>
+    </message>
+    <message>
+        <source>analysing</source>
+        <translation>analysing</translation>
+    </message>
+    <message>
+        <source>decoding</source>
+        <translation>decoding</translation>
+    </message>
+    <message>
+        <source>planning</source>
+        <translation>planning</translation>
+    </message>
+    <message>
+        <source>equalising</source>
+        <translation>equalising</translation>
+    </message>
+    <message>
+        <source>planning gain</source>
+        <translation>planning gain</translation>
+    </message>
+    <message>
+        <source>rendering</source>
+        <translation>rendering</translation>
+    </message>
+    <message>
+        <source>done</source>
+        <translation>done</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>audio-style — reference matching</source>
+        <translation>audio-style — reference matching</translation>
+    </message>
+    <message>
+        <source>Reference</source>
+        <translation>Reference</translation>
+    </message>
+    <message>
+        <source>Drop the track(s) whose sound you want here</source>
+        <translation>Drop the track(s) whose sound you want here</translation>
+    </message>
+    <message>
+        <source>Targets</source>
+        <translation>Targets</translation>
+    </message>
+    <message>
+        <source>Drop your own track(s) here; several = batch</source>
+        <translation>Drop your own track(s) here; several = batch</translation>
+    </message>
+    <message>
+        <source>Files</source>
+        <translation>Files</translation>
+    </message>
+    <message>
+        <source>Match</source>
+        <translation>Match</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Cancel</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>&amp;File</translation>
+    </message>
+    <message>
+        <source>Open &amp;reference…</source>
+        <translation>Open &amp;reference…</translation>
+    </message>
+    <message>
+        <source>&amp;Open target…</source>
+        <translation>&amp;Open target…</translation>
+    </message>
+    <message>
+        <source>Recent &amp;files</source>
+        <translation>Recent &amp;files</translation>
+    </message>
+    <message>
+        <source>&amp;Export…</source>
+        <translation>&amp;Export…</translation>
+    </message>
+    <message>
+        <source>&amp;Settings…</source>
+        <translation>&amp;Settings…</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Quit</translation>
+    </message>
+    <message>
+        <source>&amp;Match</source>
+        <translation>&amp;Match</translation>
+    </message>
+    <message>
+        <source>&amp;Cancel</source>
+        <translation>&amp;Cancel</translation>
+    </message>
+    <message>
+        <source>&amp;Playback</source>
+        <translation>&amp;Playback</translation>
+    </message>
+    <message>
+        <source>Play / pause</source>
+        <translation>Play / pause</translation>
+    </message>
+    <message>
+        <source>Target</source>
+        <translation>Target</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>Result</translation>
+    </message>
+    <message>
+        <source>Loop</source>
+        <translation>Loop</translation>
+    </message>
+    <message>
+        <source>Loudness-matched</source>
+        <translation>Loudness-matched</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>&amp;View</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>&amp;Help</translation>
+    </message>
+    <message>
+        <source>&amp;About audio-style</source>
+        <translation>&amp;About audio-style</translation>
+    </message>
+    <message>
+        <source>Open reference tracks</source>
+        <translation>Open reference tracks</translation>
+    </message>
+    <message>
+        <source>Open target tracks</source>
+        <translation>Open target tracks</translation>
+    </message>
+    <message>
+        <source>Audio files ({exts})</source>
+        <translation>Audio files ({exts})</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>All files (*)</translation>
+    </message>
+    <message>
+        <source>(none)</source>
+        <translation>(none)</translation>
+    </message>
+    <message>
+        <source>Reference: {name}</source>
+        <translation>Reference: {name}</translation>
+    </message>
+    <message>
+        <source>Target: {name}</source>
+        <translation>Target: {name}</translation>
+    </message>
+    <message>
+        <source>No audio output.</source>
+        <translation>No audio output.</translation>
+    </message>
+    <message>
+        <source>Match first, then export.</source>
+        <translation>Match first, then export.</translation>
+    </message>
+    <message>
+        <source>The new language applies after restarting audio-style.</source>
+        <translation>The new language applies after restarting audio-style.</translation>
+    </message>
+    <message>
+        <source>About audio-style</source>
+        <translation>About audio-style</translation>
+    </message>
+    <message>
+        <source>audio-style matches the EQ, loudness, dynamics and stereo width of your track to a reference track.</source>
+        <translation>audio-style matches the EQ, loudness, dynamics and stereo width of your track to a reference track.</translation>
+    </message>
+    <message>
+        <source>Preview updated for {start}–{end} s; the full render happens on export.</source>
+        <translation>Preview updated for {start}–{end} s; the full render happens on export.</translation>
+    </message>
+    <message>
+        <source>Exported {n} files to {folder}</source>
+        <translation>Exported {n} files to {folder}</translation>
+    </message>
+</context>
+<context>
+    <name>MessageBar</name>
+    <message>
+        <source>Dismiss</source>
+        <translation>Dismiss</translation>
+    </message>
+    <message>
+        <source>Error: </source>
+        <translation>Error: </translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Settings</source>
+        <translation>Settings</translation>
+    </message>
+    <message>
+        <source>Automatic (system language)</source>
+        <translation>Automatic (system language)</translation>
+    </message>
+    <message>
+        <source>Automatic</source>
+        <translation>Automatic</translation>
+    </message>
+    <message>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <source>GPU</source>
+        <translation>GPU</translation>
+    </message>
+    <message>
+        <source>System default</source>
+        <translation>System default</translation>
+    </message>
+    <message>
+        <source>A new language applies after restarting the app.</source>
+        <translation>A new language applies after restarting the app.</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>Language</translation>
+    </message>
+    <message>
+        <source>Processing device</source>
+        <translation>Processing device</translation>
+    </message>
+    <message>
+        <source>Audio output</source>
+        <translation>Audio output</translation>
+    </message>
+    <message>
+        <source>Default audio format</source>
+        <translation>Default audio format</translation>
+    </message>
+    <message>
+        <source>OK</source>
+        <translation>OK</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Cancel</translation>
+    </message>
+</context>
+<context>
+    <name>SpectrumView</name>
+    <message>
+        <source>Reference mid</source>
+        <translation>Reference mid</translation>
+    </message>
+    <message>
+        <source>Reference side</source>
+        <translation>Reference side</translation>
+    </message>
+    <message>
+        <source>Target mid</source>
+        <translation>Target mid</translation>
+    </message>
+    <message>
+        <source>Target side</source>
+        <translation>Target side</translation>
+    </message>
+    <message>
+        <source>Result mid</source>
+        <translation>Result mid</translation>
+    </message>
+    <message>
+        <source>Result side</source>
+        <translation>Result side</translation>
+    </message>
+    <message>
+        <source>Spectrum (mid / side)</source>
+        <translation>Spectrum (mid / side)</translation>
+    </message>
+    <message>
+        <source>Frequency (Hz)</source>
+        <translation>Frequency (Hz)</translation>
+    </message>
+    <message>
+        <source>Level (dB)</source>
+        <translation>Level (dB)</translation>
+    </message>
+    <message>
+        <source>Mid</source>
+        <translation>Mid</translation>
+    </message>
+    <message>
+        <source>Side</source>
+        <translation>Side</translation>
+    </message>
+    <message>
+        <source>Align levels</source>
+        <translation>Align levels</translation>
+    </message>
+    <message>
+        <source>Shift each spectrum by its integrated loudness</source>
+        <translation>Shift each spectrum by its integrated loudness</translation>
+    </message>
+    <message>
+        <source>Level re. loudness (dB)</source>
+        <translation>Level re. loudness (dB)</translation>
+    </message>
+</context>
+<context>
+    <name>TransportBar</name>
+    <message>
+        <source>Play</source>
+        <translation>Play</translation>
+    </message>
+    <message>
+        <source>Play / pause (Space)</source>
+        <translation>Play / pause (Space)</translation>
+    </message>
+    <message>
+        <source>1  Target</source>
+        <translation>1  Target</translation>
+    </message>
+    <message>
+        <source>2  Result</source>
+        <translation>2  Result</translation>
+    </message>
+    <message>
+        <source>3  Reference</source>
+        <translation>3  Reference</translation>
+    </message>
+    <message>
+        <source>Listen to the target (key 1)</source>
+        <translation>Listen to the target (key 1)</translation>
+    </message>
+    <message>
+        <source>Listen to the matched result (key 2)</source>
+        <translation>Listen to the matched result (key 2)</translation>
+    </message>
+    <message>
+        <source>Listen to the reference (key 3)</source>
+        <translation>Listen to the reference (key 3)</translation>
+    </message>
+    <message>
+        <source>Loop</source>
+        <translation>Loop</translation>
+    </message>
+    <message>
+        <source>Loop the selected region (L)</source>
+        <translation>Loop the selected region (L)</translation>
+    </message>
+    <message>
+        <source>Loudness-matched</source>
+        <translation>Loudness-matched</translation>
+    </message>
+    <message>
+        <source>Play every source at the same integrated loudness, so louder never wins</source>
+        <translation>Play every source at the same integrated loudness, so louder never wins</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>Pause</translation>
+    </message>
+</context>
+<context>
+    <name>WaveformView</name>
+    <message>
+        <source>Reference</source>
+        <translation>Reference</translation>
+    </message>
+    <message>
+        <source>Target</source>
+        <translation>Target</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>Result</translation>
+    </message>
+    <message>
+        <source>Waveform</source>
+        <translation>Waveform</translation>
+    </message>
+    <message>
+        <source>Time (s)</source>
+        <translation>Time (s)</translation>
+    </message>
+</context>
+</TS>
