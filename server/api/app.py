@@ -1,0 +1,146 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from engine.schema.errors import ErrorCode
+from engine.schema.jobs import JobState
+from server.api import errors, routes_auth, routes_jobs, routes_storage
+from server.api.deps import Services, Svc
+from server.db.models import Job
+
+log = logging.getLogger(__name__)
+MAX_JSON_BODY = 1 << 20
+REQUESTS = Counter(
+    "audio_style_http_requests_total", "HTTP requests", ["method", "route", "status"]
+)
+LATENCY = Histogram(
+    "audio_style_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+class JobStateCollector(Collector):
+    """``audio_style_jobs{state=...}``: job counts by state, read from the database on scrape
+    (cached a few seconds)."""
+
+    def __init__(self) -> None:
+        self.services: Services | None = None
+        self._cache: tuple[float, dict[str, int]] = (0.0, {})
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        g = GaugeMetricFamily("audio_style_jobs", "Jobs by state", labels=["state"])
+        svc = self.services
+        if svc is not None:
+            at, counts = self._cache
+            if time.monotonic() - at > 5.0:
+                try:
+                    with svc.db.session() as s:
+                        rows = s.execute(select(Job.state, func.count()).group_by(Job.state))
+                        counts = {str(a): int(b) for a, b in rows}
+                    self._cache = (time.monotonic(), counts)
+                except Exception:
+                    counts = {}
+            for st in JobState:
+                g.add_metric([st.value], float(counts.get(st.value, 0)))
+        yield g
+
+
+_JOBS = JobStateCollector()
+REGISTRY.register(_JOBS)
+
+
+def create_app(svc: Services) -> FastAPI:
+    """The API over ``svc``; background loops start and stop with the app."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        threads = []
+        for name, loop in svc.background:
+            t = threading.Thread(target=loop, args=(stop,), name=name, daemon=True)
+            t.start()
+            threads.append(t)
+        try:
+            yield
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+
+    app = FastAPI(
+        title="audio-style server",
+        version="1",
+        summary="Reference-based mix/master style matching: jobs, uploads, results.",
+        lifespan=lifespan,
+    )
+    app.state.services = svc
+    _JOBS.services = svc
+    errors.install(app)
+
+    @app.middleware("http")
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if request.method in ("POST", "PATCH") and not request.url.path.startswith("/storage"):
+            size = request.headers.get("content-length")
+            if size and size.isdigit() and int(size) > MAX_JSON_BODY:
+                return errors.error_response(
+                    request, 413, ErrorCode.INVALID_REQUEST, reason="request body too large"
+                )
+        t0 = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        LATENCY.labels(request.method, path).observe(time.perf_counter() - t0)
+        REQUESTS.labels(request.method, path, str(response.status_code)).inc()
+        return response
+
+    @app.get("/health", tags=["ops"])
+    def health(svc_: Svc) -> JSONResponse:
+        """Checks the database, the queue and the storage; 503 when one fails."""
+        checks: dict[str, str] = {}
+        for name, fn in (
+            ("database", svc_.db.check),
+            ("queue", svc_.queue.check),
+            ("storage", svc_.storage.check),
+        ):
+            try:
+                fn()
+                checks[name] = "ok"
+            except Exception as e:
+                checks[name] = f"error: {type(e).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "checks": checks}
+        body["mode"] = "embedded" if svc_.settings.embedded else "full"
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(routes_auth.router)
+    app.include_router(routes_jobs.router)
+    app.include_router(routes_storage.router)
+    return app

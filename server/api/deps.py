@@ -1,0 +1,87 @@
+"""Shared services and request dependencies of the routes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from server.auth import AuthError, Principal, verify_access_token
+from server.config import Settings
+from server.db.models import AuditLog
+from server.db.session import Database
+from server.queue.base import TaskQueue
+from server.storage.base import Storage
+
+Background = Callable[[threading.Event], None]
+
+
+@dataclass
+class Services:
+    """What the API needs; ``background`` loops run on threads for the app's lifetime
+    (the outbox relay; in embedded mode also the scheduler and the workers)."""
+
+    settings: Settings
+    db: Database
+    storage: Storage
+    queue: TaskQueue
+    background: list[tuple[str, Background]] = field(default_factory=list)
+    kick: Callable[[], None] = lambda: None
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+Svc = Annotated[Services, Depends(services)]
+
+
+def current_user(request: Request, svc: Svc) -> Principal:
+    """The caller of a request with ``Authorization: Bearer <access token>``."""
+    from server.api.errors import unauthorized
+
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized()
+    try:
+        return verify_access_token(svc.settings, token.strip())
+    except AuthError as e:
+        raise unauthorized() from e
+
+
+User = Annotated[Principal, Depends(current_user)]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def audit(
+    s: Session, request: Request, user_id: str | None, action: str, resource: str, status: int
+) -> None:
+    """Record who accessed what (in the caller's transaction)."""
+    s.add(
+        AuditLog(
+            at=time.time(),
+            user_id=user_id,
+            action=action,
+            resource=resource[:512],
+            status=status,
+            ip=client_ip(request)[:64],
+        )
+    )
+
+
+def audit_now(
+    db: Database, request: Request, user_id: str | None, action: str, resource: str, status: int
+) -> None:
+    """Record an access in its own transaction (failures, reads)."""
+    with db.session() as s:
+        audit(s, request, user_id, action, resource, status)

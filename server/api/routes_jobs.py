@@ -1,0 +1,332 @@
+"""Uploads and jobs. Every lookup is scoped to the caller: another user's job or object is
+"not found" (404), never "forbidden", so ids cannot be probed."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from sqlalchemy import and_, or_, select
+
+from engine.schema.errors import ErrorCode, error_message
+from engine.schema.jobs import (
+    JobAccepted,
+    JobError,
+    JobList,
+    JobResult,
+    JobSpec,
+    JobState,
+    JobView,
+    UploadGrant,
+    UploadRequest,
+)
+from server import jobstore
+from server.api.deps import Svc, User, audit, audit_now
+from server.api.errors import ApiError, error_responses, lang_of, not_found
+from server.api.magic import ALLOWED_EXTENSIONS, HEAD_BYTES, looks_like_audio
+from server.db.models import Job, JobResultRow, Task, Upload
+from server.db.session import now_epoch
+from server.ids import new_id
+from server.scheduler.chunking import target_progress
+from server.storage.base import StorageError, upload_prefix, valid_key
+
+router = APIRouter(tags=["jobs"])
+ERR = error_responses(400, 401, 404, 409, 413, 415, 422, 503)
+
+
+def _dt(t: float | None) -> datetime | None:
+    return datetime.fromtimestamp(t, UTC) if t is not None else None
+
+
+def _storage_error(e: StorageError) -> ApiError:
+    return ApiError(503, ErrorCode.SERVICE_UNAVAILABLE, {"Retry-After": "5"}, reason="storage")
+
+
+# --- uploads ------------------------------------------------------------------------------
+
+
+@router.post("/uploads", response_model=UploadGrant, status_code=201, responses=ERR)
+def create_upload(request: Request, body: UploadRequest, svc: Svc, user: User) -> UploadGrant:
+    """Temporary upload targets (and, where configured, STS credentials) for one prefix under
+    the caller's id: upload actions only, short-lived, size-capped. The server names the keys."""
+    st = svc.settings
+    keys = []
+    upload_id = new_id()
+    prefix = upload_prefix(user.user_id, upload_id)
+    for i, f in enumerate(body.files):
+        if f.size > st.max_upload_bytes:
+            raise ApiError(
+                413,
+                ErrorCode.UPLOAD_TOO_LARGE,
+                size_mb=round(f.size / 1e6, 1),
+                limit_mb=round(st.max_upload_bytes / 1e6, 1),
+            )
+        ext = f.name.rsplit(".", 1)[-1].lower() if "." in f.name else ""
+        if ext not in ALLOWED_EXTENSIONS:
+            raise ApiError(415, ErrorCode.NOT_AUDIO, key=f.name[:100])
+        keys.append(f"{prefix}{i}.{ext}")
+    try:
+        parts = svc.storage.upload_grant(
+            svc.storage.bucket_audio, prefix, keys, st.max_upload_bytes, st.upload_ttl_s
+        )
+    except StorageError as e:
+        raise _storage_error(e) from e
+    with svc.db.session() as s:
+        now = float(s.execute(select(now_epoch())).scalar_one())
+        s.add(
+            Upload(
+                id=upload_id,
+                user_id=user.user_id,
+                prefix=prefix,
+                keys=keys,
+                created_at=now,
+                expires_at=now + st.upload_ttl_s,
+            )
+        )
+        audit(s, request, user.user_id, "upload_grant", prefix, 201)
+    expires = now + st.upload_ttl_s
+    return UploadGrant(
+        upload_id=upload_id,
+        bucket=svc.storage.bucket_audio,
+        prefix=prefix,
+        expires_at=datetime.fromtimestamp(expires, UTC),
+        max_bytes=st.max_upload_bytes,
+        files=parts.targets,
+        credentials=parts.credentials,
+    )
+
+
+# --- job submission -------------------------------------------------------------------------
+
+
+def resolve_source(svc: Svc, user_id: str, src: str) -> str:
+    """The object key a job source names, after every check: a key or a signed URL of this
+    storage (never fetched: no SSRF), under the caller's prefix, present, within the size cap,
+    and audio by its magic bytes."""
+    storage, st = svc.storage, svc.settings
+    s = src.strip()
+    if "://" in s or s.startswith("//"):
+        parsed = storage.parse_signed_url(s)
+        if parsed is None or parsed[0] != storage.bucket_audio:
+            raise ApiError(400, ErrorCode.SOURCE_NOT_ALLOWED)
+        key = parsed[1]
+    else:
+        key = s
+    if not valid_key(key):
+        raise ApiError(400, ErrorCode.SOURCE_NOT_ALLOWED)
+    mine = (f"uploads/{user_id}/", f"results/{user_id}/")
+    if not key.startswith(mine):
+        raise not_found()  # someone else's (or nobody's) object: indistinguishable
+    try:
+        info = storage.head(storage.bucket_audio, key)
+        if info is None:
+            raise not_found()
+        if info.size > st.max_upload_bytes:
+            raise ApiError(
+                413,
+                ErrorCode.UPLOAD_TOO_LARGE,
+                size_mb=round(info.size / 1e6, 1),
+                limit_mb=round(st.max_upload_bytes / 1e6, 1),
+            )
+        head = storage.read_head(storage.bucket_audio, key, HEAD_BYTES)
+    except StorageError as e:
+        raise _storage_error(e) from e
+    if not looks_like_audio(head):
+        raise ApiError(415, ErrorCode.NOT_AUDIO, key=key.rsplit("/", 1)[-1])
+    return key
+
+
+@router.post("/jobs", response_model=JobAccepted, status_code=202, responses=ERR)
+def submit_job(
+    request: Request,
+    response: Response,
+    spec: JobSpec,
+    svc: Svc,
+    user: User,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> JobAccepted:
+    """Accept a job (202). Sources are checked before anything is stored. With an
+    ``Idempotency-Key`` a retried request returns the same job; the same key with a
+    different body is a conflict (409)."""
+    cache: dict[str, str] = {}
+    targets = [cache.setdefault(t, resolve_source(svc, user.user_id, t)) for t in spec.targets]
+    refs = [cache.setdefault(r, resolve_source(svc, user.user_id, r)) for r in spec.references]
+    resolved = spec.model_copy(update={"targets": targets, "references": refs})
+    body = resolved.model_dump(mode="json")
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    with svc.db.session() as s:
+        job, created = jobstore.create_job(
+            s,
+            user_id=user.user_id,
+            spec=body,
+            idempotency_key=idempotency_key,
+            request_hash=digest,
+            max_attempts=svc.settings.max_attempts,
+        )
+        if not created and job.request_hash != digest:
+            conflict = True
+        else:
+            conflict = False
+            audit(s, request, user.user_id, "job_submit", job.id, 202)
+    if conflict:
+        raise ApiError(
+            409, ErrorCode.CONFLICT, reason="Idempotency-Key reused with a different request"
+        )
+    if created:
+        svc.kick()
+    response.headers["Location"] = f"/jobs/{job.id}"
+    return JobAccepted(id=job.id, state=JobState(job.state))
+
+
+# --- job views ------------------------------------------------------------------------------
+
+
+def _view(svc: Svc, s: Any, job: Job, with_urls: bool, lang: str) -> JobView:
+    st = svc.settings
+    results: list[JobResult] = []
+    spec = JobSpec.model_validate(job.spec)
+    if with_urls and job.state == JobState.SUCCEEDED:
+        rows = s.execute(
+            select(JobResultRow)
+            .where(JobResultRow.job_id == job.id)
+            .order_by(JobResultRow.target_index)
+        ).scalars()
+        storage, ttl = svc.storage, st.download_ttl_s
+        for r in rows:
+            results.append(
+                JobResult(
+                    target=spec.targets[r.target_index],
+                    audio_key=r.audio_key,
+                    audio_url=storage.presign_get(storage.bucket_audio, r.audio_key, ttl),
+                    preset_url=storage.presign_get(storage.bucket_preset, r.preset_key, ttl),
+                    viz_url=storage.presign_get(storage.bucket_viz, r.viz_key, ttl),
+                    metrics={k: float(v) for k, v in (r.metrics or {}).items()},
+                )
+            )
+    progress, stage = job.progress, job.stage
+    if job.state in (JobState.QUEUED, JobState.RUNNING):
+        tasks = s.execute(
+            select(Task.target_index, Task.kind, Task.state, Task.progress).where(
+                Task.job_id == job.id
+            )
+        ).all()
+        per: dict[int, list[tuple[str, str, float]]] = {}
+        for ti, kind, state, prog in tasks:
+            per.setdefault(int(ti), []).append((str(kind), str(state), float(prog)))
+        values = [target_progress(per.get(i, [])) for i in range(job.n_targets)]
+        progress = sum(v for v, _ in values) / max(1, len(values))
+        running = [stg for _, stg in values if stg not in ("queued", "done")]
+        stage = running[0] if running else job.state
+    error = None
+    if job.error_code:
+        try:
+            code = ErrorCode(job.error_code)
+            msg = error_message(code, lang, **(job.error_params or {}))
+        except ValueError:
+            msg = str((job.error_params or {}).get("reason", ""))
+        error = JobError(code=job.error_code, message=msg)
+    return JobView(
+        id=job.id,
+        state=JobState(job.state),
+        stage=stage,
+        progress=max(0.0, min(1.0, progress)),
+        attempt=job.attempt,
+        name=job.name,
+        created_at=datetime.fromtimestamp(job.created_at, UTC),
+        updated_at=datetime.fromtimestamp(job.updated_at, UTC),
+        started_at=_dt(job.started_at),
+        finished_at=_dt(job.finished_at),
+        spec=spec,
+        error=error,
+        metrics={k: float(v) for k, v in (job.metrics or {}).items()},
+        results=results,
+    )
+
+
+def _own_job(s: Any, job_id: str, user_id: str) -> Job:
+    if len(job_id) > 64:
+        raise not_found()
+    job = s.execute(
+        select(Job).where(Job.id == job_id, Job.user_id == user_id)
+    ).scalar_one_or_none()
+    if job is None:
+        raise not_found()
+    assert isinstance(job, Job)
+    return job
+
+
+@router.get("/jobs/{job_id}", response_model=JobView, responses=ERR)
+def get_job(request: Request, job_id: str, svc: Svc, user: User) -> JobView:
+    """State, progress, metrics and (when succeeded) presigned result URLs."""
+    try:
+        with svc.db.session() as s:
+            job = _own_job(s, job_id, user.user_id)
+            view = _view(svc, s, job, with_urls=True, lang=lang_of(request))
+            audit(s, request, user.user_id, "job_view", job_id, 200)
+    except ApiError:
+        audit_now(svc.db, request, user.user_id, "job_view", job_id[:64], 404)
+        raise
+    return view
+
+
+def _cursor(job: Job) -> str:
+    raw = f"{job.created_at!r}|{job.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _parse_cursor(c: str) -> tuple[float, str]:
+    try:
+        raw = base64.urlsafe_b64decode(c + "=" * (-len(c) % 4)).decode()
+        t, _, jid = raw.partition("|")
+        return float(t), jid
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ApiError(422, ErrorCode.INVALID_REQUEST, reason="bad cursor") from e
+
+
+@router.get("/jobs", response_model=JobList, responses=ERR)
+def list_jobs(
+    request: Request,
+    svc: Svc,
+    user: User,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    state: Annotated[JobState | None, Query()] = None,
+) -> JobList:
+    """The caller's jobs, newest first."""
+    with svc.db.session() as s:
+        q = select(Job).where(Job.user_id == user.user_id)
+        if state is not None:
+            q = q.where(Job.state == state.value)
+        if cursor:
+            t, jid = _parse_cursor(cursor)
+            q = q.where(or_(Job.created_at < t, and_(Job.created_at == t, Job.id < jid)))
+        rows = list(
+            s.execute(q.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)).scalars()
+        )
+        lang = lang_of(request)
+        items = [_view(svc, s, j, with_urls=False, lang=lang) for j in rows[:limit]]
+        audit(s, request, user.user_id, "job_list", "", 200)
+    nxt = _cursor(rows[limit - 1]) if len(rows) > limit else None
+    return JobList(items=items, next_cursor=nxt)
+
+
+@router.delete("/jobs/{job_id}", response_model=JobView, status_code=202, responses=ERR)
+def cancel_job(request: Request, job_id: str, svc: Svc, user: User) -> JobView:
+    """Cancel a queued or running job (a running attempt stops at its next heartbeat)."""
+    try:
+        with svc.db.session() as s:
+            _own_job(s, job_id, user.user_id)
+            changed = jobstore.cancel_job(s, job_id)
+            audit(s, request, user.user_id, "job_cancel", job_id, 202 if changed else 409)
+    except ApiError:
+        audit_now(svc.db, request, user.user_id, "job_cancel", job_id[:64], 404)
+        raise
+    if not changed:
+        raise ApiError(409, ErrorCode.CONFLICT, reason="job already finished")
+    with svc.db.session() as s:
+        job = _own_job(s, job_id, user.user_id)
+        return _view(svc, s, job, with_urls=False, lang=lang_of(request))

@@ -1,0 +1,106 @@
+"""Signed URLs of embedded mode's local storage, served by the API itself."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import FileResponse
+
+from engine.schema.errors import ErrorCode
+from server.api.deps import Svc, audit_now
+from server.api.errors import ApiError, error_responses
+from server.storage.base import owner_of
+from server.storage.local import LocalStorage
+
+router = APIRouter(prefix="/storage", tags=["storage"])
+ERR = error_responses(403, 404, 413)
+CHUNK = 1 << 20
+
+
+def _local(svc: Svc) -> LocalStorage:
+    if not isinstance(svc.storage, LocalStorage):
+        raise ApiError(404, ErrorCode.NOT_FOUND)
+    return svc.storage
+
+
+def _refused() -> ApiError:
+    return ApiError(403, ErrorCode.FORBIDDEN)
+
+
+@router.get("/{bucket}/{key:path}", responses=ERR, response_class=FileResponse)
+def download(
+    request: Request,
+    bucket: str,
+    key: str,
+    svc: Svc,
+    op: Annotated[str, Query()] = "",
+    exp: Annotated[str, Query()] = "",
+    sig: Annotated[str, Query()] = "",
+) -> FileResponse:
+    """Download through a signed GET URL."""
+    st = _local(svc)
+    if op != "get" or st.verify("get", bucket, key, exp, sig) is None:
+        audit_now(svc.db, request, None, "object_get", f"{bucket}/{key}"[:512], 403)
+        raise _refused()
+    path = st.path(bucket, key)
+    if not path.is_file():
+        raise ApiError(404, ErrorCode.NOT_FOUND)
+    audit_now(svc.db, request, owner_of(key), "object_get", f"{bucket}/{key}", 200)
+    return FileResponse(path, filename=Path(key).name)
+
+
+@router.put("/{bucket}/{key:path}", status_code=200, responses=ERR)
+async def upload(
+    request: Request,
+    bucket: str,
+    key: str,
+    svc: Svc,
+    op: Annotated[str, Query()] = "",
+    exp: Annotated[str, Query()] = "",
+    sig: Annotated[str, Query()] = "",
+    max: Annotated[str, Query()] = "0",  # noqa: A002 (query parameter name)
+) -> Response:
+    """Upload through a signed PUT URL; the size cap travels inside the signature."""
+    st = _local(svc)
+    cap = st.verify("put", bucket, key, exp, sig, max) if op == "put" else None
+    if cap is None:
+        await anyio.to_thread.run_sync(
+            audit_now, svc.db, request, None, "object_put", f"{bucket}/{key}"[:512], 403
+        )
+        raise _refused()
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > cap:
+        raise ApiError(
+            413,
+            ErrorCode.UPLOAD_TOO_LARGE,
+            size_mb=round(int(declared) / 1e6, 1),
+            limit_mb=round(cap / 1e6, 1),
+        )
+    dest = st.path(bucket, key)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".up-")
+    total = 0
+    try:
+        with os.fdopen(fd, "wb") as f:
+            async for chunk in request.stream():
+                total += len(chunk)
+                if total > cap:
+                    raise ApiError(
+                        413,
+                        ErrorCode.UPLOAD_TOO_LARGE,
+                        size_mb=round(total / 1e6, 1),
+                        limit_mb=round(cap / 1e6, 1),
+                    )
+                await anyio.to_thread.run_sync(f.write, chunk)
+        os.replace(tmp, dest)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    await anyio.to_thread.run_sync(
+        audit_now, svc.db, request, owner_of(key), "object_put", f"{bucket}/{key}", 200
+    )
+    return Response(status_code=200, headers={"ETag": f'"{total:x}"'})

@@ -1,0 +1,188 @@
+"""``audio-style server | scheduler | worker | users add`` (found by engine.cli through the
+``audio_style.commands`` entry point; ``python -m server`` runs the same commands)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from server.config import DEFAULT_PORT, Settings, load_settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(getattr(args, "data_dir", None))
+
+
+def _logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handler(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    """Serve the API; embedded mode (nothing configured) runs scheduler and workers inside."""
+    _logging(args.verbose)
+    import uvicorn
+
+    from server.api import create_app
+    from server.stack import api_services, core
+
+    s = _settings(args)
+    if "PUBLIC_URL" not in s.extra and not _env_has("PUBLIC_URL"):
+        host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+        s = s.with_(public_url=f"http://{host}:{args.port}")
+    if args.openapi:
+        app = create_app(
+            api_services(core(s, migrate=False, ensure_buckets=False), embedded_workers=0)
+        )
+        Path(args.openapi).write_text(json.dumps(app.openapi(), indent=1), encoding="utf-8")
+        return 0
+    c = core(s)
+    app = create_app(api_services(c, embedded_workers=args.workers))
+    mode = "embedded" if s.embedded else "full stack"
+    logging.getLogger("server").info(
+        "audio-style server (%s) on http://%s:%d, data in %s",
+        mode,
+        args.host,
+        args.port,
+        s.data_dir,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=args.verbose)
+    return 0
+
+
+def _env_has(name: str) -> bool:
+    import os
+
+    return bool(os.environ.get(name))
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    """Run the scheduler (outbox relay, lease recovery, re-publishing, dead letters)."""
+    _logging(args.verbose)
+    from server.scheduler.service import Scheduler
+    from server.stack import core
+
+    s = _settings(args)
+    if s.embedded:
+        print(
+            "error: QUEUE_URL is not set; in embedded mode `audio-style server` runs the "
+            "scheduler itself",
+            file=sys.stderr,
+        )
+        return 2
+    c = core(s)
+    stop = _stop_on_signals()
+    Scheduler(s, c.db, c.queue).run(stop)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run a worker: consume tasks until SIGTERM (the running task is finished first)."""
+    _logging(args.verbose)
+    from prometheus_client import start_http_server
+
+    from server.stack import core
+    from server.worker import metrics
+    from server.worker.runner import Worker
+
+    s = _settings(args)
+    if s.embedded:
+        print(
+            "error: QUEUE_URL is not set; in embedded mode `audio-style server` runs the "
+            "workers itself",
+            file=sys.stderr,
+        )
+        return 2
+    c = core(s, ensure_buckets=False)
+    port = args.metrics_port if args.metrics_port is not None else s.worker_metrics_port
+    if port:
+        start_http_server(port)
+    stop = _stop_on_signals()
+    metrics.gpu_poller(stop)
+    Worker(s, c.db, c.storage, c.queue, worker_id=args.worker_id).run(stop)
+    return 0
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    """Create an account; the password is read from stdin (one line)."""
+    from server.auth import create_user
+    from server.db.migrate import upgrade
+    from server.db.session import Database
+
+    if not args.password_stdin:
+        print("error: pass --password-stdin and the password on standard input", file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\r\n")
+    s = _settings(args)
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(s.db_url)
+    upgrade(db)
+    try:
+        with db.session() as session:
+            user = create_user(session, args.name, password)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"user {user.name} created ({user.id})")
+    return 0
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, default=None, help="where embedded data lives")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+
+def register(subparsers: Any) -> None:
+    """Add ``server``, ``scheduler``, ``worker`` and ``users`` to the CLI."""
+    p = subparsers.add_parser("server", help="run the HTTP API (embedded when unconfigured)")
+    _common(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    p.add_argument("--workers", type=int, default=None, help="in-process workers (embedded)")
+    p.add_argument("--openapi", metavar="FILE", help="write the OpenAPI spec and exit")
+    p.set_defaults(func=cmd_server)
+
+    p = subparsers.add_parser("scheduler", help="run the job scheduler (full stack)")
+    _common(p)
+    p.set_defaults(func=cmd_scheduler)
+
+    p = subparsers.add_parser("worker", help="run a processing worker (full stack)")
+    _common(p)
+    p.add_argument("--metrics-port", type=int, default=None, help="Prometheus port (0: off)")
+    p.add_argument("--worker-id", default=None)
+    p.set_defaults(func=cmd_worker)
+
+    p = subparsers.add_parser("users", help="manage accounts")
+    sub = p.add_subparsers(dest="users_command", required=True)
+    a = sub.add_parser("add", help="create an account")
+    a.add_argument("name")
+    a.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    _common(a)
+    a.set_defaults(func=cmd_users_add)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="audio-style")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    rc: int = args.func(args)
+    return rc
