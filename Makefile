@@ -35,3 +35,24 @@ bench: setup  ## quality/speed benchmark against Matchering (separate venv)
 
 clean:
 	rm -rf artifacts build dist .pytest_cache .mypy_cache .ruff_cache
+
+# --- server images (deploy/README.md) --------------------------------------------------------
+# Immutable tags: one per commit (git sha), never `latest`. REGISTRY=<tcr>/<ns> to tag for a
+# registry; IMAGES_GPU=0 skips the GPU worker; ALLOW_DIRTY=1 builds from a modified tree.
+REGISTRY ?= audio-style
+IMAGES_GPU ?= 1
+IMAGE_TAG = $(shell git rev-parse --short HEAD)
+DOCKER_BUILD = DOCKER_BUILDKIT=1 docker build --build-arg GIT_SHA=$(IMAGE_TAG)
+
+.PHONY: images
+images:  ## build the api, scheduler and worker images tagged with the git sha
+	@if [ -z "$(ALLOW_DIRTY)" ] && [ -n "$$(git status --porcelain)" ]; then \
+	  echo "make images: working tree is dirty; commit first (or ALLOW_DIRTY=1)" >&2; exit 1; fi
+	$(DOCKER_BUILD) -f deploy/Dockerfile.api -t $(REGISTRY)/audio-style-api:$(IMAGE_TAG) .
+	$(DOCKER_BUILD) -f deploy/Dockerfile.scheduler -t $(REGISTRY)/audio-style-scheduler:$(IMAGE_TAG) .
+	$(DOCKER_BUILD) -f deploy/Dockerfile.worker --build-arg VARIANT=cpu \
+	  -t $(REGISTRY)/audio-style-worker:$(IMAGE_TAG) .
+	@if [ "$(IMAGES_GPU)" = "1" ]; then \
+	  $(DOCKER_BUILD) -f deploy/Dockerfile.worker --build-arg VARIANT=gpu \
+	    -t $(REGISTRY)/audio-style-worker:$(IMAGE_TAG)-gpu . ; fi
+	@echo "built $(REGISTRY)/audio-style-{api,scheduler,worker}:$(IMAGE_TAG)"
