@@ -113,9 +113,11 @@ class Player:
             self.output.stop()  # the callback must not see half-updated ramps
             self._fade_len = max(1, int(round(sample_rate * self.crossfade_ms / 1000.0)))
             t = (np.arange(self._fade_len, dtype=np.float32) + 0.5) / self._fade_len
-            up = np.sin(0.5 * np.pi * t).astype(np.float32)  # equal-power crossfade
+            # raised-cosine, gains sum to 1: no level bump between correlated sources
+            # (target and result differ only by the match)
+            up = (0.5 - 0.5 * np.cos(np.pi * t)).astype(np.float32)
             self._ramp_up = up[:, None].copy()
-            self._ramp_down = np.sqrt(np.maximum(0.0, 1.0 - up * up)).astype(np.float32)[:, None]
+            self._ramp_down = (1.0 - up).astype(np.float32)[:, None]
         lufs = {k: lufs.get(k, float("nan")) for k in audio}
         self._src = _with_gains(_Sources(sample_rate, dict(audio), lufs), self._loudness_match)
         if sample_rate > 0 and (rate_changed or not self.output.running):

@@ -75,6 +75,7 @@ class _PreviewOutcome:
     start: int
     audio: F32
     lufs: float
+    baseline_eq_lufs: float
 
 
 @dataclass
@@ -93,6 +94,25 @@ def to_stereo(block: NDArray[np.floating], out: F32) -> None:
     else:  # multichannel: fold odd/even channels into left/right for listening
         out[:, 0] = block[:, 0::2].mean(axis=1)
         out[:, 1] = block[:, 1::2].mean(axis=1)
+
+
+def preview_gain(
+    preset: Preset, full_preset: Preset, full_stats: Any, region_eq_old: float, region_eq_new: float
+) -> float:
+    """The loudness gain a full render of ``preset`` would solve, estimated from a region.
+
+    The full render solved ``full_stats.gain_db`` for ``full_preset``. A new plan moves the
+    EQ'd loudness of the whole file by about as much as it moves the region's
+    (``region_eq_new - region_eq_old``) and may move the loudness goal; the gain follows both,
+    so the preview sounds as loud as the export will.
+    """
+    if not preset.loudness.enabled:
+        return 0.0
+    d_eq = region_eq_new - region_eq_old if math.isfinite(region_eq_new - region_eq_old) else 0.0
+    if full_preset.loudness.enabled:
+        d_goal = float(preset.loudness.target_lufs) - float(full_preset.loudness.target_lufs)
+        return float(full_stats.gain_db) + d_goal - d_eq
+    return float(preset.loudness.target_lufs) - (float(full_stats.eq_lufs) + d_eq)
 
 
 def loudest_window(short_term_lufs: NDArray[np.float64], length_s: float, window_s: float) -> float:
@@ -150,7 +170,8 @@ class MainController(QObject):
         self._ref_analyses: dict[tuple[str, int], Any] = {}
         self.preset: Preset | None = None
         self.render_stats: Any = None
-        self._full_target_lufs = 0.0
+        self._full_preset: Preset | None = None
+        self._preview_baseline: dict[tuple[int, int], float] = {}
         self.result_stale = False  # the preset was edited after the full render
         self.loop_s = (0.0, 0.0)
         self._options_dirty = False
@@ -447,7 +468,8 @@ class MainController(QObject):
                 Path(old.path).unlink(missing_ok=True)
             self.preset = m.preset
             self.render_stats = m.stats
-            self._full_target_lufs = float(m.preset.loudness.target_lufs)
+            self._full_preset = m.preset
+            self._preview_baseline = {}
             self.result_stale = False
             self._options_dirty = False
             self.player.set_overlay(0, None)
@@ -541,11 +563,13 @@ class MainController(QObject):
         x = target.audio[start:end]
         if target.channels == 1:
             x = x[:, :1]
-        full_gain = float(self.render_stats.gain_db)
-        full_target = self._full_target_lufs
+        full_preset = self._full_preset
+        full_stats = self.render_stats
         full_result = result.audio[start:end]
         result_lufs = float(result.analysis.summary.integrated_lufs)
         refs = list(self.references)
+        baseline_key = (start, end)
+        baseline = self._preview_baseline.get(baseline_key)
 
         def run(token: Any) -> Generator[Any, None, _PreviewOutcome]:
             yield self._progress("plan", 0.05)
@@ -553,13 +577,20 @@ class MainController(QObject):
             if rebuild and ref_an:
                 preset = _named(pipeline.build_preset(t_an, ref_an, options), refs)
             token.check()
-            gain = full_gain
-            if preset.loudness.enabled:
-                # the full render's gain, moved by however much the loudness goal moved
-                gain += float(preset.loudness.target_lufs) - full_target
-            yield self._progress("render", 0.2)
-            out = pipeline.render_array(preset, np.asarray(x, dtype=np.float64), rate, gain_db=gain)
+            xf = np.asarray(x, dtype=np.float64)
+            full_gain = float(full_stats.gain_db)
+            old_eq = baseline
+            if old_eq is None:  # the region's EQ'd loudness under the fully rendered plan
+                old_eq = pipeline.render_array(
+                    full_preset, xf, rate, gain_db=full_gain
+                ).stats.eq_lufs
+            yield self._progress("render", 0.3)
+            out = pipeline.render_array(preset, xf, rate, gain_db=full_gain)
             token.check()
+            gain = preview_gain(preset, full_preset, full_stats, old_eq, float(out.stats.eq_lufs))
+            if abs(gain - full_gain) > 0.05:
+                yield self._progress("render", 0.6)
+                out = pipeline.render_array(preset, xf, rate, gain_db=gain)
             audio = np.empty((len(out.audio), 2), dtype=np.float32)
             to_stereo(out.audio, audio)
             yield self._progress("analyze", 0.85)
@@ -567,9 +598,10 @@ class MainController(QObject):
             before = pipeline.analyze_array(full_result, rate).summary.integrated_lufs
             after = pipeline.analyze_array(audio, rate).summary.integrated_lufs
             lufs = result_lufs + (after - before) if math.isfinite(after - before) else result_lufs
-            return _PreviewOutcome(preset, start, audio, float(lufs))
+            return _PreviewOutcome(preset, start, audio, float(lufs), float(old_eq))
 
         def done(p: _PreviewOutcome) -> None:
+            self._preview_baseline = {baseline_key: p.baseline_eq_lufs}
             if rebuild:
                 self.preset = p.preset
                 self._options_dirty = False
@@ -782,14 +814,18 @@ class MainController(QObject):
         self._tmp.cleanup()
 
     def wait_idle(self, timeout_ms: int = 60000) -> bool:
-        """Process events until every queued job has finished (tests, screenshots)."""
-        from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEventLoop
+        """Run the event loop until every queued job has finished (scripts, screenshots)."""
+        from PySide6.QtCore import QDeadlineTimer, QEventLoop
 
         deadline = QDeadlineTimer(timeout_ms)
         while self.busy or self._preview_timer.isActive():
             if deadline.hasExpired():
                 return False
-            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+            loop = QEventLoop()
+            QTimer.singleShot(50, loop.quit)
+            self.busy_changed.connect(loop.quit)
+            loop.exec()
+            self.busy_changed.disconnect(loop.quit)
         return True
 
     def _enqueue(self, job: _Job, coalesce: bool = False) -> None:

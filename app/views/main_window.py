@@ -455,12 +455,12 @@ class MainWindow(QMainWindow):
 
     # -- window state ------------------------------------------------------------------------
 
-    def restore_window_state(self) -> None:
+    def restore_window_state(self) -> bool:
+        """Geometry and dock layout of the last session; True if both were restored."""
         s = self.c.settings
-        if s.window_geometry:
-            self.restoreGeometry(QByteArray(s.window_geometry))
-        if s.window_state:
-            self.restoreState(QByteArray(s.window_state))
+        geometry = bool(s.window_geometry) and self.restoreGeometry(QByteArray(s.window_geometry))
+        state = bool(s.window_state) and self.restoreState(QByteArray(s.window_state))
+        return geometry and state
 
     def save_window_state(self) -> None:
         s = self.c.settings
