@@ -215,9 +215,6 @@ class MainController(QObject):
     def has_result(self) -> bool:
         return self.preset is not None and "result" in self._loaded
 
-    def tr(self, text: str) -> str:  # type: ignore[override]
-        return super().tr(text)
-
     # -- files -------------------------------------------------------------------------------
 
     def add_files(self, role: str, paths: Sequence[str]) -> None:

@@ -26,8 +26,8 @@ class SettingsDialog(QDialog):
         self.language = QComboBox()
         # language names are shown in their own language on purpose
         self.language.addItem(self.tr("Automatic (system language)"), "auto")
-        self.language.addItem("English", "en")
-        self.language.addItem("简体中文", "zh")
+        self.language.addItem("English", "en")  # untranslated: a language's own name
+        self.language.addItem("简体中文", "zh")  # untranslated: a language's own name
         self.language.setCurrentIndex(max(0, self.language.findData(s.language)))
         self.device = QComboBox()
         self.device.addItem(self.tr("Automatic"), "auto")

@@ -341,18 +341,6 @@
         <source>Result</source>
         <translation>Result</translation>
     </message>
-    <message>
-        <source>Short-term loudness</source>
-        <translation>Short-term loudness</translation>
-    </message>
-    <message>
-        <source>Time (s)</source>
-        <translation>Time (s)</translation>
-    </message>
-    <message>
-        <source>LUFS</source>
-        <translation>LUFS</translation>
-    </message>
 </context>
 <context>
     <name>MainController</name>
@@ -474,6 +462,10 @@
     <message>
         <source>Match</source>
         <translation>Match</translation>
+    </message>
+    <message>
+        <source>Loudness</source>
+        <translation>Loudness</translation>
     </message>
     <message>
         <source>Cancel</source>
@@ -672,6 +664,21 @@
     <message>
         <source>Cancel</source>
         <translation>Cancel</translation>
+    </message>
+</context>
+<context>
+    <name>ShortTermView</name>
+    <message>
+        <source>Short-term loudness</source>
+        <translation>Short-term loudness</translation>
+    </message>
+    <message>
+        <source>Time (s)</source>
+        <translation>Time (s)</translation>
+    </message>
+    <message>
+        <source>LUFS</source>
+        <translation>LUFS</translation>
     </message>
 </context>
 <context>

@@ -51,11 +51,11 @@
         <translation>匹配多少音色平衡（均衡曲线）</translation>
     </message>
     <message>
-        <source>How much of the reference&apos;s dynamics is matched</source>
+        <source>How much of the reference's dynamics is matched</source>
         <translation>匹配多少参考曲目的动态</translation>
     </message>
     <message>
-        <source>How much of the reference&apos;s stereo width is matched</source>
+        <source>How much of the reference's stereo width is matched</source>
         <translation>匹配多少参考曲目的立体声宽度</translation>
     </message>
     <message>
@@ -103,7 +103,7 @@
         <translation>自定义</translation>
     </message>
     <message>
-        <source>Use this loudness instead of the reference&apos;s</source>
+        <source>Use this loudness instead of the reference's</source>
         <translation>使用此响度，而不是参考曲目的响度</translation>
     </message>
     <message>
@@ -341,18 +341,6 @@
         <source>Result</source>
         <translation>结果</translation>
     </message>
-    <message>
-        <source>Short-term loudness</source>
-        <translation>短期响度</translation>
-    </message>
-    <message>
-        <source>Time (s)</source>
-        <translation>时间 (秒)</translation>
-    </message>
-    <message>
-        <source>LUFS</source>
-        <translation>LUFS</translation>
-    </message>
 </context>
 <context>
     <name>MainController</name>
@@ -474,6 +462,10 @@
     <message>
         <source>Match</source>
         <translation>匹配</translation>
+    </message>
+    <message>
+        <source>Loudness</source>
+        <translation>响度</translation>
     </message>
     <message>
         <source>Cancel</source>
@@ -672,6 +664,21 @@
     <message>
         <source>Cancel</source>
         <translation>取消</translation>
+    </message>
+</context>
+<context>
+    <name>ShortTermView</name>
+    <message>
+        <source>Short-term loudness</source>
+        <translation>短期响度</translation>
+    </message>
+    <message>
+        <source>Time (s)</source>
+        <translation>时间 (秒)</translation>
+    </message>
+    <message>
+        <source>LUFS</source>
+        <translation>LUFS</translation>
     </message>
 </context>
 <context>
