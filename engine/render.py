@@ -23,10 +23,9 @@ from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import sosfilt
 
 from engine.analysis.loudness import KWeightedEnergy, channel_weights, integrated_loudness
-from engine.analysis.loudness import k_weighting_sos
+from engine.analysis.loudness import k_weighting_filter
 from engine.analysis.peaks import TruePeakMeter
 from engine.dsp.dynamics import compressor_gain_db, level_envelope_db, limiter_gain_db
 from engine.dsp.fir import BlockConvolver, design_fir
@@ -128,8 +127,7 @@ class HopStats:
     def __init__(self, sample_rate: int, channels: int) -> None:
         self.sr, self.ch = sample_rate, channels
         self.hop = hop_frames(sample_rate)
-        self.sos = k_weighting_sos(sample_rate)
-        self.zi = np.zeros((self.sos.shape[0], 2, channels))
+        self.kfilter = [k_weighting_filter(sample_rate) for _ in range(channels)]
         self.weights = channel_weights(channels)
         self.pending = np.zeros((0, channels))
         self.kw: list[F64] = []
@@ -140,15 +138,20 @@ class HopStats:
         x = np.concatenate([self.pending, block], axis=0)
         n = (len(x) // self.hop) * self.hop
         if n:
-            y, self.zi = sosfilt(self.sos, x[:n], axis=0, zi=self.zi)
+            y = self._kweight(x[:n])
             self.kw.append(((y * y) @ self.weights).reshape(-1, self.hop).mean(axis=1))
         self.pending = x[n:]
+
+    def _kweight(self, x: F64) -> F64:
+        return np.concatenate(
+            [f.process(x[:, c : c + 1]) for c, f in enumerate(self.kfilter)], axis=1
+        )
 
     def finish(self) -> tuple[F64, F64]:
         """Per-hop energies and linear true peaks (max over channels)."""
         if len(self.pending):
             pad = np.zeros((self.hop - len(self.pending), self.ch))
-            y, self.zi = sosfilt(self.sos, np.concatenate([self.pending, pad]), axis=0, zi=self.zi)
+            y = self._kweight(np.concatenate([self.pending, pad]))
             self.kw.append(np.array([float(np.mean((y * y) @ self.weights))]))
             self.pending = np.zeros((0, self.ch))
         kw = np.concatenate(self.kw) if self.kw else np.zeros(0)
