@@ -112,7 +112,7 @@ class CurveView(QWidget):
             self.tr("Gain (dB)"),
             log_freq=True,
         )
-        add_legend(self.plot)
+        add_legend(self.plot, columns=2)
         item = self.plot.getPlotItem()
         item.setMouseEnabled(x=False, y=False)
         item.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#4b515b", width=1)))
@@ -184,7 +184,7 @@ class CurveView(QWidget):
         for _, _, band in bands:
             peak = max(peak, abs(band.gain_db) + 2.0)
         peak = float(min(peak, 30.0))
-        item.setYRange(-peak, peak, padding=0)
+        item.setYRange(-peak, peak * 1.25, padding=0)  # headroom for the legend
         loc = QLocale()
         self.info.setText(
             self.tr(

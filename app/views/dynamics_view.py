@@ -44,7 +44,7 @@ class DynamicsView(QWidget):
             self.tr("Short-term loudness (LUFS)"),
             self.tr("Share of time (%)"),
         )
-        add_legend(self.plot)
+        add_legend(self.plot, columns=3)
         self.plot.getPlotItem().setMouseEnabled(x=False, y=False)
         names = role_names()
         self.curves: dict[str, pg.PlotDataItem] = {}
@@ -95,4 +95,4 @@ class DynamicsView(QWidget):
             if len(pct):
                 top = max(top, float(pct.max()))
         self.plot.getPlotItem().setXRange(lo, hi, padding=0)
-        self.plot.getPlotItem().setYRange(0, top * 1.1, padding=0)
+        self.plot.getPlotItem().setYRange(0, top * 1.3, padding=0)  # headroom for the legend

@@ -36,7 +36,7 @@ def audio_format_names() -> dict[str, str]:
 
 def preset_format_names() -> dict[str, str]:
     return {
-        "json": QCoreApplication.translate("ExportDialog", "Preset (JSON)"),
+        "json": QCoreApplication.translate("ExportDialog", "JSON (audio-style)"),
         "eqapo": QCoreApplication.translate("ExportDialog", "Equalizer APO"),
         "graphiceq": QCoreApplication.translate("ExportDialog", "GraphicEQ"),
         "csv": QCoreApplication.translate("ExportDialog", "CSV curve"),
@@ -71,9 +71,6 @@ class ExportDialog(QDialog):
         for key, name in audio_format_names().items():
             self.format.addItem(name, key)
         self.format.setCurrentIndex(max(0, list(AUDIO_FORMATS).index(audio_format)))
-        audio_row = QHBoxLayout()
-        audio_row.addWidget(self.audio)
-        audio_row.addWidget(self.format, 1)
 
         self.presets: dict[str, QCheckBox] = {}
         preset_row = QHBoxLayout()
@@ -84,7 +81,7 @@ class ExportDialog(QDialog):
             preset_row.addWidget(cb)
         preset_row.addStretch(1)
 
-        self.report = QCheckBox(self.tr("Report: PNG of the curves and meters + JSON"))
+        self.report = QCheckBox(self.tr("Report (PNG of the curves and meters + JSON)"))
         self.report.setChecked(True)
         self.batch = QCheckBox(
             self.tr("Batch: match every target in the list ({n})").format(n=n_targets)
@@ -100,10 +97,10 @@ class ExportDialog(QDialog):
         what = QGroupBox(self.tr("What to write"))
         form = QFormLayout(what)
         form.addRow(self.tr("Folder"), folder_row)
-        form.addRow(self.tr("Audio"), audio_row)
+        form.addRow(self.audio, self.format)
         form.addRow(self.tr("Preset"), preset_row)
-        form.addRow(self.tr("Report"), self.report)
-        form.addRow(self.tr("Batch"), self.batch)
+        form.addRow(self.report)
+        form.addRow(self.batch)
 
         self.files = QListWidget()
         self.files.setMinimumHeight(110)

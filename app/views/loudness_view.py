@@ -126,7 +126,7 @@ class ShortTermView(QWidget):
         self.plot = styled_plot(
             self.tr("Short-term loudness"), self.tr("Time (s)"), self.tr("LUFS")
         )
-        add_legend(self.plot)
+        add_legend(self.plot, columns=3)
         self.plot.getPlotItem().setMouseEnabled(x=True, y=False)
         self.curves: dict[str, pg.PlotDataItem] = {}
         for role, name in zip(COLUMNS, column_names(), strict=True):
@@ -158,4 +158,5 @@ class ShortTermView(QWidget):
         if vals:
             allv = np.concatenate(vals)
             lo, hi = float(np.percentile(allv, 1)), float(np.max(allv))
-            self.plot.getPlotItem().setYRange(max(lo - 3, -70), min(hi + 3, 3), padding=0)
+            top = hi + 3 + 0.18 * (hi - lo + 6)  # headroom for the legend
+            self.plot.getPlotItem().setYRange(max(lo - 3, -70), min(top, 6), padding=0)

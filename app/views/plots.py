@@ -64,7 +64,10 @@ def styled_plot(
     return w
 
 
-def add_legend(w: pg.PlotWidget) -> pg.LegendItem:
-    legend = w.getPlotItem().addLegend(offset=(-6, 6), labelTextSize="8pt", verSpacing=-6)
-    legend.setBrush(pg.mkBrush(20, 22, 26, 200))
+def add_legend(w: pg.PlotWidget, columns: int = 1) -> pg.LegendItem:
+    """A compact legend in the top right corner (plots leave headroom for it)."""
+    legend = w.getPlotItem().addLegend(
+        offset=(-6, 4), labelTextSize="8pt", verSpacing=-6, horSpacing=12, colCount=columns
+    )
+    legend.setBrush(pg.mkBrush(20, 22, 26, 210))
     return legend

@@ -39,7 +39,7 @@ class SpectrumView(QWidget):
             self.tr("Level (dB)"),
             log_freq=True,
         )
-        add_legend(self.plot)
+        add_legend(self.plot, columns=3)
         names = curve_names()
         self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
         for role in ("reference", "target", "result"):
@@ -59,6 +59,7 @@ class SpectrumView(QWidget):
         self._data: dict[str, Any] = {}
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 0, 4, 0)
+        bar.setSpacing(14)
         bar.addWidget(self.show_mid)
         bar.addWidget(self.show_side)
         bar.addStretch(1)
@@ -104,5 +105,5 @@ class SpectrumView(QWidget):
             ys.append(y[ok])
         if ys:
             allv = np.concatenate(ys)
-            top = float(np.percentile(allv, 99.5)) + 6
-            self.plot.getPlotItem().setYRange(top - 70, top, padding=0)
+            top = float(np.percentile(allv, 99.5)) + 20  # headroom for the legend
+            self.plot.getPlotItem().setYRange(top - 84, top, padding=0)

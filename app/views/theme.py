@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import QApplication
@@ -21,6 +23,7 @@ ROLE_COLORS = {
     "result": "#63c982",  # green
 }
 SIDE_ALPHA = 170
+ICONS = Path(__file__).resolve().parents[2] / "resources" / "icons"
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei")
 
 
@@ -59,6 +62,7 @@ def apply_dark_theme(app: QApplication, language: str = "en") -> None:
     ):
         pal.setColor(QPalette.ColorGroup.Disabled, role, QColor(MUTED))
     app.setPalette(pal)
+    check = (ICONS / "check.svg").as_posix()
     app.setStyleSheet(
         f"""
         QToolTip {{ color: {TEXT}; background: {PANEL}; border: 1px solid #3a3f47; }}
@@ -69,6 +73,12 @@ def apply_dark_theme(app: QApplication, language: str = "en") -> None:
                                padding: 6px 14px; border-radius: 4px; }}
         QPushButton#primary:disabled {{ background: #33506a; color: #7d8896; }}
         QTableWidget {{ gridline-color: #343841; }}
+        QCheckBox::indicator {{ width: 14px; height: 14px; border: 1px solid #7a808b;
+                                border-radius: 3px; background: {BASE}; }}
+        QCheckBox::indicator:checked {{ background: {ACCENT}; border-color: {ACCENT};
+                                        image: url({check}); }}
+        QCheckBox::indicator:disabled {{ border-color: #454a53; background: {PANEL}; }}
+        QCheckBox::indicator:checked:disabled {{ background: #33506a; }}
         """
     )
     font = app.font()

@@ -12,6 +12,7 @@ from app.views.plots import styled_plot
 from app.views.theme import ACCENT, role_color
 
 LANES = {"reference": 2.3, "target": 0.0, "result": -2.3}
+LANE_FILL = 1.05  # half-height of a lane's envelope at the lane's peak
 
 
 def lane_names() -> dict[str, str]:
@@ -60,6 +61,7 @@ class WaveformView(QWidget):
         item.addItem(self.playhead)
         self.plot.scene().sigMouseClicked.connect(self._on_click)
         self._length = 0.0
+        self.scales: dict[str, float] = {}
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.plot)
@@ -72,8 +74,13 @@ class WaveformView(QWidget):
             lo.setData([], [])
             return
         y0 = LANES[role]
-        hi.setData(ov.times_s, y0 + np.asarray(ov.high, dtype=np.float64))
-        lo.setData(ov.times_s, y0 + np.asarray(ov.low, dtype=np.float64))
+        high = np.asarray(ov.high, dtype=np.float64)
+        low = np.asarray(ov.low, dtype=np.float64)
+        peak = max(float(np.max(np.abs(high))), float(np.max(np.abs(low))), 1e-9)
+        scale = LANE_FILL / peak  # each lane normalised: the meters show the levels
+        self.scales[role] = scale
+        hi.setData(ov.times_s, y0 + scale * high)
+        lo.setData(ov.times_s, y0 + scale * low)
 
     def has_data(self, role: str) -> bool:
         x, _ = self.curves[role][0].getData()

@@ -227,8 +227,8 @@
         <translation>FLAC</translation>
     </message>
     <message>
-        <source>Preset (JSON)</source>
-        <translation>Preset (JSON)</translation>
+        <source>JSON (audio-style)</source>
+        <translation>JSON (audio-style)</translation>
     </message>
     <message>
         <source>Equalizer APO</source>
@@ -255,8 +255,8 @@
         <translation>Audio</translation>
     </message>
     <message>
-        <source>Report: PNG of the curves and meters + JSON</source>
-        <translation>Report: PNG of the curves and meters + JSON</translation>
+        <source>Report (PNG of the curves and meters + JSON)</source>
+        <translation>Report (PNG of the curves and meters + JSON)</translation>
     </message>
     <message>
         <source>Batch: match every target in the list ({n})</source>
@@ -277,14 +277,6 @@
     <message>
         <source>Preset</source>
         <translation>Preset</translation>
-    </message>
-    <message>
-        <source>Report</source>
-        <translation>Report</translation>
-    </message>
-    <message>
-        <source>Batch</source>
-        <translation>Batch</translation>
     </message>
     <message>
         <source>Cancel</source>

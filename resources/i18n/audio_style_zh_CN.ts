@@ -227,8 +227,8 @@
         <translation>FLAC</translation>
     </message>
     <message>
-        <source>Preset (JSON)</source>
-        <translation>预设（JSON）</translation>
+        <source>JSON (audio-style)</source>
+        <translation>JSON（audio-style）</translation>
     </message>
     <message>
         <source>Equalizer APO</source>
@@ -255,8 +255,8 @@
         <translation>音频</translation>
     </message>
     <message>
-        <source>Report: PNG of the curves and meters + JSON</source>
-        <translation>报告：曲线和表头的 PNG 图片 + JSON</translation>
+        <source>Report (PNG of the curves and meters + JSON)</source>
+        <translation>报告（曲线和表头的 PNG 图片 + JSON）</translation>
     </message>
     <message>
         <source>Batch: match every target in the list ({n})</source>
@@ -277,14 +277,6 @@
     <message>
         <source>Preset</source>
         <translation>预设</translation>
-    </message>
-    <message>
-        <source>Report</source>
-        <translation>报告</translation>
-    </message>
-    <message>
-        <source>Batch</source>
-        <translation>批量</translation>
     </message>
     <message>
         <source>Cancel</source>
