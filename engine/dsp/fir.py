@@ -14,6 +14,11 @@ from numpy.typing import NDArray
 F64 = NDArray[np.float64]
 
 
+def next_fast_len(n: int) -> int:
+    """A fast FFT size >= ``n``."""
+    return int(sfft.next_fast_len(n, real=True))
+
+
 def fir_length(sample_rate: int) -> int:
     """Odd FIR length with ~10 Hz resolution (4097 taps at 44.1/48 kHz)."""
     n = int(2 ** np.round(np.log2(sample_rate / 10.0)))
@@ -53,7 +58,7 @@ class BlockConvolver:
         self.n_taps = len(filters[0])
         self.delay = self.n_taps // 2
         self.block = block_frames
-        self.n_fft = sfft.next_fast_len(block_frames + self.n_taps - 1, real=True)
+        self.n_fft = next_fast_len(block_frames + self.n_taps - 1)
         self.spectra = [sfft.rfft(h, self.n_fft) for h in filters]
         self.carry = np.zeros((self.n_taps - 1, len(filters)))
 
@@ -105,7 +110,7 @@ class CausalConvolver:
     def __init__(self, h: F64, channels: int, block_frames: int = 1 << 16) -> None:
         self.n_taps = len(h)
         self.block = block_frames
-        self.n_fft = sfft.next_fast_len(block_frames + self.n_taps - 1, real=True)
+        self.n_fft = next_fast_len(block_frames + self.n_taps - 1)
         self.spec = sfft.rfft(h, self.n_fft)
         self.carry = np.zeros((self.n_taps - 1, channels))
 
