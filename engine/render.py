@@ -37,7 +37,9 @@ F32 = NDArray[np.float32]
 BLOCK_FRAMES = 1 << 16
 SPILL_BYTES = 256 * 1024 * 1024  # keep up to this much EQ'd audio in memory, then a temp file
 LUFS_TOLERANCE = 0.05
-TP_SAFETY_DB = 0.03
+# True-peak meters differ by a few hundredths of a dB (interpolation filters): keep a margin
+TP_SAFETY_DB = 0.1
+TP_CHECK_MARGIN_DB = 0.05
 
 
 class Sink(Protocol):
@@ -360,8 +362,9 @@ def render(
                 and abs(out_lufs - preset.loudness.target_lufs) > LUFS_TOLERANCE
             ):
                 correction = preset.loudness.target_lufs - out_lufs
-            if preset.limiter.enabled and out_tp > preset.limiter.ceiling_dbtp:
-                correction = min(correction, preset.limiter.ceiling_dbtp - out_tp - 0.01)
+            tp_limit = preset.limiter.ceiling_dbtp - TP_CHECK_MARGIN_DB
+            if preset.limiter.enabled and out_tp > tp_limit:
+                correction = min(correction, tp_limit - out_tp - 0.02)
             if correction == 0.0 or passes >= 3:
                 break
             sink.reset()
