@@ -26,18 +26,18 @@ def _paths(xs: list[str]) -> list[Path]:
 
 
 def op_match(a: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    """Probe; a long target is split (preset only), otherwise matched in one pass."""
+    """Probe; a long target gets its plan built and is split, others are matched in one pass."""
     target, refs = Path(a["target"]), _paths(a["references"])
     max_s = float(a["max_duration_s"])
     info = eng.probe(target, max_s)
     for r in refs:
         eng.probe(r, max_s)
     options = MatchOptions.model_validate(a["options"])
-    progress(0.02, "probe")
+    progress(0.01, "probe")
     out_preset = Path(a["out_preset"])
     if a.get("chunk_min_s") and info.duration_s >= float(a["chunk_min_s"]):
         eng.build_preset_file(
-            target, refs, options, out_preset, lambda f, st: progress(0.15 * f, st), lambda: False
+            target, refs, options, out_preset, lambda f, st: progress(0.15 * f, st), _never
         )
         chunks = eng.plan_chunks(info.frames, info.sample_rate, float(a["chunk_s"]))
         return {
@@ -47,15 +47,23 @@ def op_match(a: dict[str, Any], progress: Progress) -> dict[str, Any]:
             "channels": info.channels,
             "chunks": chunks,
         }
-    out_audio = Path(a["out_audio"])
     metrics = eng.match(
-        target, refs, out_audio, out_preset, options, a.get("format"), progress, lambda: False
+        target,
+        refs,
+        Path(a["out_audio"]),
+        out_preset,
+        Path(a["out_report"]),
+        options,
+        a.get("format"),
+        progress,
+        _never,
     )
-    progress(0.97, "measure")
-    metrics.update(eng.quality(out_audio, refs, out_preset))
-    metrics["render_seconds_audio"] = info.duration_s
     Path(a["out_viz"]).write_bytes(plot_curves(eng.curves(out_preset)))
     return {"split": False, "metrics": metrics}
+
+
+def _never() -> bool:
+    return False
 
 
 def op_stats(a: dict[str, Any], progress: Progress) -> dict[str, Any]:
@@ -86,11 +94,17 @@ def op_render(a: dict[str, Any], progress: Progress) -> dict[str, Any]:
 
 def op_join(a: dict[str, Any], progress: Progress) -> dict[str, Any]:
     out_audio, preset = Path(a["out_audio"]), Path(a["preset"])
-    eng.join(
-        _paths(a["chunks"]), int(a["sample_rate"]), int(a["channels"]), out_audio, a.get("format")
+    info = eng.join(
+        _paths(a["chunks"]),
+        preset,
+        int(a["sample_rate"]),
+        int(a["channels"]),
+        out_audio,
+        a.get("format"),
     )
-    progress(0.8, "measure")
-    metrics = eng.quality(out_audio, _paths(a["references"]), preset)
+    progress(0.5, "measure")
+    metrics = eng.quality(out_audio, _paths(a["references"]), preset, _never)
+    metrics.update({k: v for k, v in info.items() if k != "frames"})
     Path(a["out_viz"]).write_bytes(plot_curves(eng.curves(preset)))
     return {"metrics": metrics}
 

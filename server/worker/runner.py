@@ -205,6 +205,9 @@ class Worker:
 
     def _fail(self, c: Claim, code: str, params: dict[str, Any], *, permanent: bool = False) -> str:
         s = self.settings
+        log.warning(
+            "task %s (%s, attempt %d) failed: %s %s", c.task_id, c.kind, c.attempt, code, params
+        )
         with self.db.session() as db:
             state = jobstore.fail(
                 db,
@@ -305,6 +308,7 @@ class Worker:
         out = {
             "audio": work / f"out.{ext}",
             "preset": work / "preset.json",
+            "report": work / "report.json",
             "viz": work / "viz.png",
         }
         chunking = s.chunk_enabled and s.chunk_min_s > 0
@@ -320,6 +324,7 @@ class Worker:
                 "chunk_s": s.chunk_s,
                 "out_audio": str(out["audio"]),
                 "out_preset": str(out["preset"]),
+                "out_report": str(out["report"]),
                 "out_viz": str(out["viz"]),
             },
             work,

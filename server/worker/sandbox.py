@@ -69,6 +69,7 @@ def run(
         "TMPDIR": str(workdir),
         "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
+        "MALLOC_ARENA_MAX": "2",  # fewer 64 MB arena reservations under RLIMIT_AS
         "AUDIO_STYLE_SANDBOX_PARENT": str(os.getpid()),
     }
     for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES"):

@@ -1,0 +1,121 @@
+"""Embedded mode end to end: SQLite + local storage + in-process queue, scheduler and worker."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from engine.schema.options import MatchOptions
+from tests.server.conftest import Stack, local_match, peak_diff_dbfs
+
+
+def test_upload_submit_complete_download_equals_local_engine(
+    embedded: Stack, audio_dir: Path, tmp_path: Path
+) -> None:
+    api = embedded.api("alice")
+    target, ref = api.upload(audio_dir / "target.wav", audio_dir / "reference.wav")
+    assert target.startswith(f"uploads/{embedded.users['alice']}/")
+    job = api.submit([target], [ref], fmt="wav32f").json()
+    view = api.wait(job["id"], timeout=90)
+    assert view["state"] == "succeeded", view
+    assert view["progress"] == 1.0 and view["attempt"] >= 1
+    (res,) = view["results"]
+    got = api.download_result(view, tmp_path / "server.wav")
+    want = local_match(
+        audio_dir / "target.wav",
+        audio_dir / "reference.wav",
+        tmp_path / "local.wav",
+        MatchOptions(),
+        "wav32f",
+    )
+    assert peak_diff_dbfs(got, want) <= -90.0
+    preset = json.loads(api.fetch(res["preset_url"]))
+    assert preset["kind"] == "audio-style-preset"
+    assert api.fetch(res["viz_url"]).startswith(b"\x89PNG\r\n\x1a\n")
+    for k in ("output_lufs", "stft_distance_db", "mel_distance_db", "lufs_error_lu"):
+        assert k in res["metrics"], res["metrics"]
+    assert abs(view["metrics"]["output_lufs"] - res["metrics"]["output_lufs"]) < 1e-9
+
+
+def test_album_two_targets_and_options(embedded: Stack, audio_dir: Path, tmp_path: Path) -> None:
+    api = embedded.api("alice")
+    t1, t2, ref = api.upload(
+        audio_dir / "target.wav", audio_dir / "target2.flac", audio_dir / "reference.wav"
+    )
+    opts = {"amount": 60.0, "target_lufs": -16.0}
+    job = api.submit([t1, t2], [ref], options=opts).json()
+    view = api.wait(job["id"], timeout=120)
+    assert view["state"] == "succeeded", view
+    assert [r["target"] for r in view["results"]] == [t1, t2]
+    assert view["results"][1]["audio_key"].endswith(".flac")
+    got = api.download_result(view, tmp_path / "s2.flac", 1)
+    want = local_match(
+        audio_dir / "target2.flac",
+        audio_dir / "reference.wav",
+        tmp_path / "l2.flac",
+        MatchOptions(**opts),
+        None,
+    )
+    assert peak_diff_dbfs(got, want) <= -90.0
+
+
+def test_idempotency_key(embedded_idle: Stack, audio_dir: Path) -> None:
+    api = embedded_idle.api("alice")
+    t, r = api.upload(audio_dir / "target.wav", audio_dir / "reference.wav")
+    a = api.submit([t], [r], key="k-1").json()
+    b = api.submit([t], [r], key="k-1").json()
+    assert a == b
+    c = api.submit([t], [r], key="k-1", options={"amount": 50}, expect=409).json()
+    assert c["code"] == "E508"
+    d = api.submit([t], [r], key="k-2").json()
+    assert d["id"] != a["id"]
+
+
+def test_list_pagination_and_cancel(embedded_idle: Stack, audio_dir: Path) -> None:
+    api = embedded_idle.api("alice")
+    t, r = api.upload(audio_dir / "target.wav", audio_dir / "reference.wav")
+    ids = [api.submit([t], [r]).json()["id"] for _ in range(5)]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        q = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = api.get("/jobs", params=q).json()
+        seen += [j["id"] for j in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == ids[::-1]
+    r1 = api.delete(f"/jobs/{ids[0]}")
+    assert r1.status_code == 202 and r1.json()["state"] == "canceled"
+    r2 = api.delete(f"/jobs/{ids[0]}")
+    assert r2.status_code == 409 and r2.json()["code"] == "E508"
+    assert api.get("/jobs", params={"state": "canceled"}).json()["items"][0]["id"] == ids[0]
+
+
+def test_errors_are_coded_and_localised(embedded_idle: Stack) -> None:
+    c = embedded_idle.client
+    r = c.get("/jobs", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})
+    assert r.status_code == 401 and r.json() == {"code": "E501", "message": "未登录或会话无效"}
+    assert r.headers["www-authenticate"] == "Bearer"
+    r = c.get("/jobs", headers={"Accept-Language": "en-US"})
+    assert r.json()["message"] == "Not signed in or the session is invalid"
+    api = embedded_idle.api("alice")
+    r = api.post("/jobs", json={"targets": []}, headers={"Accept-Language": "zh"})
+    assert r.status_code == 422 and r.json()["code"] == "E513"
+    assert r.json()["message"].startswith("无效的请求")
+    r = api.get("/nope")
+    assert r.status_code == 404 and r.json()["code"] == "E503"
+
+
+def test_health_metrics_openapi(embedded: Stack) -> None:
+    c = embedded.client
+    h = c.get("/health")
+    assert h.status_code == 200, h.text
+    assert h.json()["checks"] == {"database": "ok", "queue": "ok", "storage": "ok"}
+    m = c.get("/metrics").text
+    assert 'audio_style_jobs{state="queued"}' in m
+    assert "audio_style_http_requests_total" in m
+    spec = c.get("/openapi.json").json()
+    for path in ("/auth/token", "/uploads", "/jobs", "/jobs/{job_id}", "/health"):
+        assert path in spec["paths"], path
+    assert "ErrorBody" in json.dumps(spec)
