@@ -268,7 +268,7 @@ class Proc:
         env.pop("REQUIRE_SERVICES", None)
         env["PYTHONPATH"] = str(ROOT)
         self.log = log
-        self._out = open(log, "ab")
+        self._out = open(log, "ab")  # noqa: SIM115 (closed in stop())
         self.p = subprocess.Popen(
             [sys.executable, "-m", "server", *args],
             cwd=ROOT,
