@@ -72,15 +72,16 @@ def make_cases(root: Path, n: int, length_s: float = 12.0) -> list[Path]:
         d.mkdir(parents=True, exist_ok=True)
         song = synth_song(100 + i, 2 * length_s + 2, SR)
         a = song[: int(length_s * SR)]
-        if i % 2 == 0:
-            b = song[int((length_s + 2) * SR) :]
-        else:
-            b = synth_song(500 + i, length_s, SR)
+        b = song[int((length_s + 2) * SR) :] if i % 2 == 0 else synth_song(500 + i, length_s, SR)
         p = {
-            "ls_f": float(rng.uniform(60, 200)), "ls_g": float(rng.uniform(-6, 6)),
-            "pk_f": float(np.exp(rng.uniform(np.log(300), np.log(4000)))), "pk_g": float(rng.uniform(-6, 6)),
-            "hs_f": float(rng.uniform(3000, 10000)), "hs_g": float(rng.uniform(-6, 6)),
-            "ratio": float(rng.uniform(1.5, 4)), "width": float(rng.uniform(0.6, 1.5)),
+            "ls_f": float(rng.uniform(60, 200)),
+            "ls_g": float(rng.uniform(-6, 6)),
+            "pk_f": float(np.exp(rng.uniform(np.log(300), np.log(4000)))),
+            "pk_g": float(rng.uniform(-6, 6)),
+            "hs_f": float(rng.uniform(3000, 10000)),
+            "hs_g": float(rng.uniform(-6, 6)),
+            "ratio": float(rng.uniform(1.5, 4)),
+            "width": float(rng.uniform(0.6, 1.5)),
             "lufs": float(rng.uniform(-14, -9)),
         }
         io.write_audio(d / "truth.wav", _style(a, p), SR, "wav32f", force=True)
@@ -93,22 +94,31 @@ def make_cases(root: Path, n: int, length_s: float = 12.0) -> list[Path]:
 def lsd_db(x: F64, y: F64) -> float:
     """Log-spectral distance (dB) of 2048-point STFT frames, both loudness-normalised."""
     n = min(len(x), len(y))
+
     def spec(s: F64) -> F64:
         m = s[:n].mean(axis=1)
         m = m / (np.sqrt(np.mean(m**2)) + 1e-12)
         frames = np.lib.stride_tricks.sliding_window_view(m, 2048)[::1024] * np.hanning(2048)
         return np.asarray(10 * np.log10(np.abs(np.fft.rfft(frames, axis=1)) ** 2 + 1e-10))
+
     return float(np.mean(np.abs(spec(x) - spec(y))))
 
 
 def tonal_db(x: F64, y: F64) -> float:
     """RMS difference over 1/3-octave bands (31.5 Hz-16 kHz) after loudness normalisation."""
+
     def levels(s: F64) -> F64:
         s = s * 10 ** ((-23 - integrated_lufs(s, SR)) / 20)
         f = np.fft.rfftfreq(len(s), 1 / SR)
         p = np.abs(np.fft.rfft(s.mean(axis=1))) ** 2
         c = 1000 * 2.0 ** (np.arange(-15, 13) / 3)
-        return np.array([10 * np.log10(p[(f >= fc * 2**-(1 / 6)) & (f < fc * 2 ** (1 / 6))].sum() + 1e-12) for fc in c])
+        return np.array(
+            [
+                10 * np.log10(p[(f >= fc * 2 ** -(1 / 6)) & (f < fc * 2 ** (1 / 6))].sum() + 1e-12)
+                for fc in c
+            ]
+        )
+
     return float(np.sqrt(np.mean((levels(x) - levels(y)) ** 2)))
 
 
@@ -154,36 +164,73 @@ def main(argv: list[str] | None = None) -> int:
     mg = None if a.no_matchering else matchering_python(out)
     rows: dict[str, list[dict[str, float]]] = {"ours": [], "matchering": [], "lufs": []}
     for case in make_cases(out / "cases", a.cases):
-        truth, _ = io.read_audio(case / "truth.wav", dtype="float64")
-        ref, _ = io.read_audio(case / "reference.wav", dtype="float64")
-        tgt, _ = io.read_audio(case / "target.wav", dtype="float64")
+        truth = np.asarray(io.read_audio(case / "truth.wav", dtype="float64")[0], dtype=np.float64)
+        ref = np.asarray(
+            io.read_audio(case / "reference.wav", dtype="float64")[0], dtype=np.float64
+        )
+        tgt = np.asarray(io.read_audio(case / "target.wav", dtype="float64")[0], dtype=np.float64)
         cross = json.loads((case / "meta.json").read_text())["cross_song"]
         outs = {"ours": case / "ours.wav", "matchering": case / "matchering.wav"}
-        subprocess.run([cli, "match", str(case / "target.wav"), "--reference", str(case / "reference.wav"), "-o", str(outs["ours"]), "--force", "-q"], check=True)
+        subprocess.run(
+            [
+                cli,
+                "match",
+                str(case / "target.wav"),
+                "--reference",
+                str(case / "reference.wav"),
+                "-o",
+                str(outs["ours"]),
+                "--force",
+                "-q",
+            ],
+            check=True,
+        )
         if mg is not None and not outs["matchering"].exists():
-            subprocess.run([str(mg), "-c", MG_SCRIPT, str(case / "target.wav"), str(case / "reference.wav"), str(outs["matchering"])], check=True)
-        ys = {"lufs": tgt * 10 ** ((integrated_lufs(ref, SR) - integrated_lufs(tgt, SR)) / 20)}
+            subprocess.run(
+                [
+                    str(mg),
+                    "-c",
+                    MG_SCRIPT,
+                    str(case / "target.wav"),
+                    str(case / "reference.wav"),
+                    str(outs["matchering"]),
+                ],
+                check=True,
+            )
+        ys: dict[str, F64] = {
+            "lufs": tgt * 10 ** ((integrated_lufs(ref, SR) - integrated_lufs(tgt, SR)) / 20)
+        }
         for k, p in outs.items():
             if p.exists():
-                ys[k] = io.read_audio(p, dtype="float64")[0]
+                ys[k] = np.asarray(io.read_audio(p, dtype="float64")[0], dtype=np.float64)
         for k, y in ys.items():
-            rows[k].append({
-                "cross": float(cross), "lsd_db": lsd_db(y, truth), "tonal_db": tonal_db(y, truth),
-                "ref_lufs_err": abs(integrated_lufs(y, SR) - integrated_lufs(ref, SR)),
-                "tp_dbtp": true_peak_dbtp(y, SR),
-            })
+            rows[k].append(
+                {
+                    "cross": float(cross),
+                    "lsd_db": lsd_db(y, truth),
+                    "tonal_db": tonal_db(y, truth),
+                    "ref_lufs_err": abs(integrated_lufs(y, SR) - integrated_lufs(ref, SR)),
+                    "tp_dbtp": true_peak_dbtp(y, SR),
+                }
+            )
     summary: dict[str, object] = {}
     print(f"\nquality, medians (same-song | cross-song); {a.cases} generated cases")
     print(f"{'system':11s} {'lsd_db':>15s} {'tonal_db':>15s} {'ref_lufs_err':>15s} {'max tp':>8s}")
     for k, rs in rows.items():
         if not rs:
             continue
+
         def med(key: str, c: bool, rs: list[dict[str, float]] = rs) -> float:
             return float(np.median([r[key] for r in rs if bool(r["cross"]) == c]))
+
         line = {m: (med(m, False), med(m, True)) for m in ("lsd_db", "tonal_db", "ref_lufs_err")}
         tp = max(r["tp_dbtp"] for r in rs)
         summary[k] = {**line, "max_tp_dbtp": tp}
-        print(f"{k:11s} " + " ".join(f"{v[0]:7.2f}|{v[1]:7.2f}" for v in line.values()) + f" {tp:8.2f}")
+        print(
+            f"{k:11s} "
+            + " ".join(f"{v[0]:7.2f}|{v[1]:7.2f}" for v in line.values())
+            + f" {tp:8.2f}"
+        )
     # speed / memory on a long file
     long_dir = out / "speed"
     long_dir.mkdir(exist_ok=True)
@@ -192,14 +239,30 @@ def main(argv: list[str] | None = None) -> int:
         io.write_audio(t_path, synth_song(7, a.speed_seconds) * 0.5, SR, "wav24", force=True)
         io.write_audio(r_path, synth_song(8, a.speed_seconds), SR, "wav24", force=True)
     speed = {}
-    w, rss, rc = run_measured([cli, "match", str(t_path), "--reference", str(r_path), "-o", str(long_dir / "ours.wav"), "--force", "-q"])
+    w, rss, rc = run_measured(
+        [
+            cli,
+            "match",
+            str(t_path),
+            "--reference",
+            str(r_path),
+            "-o",
+            str(long_dir / "ours.wav"),
+            "--force",
+            "-q",
+        ]
+    )
     speed["ours"] = {"wall_s": w, "peak_rss_mb": rss, "rc": rc}
     if mg is not None:
-        w, rss, rc = run_measured([str(mg), "-c", MG_SCRIPT, str(t_path), str(r_path), str(long_dir / "mg.wav")])
+        w, rss, rc = run_measured(
+            [str(mg), "-c", MG_SCRIPT, str(t_path), str(r_path), str(long_dir / "mg.wav")]
+        )
         speed["matchering"] = {"wall_s": w, "peak_rss_mb": rss, "rc": rc}
     print(f"\nspeed/memory, whole process, {a.speed_seconds:.0f} s stereo 44.1 kHz")
     for k, v in speed.items():
-        print(f"{k:11s} wall {v['wall_s']:6.2f} s   peak RSS {v['peak_rss_mb']:7.0f} MB   rc={v['rc']}")
+        print(
+            f"{k:11s} wall {v['wall_s']:6.2f} s   peak RSS {v['peak_rss_mb']:7.0f} MB   rc={v['rc']}"
+        )
     summary["speed"] = speed
     (out / "bench.json").write_text(json.dumps(summary, indent=1))
     return 0

@@ -44,7 +44,9 @@ class _ProgressBar:
         self.last = now
         width = 30
         filled = int(width * min(1.0, p.fraction))
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {p.fraction:4.0%} {p.stage:8s}")
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {p.fraction:4.0%} {p.stage:8s}"
+        )
         sys.stderr.flush()
 
     def close(self) -> None:
@@ -67,7 +69,9 @@ def _add_match_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-width", action="store_true", help=T("no_width"))
     p.add_argument("--no-loudness", action="store_true", help=T("no_loud"))
     p.add_argument("--no-limiter", action="store_true", help=T("no_limiter"))
-    p.add_argument("--estimator", choices=("rules", "learned"), default="rules", help=T("estimator"))
+    p.add_argument(
+        "--estimator", choices=("rules", "learned"), default="rules", help=T("estimator")
+    )
     p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help=T("device"))
 
 
@@ -93,7 +97,7 @@ def options_from_args(args: argparse.Namespace) -> MatchOptions:
     try:
         return MatchOptions(**values)
     except ValueError as exc:
-        errors = getattr(exc, "errors", lambda: [])()
+        errors: list[Any] = list(getattr(exc, "errors", lambda: [])())
         name = "--" + str(errors[0]["loc"][0]).replace("_", "-") if errors else "option"
         reason = errors[0]["msg"] if errors else str(exc)
         raise AudioStyleError(ErrorCode.BAD_OPTION, name=name, reason=reason) from None
@@ -268,7 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export-preset", help=T("cmd_export"), description=T("cmd_export"))
     p.add_argument("preset", help=T("preset"))
-    p.add_argument("--format", choices=("eqapo", "graphiceq", "csv"), required=True, help=T("export_format"))
+    p.add_argument(
+        "--format", choices=("eqapo", "graphiceq", "csv"), required=True, help=T("export_format")
+    )
     p.add_argument("-o", "--output", required=True, help=T("export_out"))
     p.add_argument("--force", action="store_true", help=T("force"))
     p.set_defaults(func=cmd_export)

@@ -60,9 +60,14 @@ def synth_song(seed: int, length_s: float, sample_rate: int = 44100) -> F64:
             hs = s + int(half * beat / 2 * sample_rate)
             hm = min(n - hs, int(0.05 * sample_rate))
             if hm > 0:
-                hat = rng.standard_normal((hm, 2)) * np.exp(-np.arange(hm) / sample_rate * 80)[:, None]
-                out[hs : hs + hm] += 0.05 * sosfilt(butter(2, 7000, "hp", fs=sample_rate, output="sos"), hat, axis=0)
-    return out / np.max(np.abs(out)) * 0.5
+                hat = (
+                    rng.standard_normal((hm, 2))
+                    * np.exp(-np.arange(hm) / sample_rate * 80)[:, None]
+                )
+                out[hs : hs + hm] += 0.05 * sosfilt(
+                    butter(2, 7000, "hp", fs=sample_rate, output="sos"), hat, axis=0
+                )
+    return np.asarray(out / np.max(np.abs(out)) * 0.5, dtype=np.float64)
 
 
 def _shelf(x: F64, cutoff_hz: float, gain_db: float, kind: str, sample_rate: int) -> F64:
@@ -71,7 +76,9 @@ def _shelf(x: F64, cutoff_hz: float, gain_db: float, kind: str, sample_rate: int
     return np.asarray(x + (10 ** (gain_db / 20) - 1) * band, dtype=np.float64)
 
 
-def make_demo_clips(directory: Path, length_s: float = 20.0, sample_rate: int = 44100) -> dict[str, Path]:
+def make_demo_clips(
+    directory: Path, length_s: float = 20.0, sample_rate: int = 44100
+) -> dict[str, Path]:
     """Write ``reference.wav`` (bright, loud, wide) and ``target.wav`` (dull, quiet, narrow)."""
     directory.mkdir(parents=True, exist_ok=True)
     ref = synth_song(1, length_s, sample_rate)
@@ -99,13 +106,46 @@ def main(argv: list[str] | None = None) -> int:
     steps = [
         ["analyze", str(clips["reference"])],
         [
-            "match", str(clips["target"]), "--reference", str(clips["reference"]),
-            "-o", str(out / "matched.wav"), "--preset-out", str(out / "preset.json"),
-            "--report", str(out / "report.json"), "--force", "--quiet",
+            "match",
+            str(clips["target"]),
+            "--reference",
+            str(clips["reference"]),
+            "-o",
+            str(out / "matched.wav"),
+            "--preset-out",
+            str(out / "preset.json"),
+            "--report",
+            str(out / "report.json"),
+            "--force",
+            "--quiet",
         ],
-        ["export-preset", str(out / "preset.json"), "--format", "eqapo", "-o", str(out / "preset.eqapo.txt"), "--force"],
-        ["export-preset", str(out / "preset.json"), "--format", "graphiceq", "-o", str(out / "preset.graphiceq.txt"), "--force"],
-        ["export-preset", str(out / "preset.json"), "--format", "csv", "-o", str(out / "preset.csv"), "--force"],
+        [
+            "export-preset",
+            str(out / "preset.json"),
+            "--format",
+            "eqapo",
+            "-o",
+            str(out / "preset.eqapo.txt"),
+            "--force",
+        ],
+        [
+            "export-preset",
+            str(out / "preset.json"),
+            "--format",
+            "graphiceq",
+            "-o",
+            str(out / "preset.graphiceq.txt"),
+            "--force",
+        ],
+        [
+            "export-preset",
+            str(out / "preset.json"),
+            "--format",
+            "csv",
+            "-o",
+            str(out / "preset.csv"),
+            "--force",
+        ],
     ]
     for step in steps:
         print("$ audio-style " + " ".join(step), flush=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.schema.preset import ParametricBand
+from engine.schema.preset import FilterType, ParametricBand
 
 F64 = NDArray[np.float64]
 MAX_PEAKS = 6
@@ -23,7 +23,9 @@ def biquad_coeffs(kind: str, freq_hz: float, gain_db: float, q: float, sample_ra
     cw, sw = np.cos(w0), np.sin(w0)
     alpha = sw / (2.0 * q)
     if kind == "peak":
-        return np.array([1 + alpha * a, -2 * cw, 1 - alpha * a, 1 + alpha / a, -2 * cw, 1 - alpha / a])
+        return np.array(
+            [1 + alpha * a, -2 * cw, 1 - alpha * a, 1 + alpha / a, -2 * cw, 1 - alpha / a]
+        )
     sq = 2.0 * np.sqrt(a) * alpha
     if kind == "low_shelf":
         return np.array(
@@ -64,10 +66,10 @@ def bands_response_db(bands: list[ParametricBand], freqs_hz: F64, sample_rate: i
     return out
 
 
-def _bands_from_vector(v: F64, kinds: list[str]) -> list[ParametricBand]:
+def _bands_from_vector(v: F64, kinds: list[FilterType]) -> list[ParametricBand]:
     return [
         ParametricBand(
-            type=k,  # type: ignore[arg-type]
+            type=k,
             freq_hz=float(np.exp(v[3 * i])),
             gain_db=float(v[3 * i + 1]),
             q=float(np.exp(v[3 * i + 2])),
@@ -87,15 +89,21 @@ def fit_parametric(
     target = np.interp(np.log(f), np.log(freqs_hz), gain_db)
     if np.max(np.abs(target)) < 0.05:
         return [], float(np.sqrt(np.mean(target**2)))
-    kinds = ["low_shelf", "high_shelf"]
+    kinds: list[FilterType] = ["low_shelf", "high_shelf"]
     v = np.array(
-        [np.log(120.0), target[f < 120].mean() if np.any(f < 120) else 0.0, np.log(0.707),
-         np.log(6000.0), target[f > 6000].mean() if np.any(f > 6000) else 0.0, np.log(0.707)]
+        [
+            np.log(120.0),
+            target[f < 120].mean() if np.any(f < 120) else 0.0,
+            np.log(0.707),
+            np.log(6000.0),
+            target[f > 6000].mean() if np.any(f > 6000) else 0.0,
+            np.log(0.707),
+        ]
     )
     lo_b = [np.log(20.0), -24.0, np.log(0.3), np.log(1000.0), -24.0, np.log(0.3)]
     hi_b = [np.log(1000.0), 24.0, np.log(2.0), np.log(hi), 24.0, np.log(2.0)]
 
-    def resid(p: F64, ks: list[str]) -> F64:
+    def resid(p: F64, ks: list[FilterType]) -> F64:
         return bands_response_db(_bands_from_vector(p, ks), f, sample_rate) - target
 
     v = _solve(resid, v, kinds, lo_b, hi_b)
@@ -113,7 +121,7 @@ def fit_parametric(
     return _bands_from_vector(v, kinds), float(np.sqrt(np.mean(err**2)))
 
 
-def _solve(resid: object, v: F64, kinds: list[str], lo: list[float], hi: list[float]) -> F64:
+def _solve(resid: object, v: F64, kinds: list[FilterType], lo: list[float], hi: list[float]) -> F64:
     """Bounded Levenberg-Marquardt with a forward-difference Jacobian (numpy only)."""
     fn = resid  # callable(params, kinds) -> residual vector
     lo_a, hi_a = np.array(lo), np.array(hi)

@@ -36,6 +36,11 @@ PERCENTILES = (10.0, 50.0, 95.0)
 MIN_SMOOTHING_OCT = 1 / 3
 MAX_SMOOTHING_OCT = 2.0
 CONTENT_FLOOR_DB = 60.0  # bands more than this below the spectrum's peak carry no style
+# How much of a distrusted reference is still applied (a different song still shares its
+# mastering's broad tonal tilt and width with the target's desired result, partly).
+EQ_FLOOR = 0.6
+WIDTH_FLOOR = 0.5
+DYNAMICS_FLOOR = 0.5
 
 
 @dataclass
@@ -107,6 +112,11 @@ def reference_trust(target_db: F64, reference_db: F64, freqs_hz: F64) -> float:
     return float(np.clip((corr - 0.35) / 0.45, 0.0, 1.0))
 
 
+def trust_amount(trust: float, floor: float) -> float:
+    """Scale an aspect by the reference trust: ``floor`` for another song, 1 for the same."""
+    return float(floor + (1.0 - floor) * trust)
+
+
 def smoothing_for_trust(trust: float) -> float:
     """EQ smoothing width (octaves): fine detail only when the reference is trusted."""
     return float(MAX_SMOOTHING_OCT * (MIN_SMOOTHING_OCT / MAX_SMOOTHING_OCT) ** trust)
@@ -129,12 +139,21 @@ def match_curve(
     num = smooth_octaves(diff * weight, POINTS_PER_OCTAVE, smoothing_octaves)
     den = smooth_octaves(weight, POINTS_PER_OCTAVE, smoothing_octaves)
     curve = num / np.maximum(den, 1e-6)
-    # level is handled by the loudness stage: centre the curve where the music is
-    w_mid = weight * ((freqs_hz > 60.0) & (freqs_hz < 12000.0))
-    if w_mid.sum() > 0:
-        curve = curve - float(np.sum(curve * w_mid) / w_mid.sum())
-    curve = curve * smooth_octaves(weight, POINTS_PER_OCTAVE, 1 / 3)
-    return _soft_limit(curve, options.max_boost_db, options.max_cut_db)
+    return np.asarray(curve * smooth_octaves(weight, POINTS_PER_OCTAVE, 1 / 3), dtype=np.float64)
+
+
+def curve_offset(curve: F64, target_db: F64, freqs_hz: F64) -> float:
+    """Level offset of a match curve, weighted by where the target's energy is (60 Hz-12 kHz):
+    the loudness stage sets the level, so the EQ is centred on it."""
+    w = 10 ** ((target_db - target_db.max()) / 10) * ((freqs_hz > 60.0) & (freqs_hz < 12000.0))
+    w = w * np.gradient(np.log(freqs_hz))  # per-octave weighting on the log grid
+    w = np.sqrt(w)  # compromise between energy- and octave-weighting
+    return float(np.sum(curve * w) / max(float(w.sum()), 1e-12))
+
+
+def finish_curve(curve: F64, offset: float, options: MatchOptions) -> F64:
+    """Remove the level offset and soft-limit to the boost/cut range."""
+    return _soft_limit(curve - offset, options.max_boost_db, options.max_cut_db)
 
 
 def _band_taper(freqs_hz: F64, low_hz: float, high_hz: float) -> F64:
@@ -158,9 +177,10 @@ def plan_dynamics(target: Analysis, ref_percentiles: F64, amount: float) -> Dyna
     if amount <= 0 or len(energies) < 40 or not np.isfinite(lufs):
         return base.model_copy(update={"ratio": 1.0})
     best = (_dyn_error(energies, lufs, 0.0, 1.0, ref_percentiles), 0.0, 1.0)
-    for ratio in (1.25, 1.5, 2.0, 3.0, 4.0, 6.0):
-        for thr in np.arange(-24.0, 6.1, 2.0):
-            e = _dyn_error(energies, lufs, float(thr), ratio, ref_percentiles) + 0.02 * ratio
+    for ratio in (1.25, 1.5, 2.0, 3.0, 4.0):
+        for thr in np.arange(-16.0, 6.1, 2.0):
+            # prefer gentle settings: a different song's dynamics are partly its content
+            e = _dyn_error(energies, lufs, float(thr), ratio, ref_percentiles) + 0.05 * ratio
             if e < best[0]:
                 best = (e, float(thr), ratio)
     _, thr, ratio = best
@@ -185,9 +205,7 @@ def _dyn_error(energies: F64, lufs: float, thr: float, ratio: float, ref_p: F64)
     return float(np.mean(np.abs(p - ref_p)))
 
 
-def build_preset(
-    target: Analysis, references: Sequence[Analysis], options: MatchOptions
-) -> Preset:
+def build_preset(target: Analysis, references: Sequence[Analysis], options: MatchOptions) -> Preset:
     """Build the match plan for ``target`` from one or more ``references``."""
     freqs = target.freqs_hz
     tp = profile_of(target)
@@ -197,14 +215,19 @@ def build_preset(
     eq_amt = options.scaled(options.eq_amount, options.eq_enabled)
     width_amt = options.scaled(options.width_amount, options.width_enabled)
 
-    mid_full = match_curve(tp.mid_db, ref.mid_db, freqs, smoothing, options)
-    mid = mid_full * eq_amt
+    mid_raw = match_curve(tp.mid_db, ref.mid_db, freqs, smoothing, options)
+    offset = curve_offset(mid_raw, tp.mid_db, freqs)
+    mid_full = finish_curve(mid_raw, offset, options)
+    mid = mid_full * eq_amt * trust_amount(trust, EQ_FLOOR)
     side_eq: ChannelEq | None = None
     width = WidthSettings(enabled=width_amt > 0)
     sr = target.sample_rate
     if tp.side_db is not None and ref.side_db is not None:
-        side_full = match_curve(tp.side_db, ref.side_db, freqs, max(smoothing, 0.5), options)
+        side_raw = match_curve(tp.side_db, ref.side_db, freqs, max(smoothing, 0.5), options)
+        # same offset as mid: the broadband side/mid change is the width change
+        side_full = finish_curve(side_raw, offset, options)
         width_delta = smooth_octaves(side_full - mid_full, POINTS_PER_OCTAVE, 1.0)
+        width_delta = width_delta * trust_amount(trust, WIDTH_FLOOR)
         side = mid + width_amt * width_delta
         side_eq = _channel_eq(freqs, side, sr)
         edges = target.band_edges_hz
@@ -231,7 +254,9 @@ def build_preset(
             reference_trust=trust,
         ),
         width=width,
-        dynamics=plan_dynamics(target, ref.st_percentiles, dyn_amt),
+        dynamics=plan_dynamics(
+            target, ref.st_percentiles, dyn_amt * trust_amount(trust, DYNAMICS_FLOOR)
+        ),
         loudness=LoudnessSettings(
             enabled=options.loudness_enabled, target_lufs=float(target_lufs), amount=loud_amt
         ),

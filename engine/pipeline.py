@@ -176,7 +176,10 @@ def render_file(
     try:
         stats = yield from render(
             preset,
-            io.iter_blocks(target, BLOCK_FRAMES, info=info),
+            (
+                np.asarray(b, dtype=np.float64)
+                for b in io.iter_blocks(target, BLOCK_FRAMES, info=info)
+            ),
             info.sample_rate,
             info.channels,
             info.frames,
@@ -234,10 +237,14 @@ def match_files(
             for j, r in enumerate(references):
                 a = lo + step * 0.25 * j / len(references)
                 b = lo + step * 0.25 * (j + 1) / len(references)
-                refs.append((yield from scaled(analyze_file(r, sample_rate=rate, cancel=cancel), a, b)))
+                refs.append(
+                    (yield from scaled(analyze_file(r, sample_rate=rate, cancel=cancel), a, b))
+                )
             ref_cache[rate] = refs
         refs = ref_cache[rate]
-        t_an = yield from scaled(analyze_file(target, cancel=cancel), lo + 0.25 * step, lo + 0.4 * step)
+        t_an = yield from scaled(
+            analyze_file(target, cancel=cancel), lo + 0.25 * step, lo + 0.4 * step
+        )
         preset = build_preset(t_an, refs, options)
         preset = preset.model_copy(
             update={
@@ -256,8 +263,12 @@ def match_files(
             result.preset_path = _per_target(Path(preset_out), Path(target), n)
             save_preset(preset, result.preset_path, force=True)
         if report_out is not None:
-            out_an = yield from scaled(analyze_file(out, cancel=cancel, require_signal=False), hi - 0.1 * step, hi)
-            result.report = build_report(t_an, refs, out_an, preset, rendered.stats, str(target), str(out))
+            out_an = yield from scaled(
+                analyze_file(out, cancel=cancel, require_signal=False), hi - 0.1 * step, hi
+            )
+            result.report = build_report(
+                t_an, refs, out_an, preset, rendered.stats, str(target), str(out)
+            )
             result.report_path = _per_target(Path(report_out), Path(target), n)
             save_report(result.report, result.report_path)
         results.append(result)

@@ -107,6 +107,4 @@ def export_preset(preset: Preset, fmt: str) -> str:
         return export_graphiceq(preset)
     if fmt == "csv":
         return export_csv(preset)
-    raise AudioStyleError(
-        ErrorCode.BAD_FORMAT_OPTION, value=fmt, choices=", ".join(EXPORT_FORMATS)
-    )
+    raise AudioStyleError(ErrorCode.BAD_FORMAT_OPTION, value=fmt, choices=", ".join(EXPORT_FORMATS))

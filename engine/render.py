@@ -24,8 +24,12 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.analysis.loudness import KWeightedEnergy, channel_weights, integrated_loudness
-from engine.analysis.loudness import k_weighting_filter
+from engine.analysis.loudness import (
+    KWeightedEnergy,
+    channel_weights,
+    integrated_loudness,
+    k_weighting_filter,
+)
 from engine.analysis.peaks import TruePeakMeter
 from engine.dsp.dynamics import compressor_gain_db, level_envelope_db, limiter_gain_db
 from engine.dsp.fir import BlockConvolver, design_fir

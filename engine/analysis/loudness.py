@@ -13,9 +13,9 @@ samples; the sample rate is always passed explicitly in Hz.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from typing import TypeVar
 
 import numpy as np

@@ -87,7 +87,9 @@ def compressor_gain_db(
     return np.asarray(boost, dtype=np.float64)
 
 
-def limiter_gain_db(peak_db: F64, ceiling_db: float, lookahead_hops: int, release_hops: float) -> F64:
+def limiter_gain_db(
+    peak_db: F64, ceiling_db: float, lookahead_hops: int, release_hops: float
+) -> F64:
     """Gain (dB, <= 0) that keeps ``peak_db + gain`` at or below ``ceiling_db`` for every hop,
     with look-ahead attack and exponential release."""
     need = np.maximum(peak_db - ceiling_db, 0.0)

@@ -105,7 +105,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "未知的输出格式 {value!r}；可选：{choices}",
     ),
     ErrorCode.BAD_OPTION: ("Invalid option {name}: {reason}", "无效的选项 {name}：{reason}"),
-    ErrorCode.BAD_PRESET: ("Invalid preset file {path}: {reason}", "无效的预设文件 {path}：{reason}"),
+    ErrorCode.BAD_PRESET: (
+        "Invalid preset file {path}: {reason}",
+        "无效的预设文件 {path}：{reason}",
+    ),
     ErrorCode.PRESET_VERSION: (
         "Preset version {version} is newer than this program supports ({supported})",
         "预设版本 {version} 高于本程序支持的版本（{supported}）",

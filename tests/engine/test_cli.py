@@ -27,7 +27,10 @@ def wav(path: Path, x: np.ndarray, sr: int = SR, subtype: str = "PCM_24") -> Pat
 @pytest.fixture
 def pair(tmp_path: Path) -> tuple[Path, Path]:
     t = wav(tmp_path / "target.wav", pinkish(SR * 4, seed=1) * 0.1)
-    r = wav(tmp_path / "ref.wav", np.tanh(2 * biquad(pinkish(SR * 4, seed=2), "high_shelf", 4000, 6, 0.7)))
+    r = wav(
+        tmp_path / "ref.wav",
+        np.tanh(2 * biquad(pinkish(SR * 4, seed=2), "high_shelf", 4000, 6, 0.7)),
+    )
     return t, r
 
 
@@ -42,7 +45,9 @@ def rf64_bomb(path: Path) -> Path:
     fmt = struct.pack("<HHIIHH", 1, 2, SR, SR * 4, 4, 16)
     ds64 = struct.pack("<QQQI", 0, frames * 4, frames, 0)
     body = b"WAVE" + b"ds64" + struct.pack("<I", len(ds64)) + ds64
-    body += b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", 0xFFFFFFFF) + data
+    body += (
+        b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", 0xFFFFFFFF) + data
+    )
     path.write_bytes(b"RF64" + struct.pack("<I", 0xFFFFFFFF) + body)
     return path
 
@@ -81,7 +86,11 @@ def _nan(path: Path) -> Path:
 @pytest.mark.parametrize("case", sorted(BAD_CASES))
 @pytest.mark.parametrize("role", ["target", "reference"])
 def test_bad_input_one_line_exit_2_nothing_written(
-    case: str, role: str, tmp_path: Path, pair: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+    case: str,
+    role: str,
+    tmp_path: Path,
+    pair: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     code_expected, make = BAD_CASES[case]
     bad = make(tmp_path)
@@ -96,7 +105,9 @@ def test_bad_input_one_line_exit_2_nothing_written(
     assert set(tmp_path.iterdir()) == before  # nothing written, no temp files
 
 
-def test_existing_output_needs_force(tmp_path: Path, pair: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_existing_output_needs_force(
+    tmp_path: Path, pair: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     t, r = pair
     out = tmp_path / "out.wav"
     out.write_bytes(b"precious")
@@ -109,8 +120,18 @@ def test_existing_output_needs_force(tmp_path: Path, pair: tuple[Path, Path], ca
 
 def test_no_traceback_from_the_real_process(tmp_path: Path) -> None:
     p = subprocess.run(
-        [str(BIN), "match", str(tmp_path / "x.wav"), "-r", str(tmp_path / "y.wav"), "-o", str(tmp_path / "o.wav")],
-        capture_output=True, text=True, env={**os.environ, "LANG": "en_US.UTF-8"},
+        [
+            str(BIN),
+            "match",
+            str(tmp_path / "x.wav"),
+            "-r",
+            str(tmp_path / "y.wav"),
+            "-o",
+            str(tmp_path / "o.wav"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LANG": "en_US.UTF-8"},
     )
     assert p.returncode == 2
     assert p.stderr.strip().count("\n") == 0 and "Traceback" not in p.stderr
@@ -122,10 +143,17 @@ def test_error_language_follows_lang(tmp_path: Path) -> None:
     for lang in ("zh_CN.UTF-8", "en_US.UTF-8"):
         env = {**os.environ, "LANG": lang, "LC_ALL": ""}
         env.pop("AUDIO_STYLE_LANG", None)
-        p = subprocess.run([str(BIN), "analyze", str(tmp_path / "missing.wav")], capture_output=True, text=True, env=env)
+        p = subprocess.run(
+            [str(BIN), "analyze", str(tmp_path / "missing.wav")],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         assert p.returncode == 2
         outs[lang] = p.stderr.strip()
-    assert outs["zh_CN.UTF-8"].startswith("错误 E101：") or outs["zh_CN.UTF-8"].startswith("错误 E101:")
+    assert outs["zh_CN.UTF-8"].startswith("错误 E101：") or outs["zh_CN.UTF-8"].startswith(
+        "错误 E101:"
+    )
     assert "找不到文件" in outs["zh_CN.UTF-8"]
     assert outs["en_US.UTF-8"].startswith("error E101: File not found")
 
@@ -147,7 +175,9 @@ def test_good_inputs_keep_rate_and_layout(
     sf.write(t, pinkish(sr * 3, channels=channels, seed=7) * 0.2, sr, subtype=subtype)
     r = wav(tmp_path / "ref48.wav", pinkish(48000 * 3, seed=8), 48000)  # other rate than most
     out = tmp_path / ("out.flac" if fmt == "flac" else "out.wav")
-    args = ["match", str(t), "-r", str(r), "-o", str(out), "-q"] + (["--format", fmt] if fmt else [])
+    args = ["match", str(t), "-r", str(r), "-o", str(out), "-q"] + (
+        ["--format", fmt] if fmt else []
+    )
     assert main(args) == 0
     info = sf.info(str(out))
     assert info.samplerate == sr and info.channels == channels
@@ -158,7 +188,26 @@ def test_apply_reproduces_match_and_exports(tmp_path: Path, pair: tuple[Path, Pa
     t, r = pair
     out, preset = tmp_path / "m.wav", tmp_path / "p.json"
     report = tmp_path / "r.json"
-    assert main(["match", str(t), "-r", str(r), "-o", str(out), "--preset-out", str(preset), "--report", str(report), "-q", "--format", "wav32f"]) == 0
+    assert (
+        main(
+            [
+                "match",
+                str(t),
+                "-r",
+                str(r),
+                "-o",
+                str(out),
+                "--preset-out",
+                str(preset),
+                "--report",
+                str(report),
+                "-q",
+                "--format",
+                "wav32f",
+            ]
+        )
+        == 0
+    )
     out2 = tmp_path / "a.wav"
     assert main(["apply", str(preset), str(t), "-o", str(out2), "-q", "--format", "wav32f"]) == 0
     a, _ = sf.read(out)
@@ -172,7 +221,11 @@ def test_apply_reproduces_match_and_exports(tmp_path: Path, pair: tuple[Path, Pa
     d = rep["distance_to_reference"]
     assert d["after"]["tonal_distance_db"] < d["before"]["tonal_distance_db"]
     assert abs(rep["after"]["integrated_lufs"] - rep["reference"]["integrated_lufs"]) < 0.3
-    for fmt, check in (("eqapo", "Filter 1: ON"), ("graphiceq", "GraphicEQ: 20 "), ("csv", "frequency_hz,mid_db,side_db")):
+    for fmt, check in (
+        ("eqapo", "Filter 1: ON"),
+        ("graphiceq", "GraphicEQ: 20 "),
+        ("csv", "frequency_hz,mid_db,side_db"),
+    ):
         dst = tmp_path / f"x.{fmt}"
         assert main(["export-preset", str(preset), "--format", fmt, "-o", str(dst)]) == 0
         assert check in dst.read_text()

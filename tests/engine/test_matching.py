@@ -64,7 +64,9 @@ def test_reference_trust_is_high_for_same_song_and_low_for_another() -> None:
 def test_amount_zero_leaves_the_tone_alone() -> None:
     target = pinkish(SR * 8, seed=4)
     reference = known_eq(pinkish(SR * 8, seed=5))
-    opts = MatchOptions(eq_amount=0, width_amount=0, dynamics_amount=0, loudness_amount=0, limiter_enabled=False)
+    opts = MatchOptions(
+        eq_amount=0, width_amount=0, dynamics_amount=0, loudness_amount=0, limiter_enabled=False
+    )
     preset = build_preset(analyze_array(target, SR), [analyze_array(reference, SR)], opts)
     out = render_array(preset, target, SR).audio
     assert np.max(np.abs(out - target)) < 1e-6

@@ -14,7 +14,9 @@ from tests.engine.conftest import SR, biquad, pinkish
 
 
 def _preset(target: np.ndarray, reference: np.ndarray, **kw: object):
-    return build_preset(analyze_array(target, SR), [analyze_array(reference, SR)], MatchOptions(**kw))
+    return build_preset(
+        analyze_array(target, SR), [analyze_array(reference, SR)], MatchOptions(**kw)
+    )
 
 
 def test_eq_output_is_sample_aligned_with_input() -> None:
