@@ -24,6 +24,8 @@ def _logging(verbose: bool = False) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for noisy in ("pika", "alembic", "botocore", "qcloud_cos", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _stop_on_signals() -> threading.Event:

@@ -18,7 +18,7 @@ from server.storage.base import owner_of
 from server.storage.local import LocalStorage
 
 router = APIRouter(prefix="/storage", tags=["storage"])
-ERR = error_responses(403, 404, 413)
+ERR = error_responses(404, 413)
 CHUNK = 1 << 20
 
 
@@ -29,7 +29,8 @@ def _local(svc: Svc) -> LocalStorage:
 
 
 def _refused() -> ApiError:
-    return ApiError(403, ErrorCode.FORBIDDEN)
+    """A missing, bad or expired signature: "not found", like another user's object."""
+    return ApiError(404, ErrorCode.NOT_FOUND)
 
 
 @router.get("/{bucket}/{key:path}", responses=ERR, response_class=FileResponse)
@@ -45,7 +46,7 @@ def download(
     """Download through a signed GET URL."""
     st = _local(svc)
     if op != "get" or st.verify("get", bucket, key, exp, sig) is None:
-        audit_now(svc.db, request, None, "object_get", f"{bucket}/{key}"[:512], 403)
+        audit_now(svc.db, request, None, "object_get", f"{bucket}/{key}"[:512], 404)
         raise _refused()
     path = st.path(bucket, key)
     if not path.is_file():
@@ -70,7 +71,7 @@ async def upload(
     cap = st.verify("put", bucket, key, exp, sig, max) if op == "put" else None
     if cap is None:
         await anyio.to_thread.run_sync(
-            audit_now, svc.db, request, None, "object_put", f"{bucket}/{key}"[:512], 403
+            audit_now, svc.db, request, None, "object_put", f"{bucket}/{key}"[:512], 404
         )
         raise _refused()
     declared = request.headers.get("content-length")

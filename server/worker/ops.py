@@ -115,6 +115,14 @@ def op_selftest_alloc(a: dict[str, Any], progress: Progress) -> dict[str, Any]:
     return {"allocated": len(blob)}
 
 
+def op_selftest_sleep(a: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """Tests: hang for ``s`` seconds (checks the wall-clock limit)."""
+    import time
+
+    time.sleep(float(a["s"]))
+    return {}
+
+
 OPS: dict[str, Callable[[dict[str, Any], Progress], dict[str, Any]]] = {
     "match": op_match,
     "stats": op_stats,
@@ -122,4 +130,5 @@ OPS: dict[str, Callable[[dict[str, Any], Progress], dict[str, Any]]] = {
     "render": op_render,
     "join": op_join,
     "selftest_alloc": op_selftest_alloc,
+    "selftest_sleep": op_selftest_sleep,
 }

@@ -59,6 +59,7 @@ def make_music(
     bright: float = 0.0,
     level: float = 0.2,
     subtype: str = "PCM_24",
+    channels: int = 2,
 ) -> Path:
     """A short deterministic 'music-like' stereo signal: tones, noise, a slow envelope."""
     rng = np.random.default_rng(seed)
@@ -78,7 +79,7 @@ def make_music(
     env = 0.6 + 0.4 * np.sin(2 * np.pi * 0.5 * t) ** 2
     x = (0.5 * tones[:, None] * np.array([[1.0, 0.8]]) + 0.2 * noise) * env[:, None]
     x = level * x / (np.max(np.abs(x)) + 1e-9)
-    sf.write(str(path), x, sr, subtype=subtype)
+    sf.write(str(path), x[:, :channels], sr, subtype=subtype)
     return path
 
 
@@ -88,6 +89,9 @@ def audio_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_music(d / "target.wav", 4.0, seed=1, level=0.15)
     make_music(d / "reference.wav", 4.0, seed=2, bright=0.6, level=0.6)
     make_music(d / "target2.flac", 3.0, seed=3, level=0.3, subtype="PCM_16")
+    # mono: the engine fits one EQ curve instead of two (half the time) — for fault tests
+    make_music(d / "mono.wav", 2.0, seed=4, level=0.15, channels=1)
+    make_music(d / "mono_ref.wav", 2.0, seed=5, bright=0.6, level=0.6, channels=1)
     return d
 
 
@@ -342,14 +346,18 @@ class Stack:
         self.client = TestClient(self.app)
         self.client.__enter__()
         self.users: dict[str, str] = {}
+        self.logins: dict[str, str] = {}
 
     def api(self, name: str) -> Any:
+        """A logged-in client for user ``name`` (unique per stack: the PostgreSQL database
+        is shared by the session's tests)."""
         from tests.server.client import Api
 
         if name not in self.users:
-            self.users[name] = add_user(self.core.db, name)
+            self.logins[name] = f"{name}-{secrets.token_hex(3)}"
+            self.users[name] = add_user(self.core.db, self.logins[name])
         a = Api(self.client, cos_port=self.settings.cos_port)
-        a.login(name, PASSWORD)
+        a.login(self.logins[name], PASSWORD)
         return a
 
     def close(self) -> None:
