@@ -23,12 +23,13 @@ from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.signal import sosfilt
 
 from engine.analysis.loudness import (
     KWeightedEnergy,
     channel_weights,
     integrated_loudness,
-    k_weighting_filter,
+    k_weighting_sos,
 )
 from engine.analysis.peaks import TruePeakMeter
 from engine.dsp.dynamics import compressor_gain_db, level_envelope_db, limiter_gain_db
@@ -133,7 +134,8 @@ class HopStats:
     def __init__(self, sample_rate: int, channels: int) -> None:
         self.sr, self.ch = sample_rate, channels
         self.hop = hop_frames(sample_rate)
-        self.kfilter = [k_weighting_filter(sample_rate) for _ in range(channels)]
+        self.sos = k_weighting_sos(sample_rate)
+        self.zi = np.zeros((self.sos.shape[0], 2, channels))
         self.weights = channel_weights(channels)
         self.pending = np.zeros((0, channels))
         self.kw: list[F64] = []
@@ -149,9 +151,8 @@ class HopStats:
         self.pending = x[n:]
 
     def _kweight(self, x: F64) -> F64:
-        return np.concatenate(
-            [f.process(x[:, c : c + 1]) for c, f in enumerate(self.kfilter)], axis=1
-        )
+        y, self.zi = sosfilt(self.sos, x, axis=0, zi=self.zi)
+        return np.asarray(y, dtype=np.float64)
 
     def finish(self) -> tuple[F64, F64]:
         """Per-hop energies and linear true peaks (max over channels)."""

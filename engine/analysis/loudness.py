@@ -15,14 +15,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 from typing import TypeVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
+from scipy.signal import sosfilt
 
-from engine.dsp.fir import CausalConvolver, sos_impulse_response
 from engine.schema.errors import AudioStyleError, ErrorCode
 
 F64 = NDArray[np.float64]
@@ -41,8 +40,6 @@ LRA_HIGH_PERCENTILE = 95.0
 BLOCK_HOPS = 4
 SHORT_TERM_HOPS = 30
 SURROUND_WEIGHT = 1.41
-#: Mean-square energies below this (-250 LUFS) are rounding noise of digital silence.
-SILENCE_ENERGY = 1e-25
 
 # Analog prototypes of the BS.1770-4 K-weighting stages (as in libebur128); their bilinear
 # transforms reproduce the standard's 48 kHz coefficients (Tables 1 and 2).
@@ -194,22 +191,6 @@ def channel_weights(channels: int) -> F64:
     return w
 
 
-@lru_cache(maxsize=8)
-def _k_weighting_fir(sample_rate: int) -> F64:
-    # The IIR's impulse response decays below 1e-10 within ~170 ms at any rate (its slowest
-    # pole is the 38 Hz high-pass), so this FIR equals the BS.1770-4 filter to ~1e-12 while
-    # avoiding scipy.signal, whose import alone costs over a second per CLI run.
-    n_taps = int(2 ** np.ceil(np.log2(sample_rate * 0.17)))
-    h = sos_impulse_response(k_weighting_sos(sample_rate), n_taps)
-    h.flags.writeable = False
-    return h
-
-
-def k_weighting_filter(sample_rate: int) -> CausalConvolver:
-    """A streaming single-channel K-weighting filter (ITU-R BS.1770-4, zero initial state)."""
-    return CausalConvolver(_k_weighting_fir(sample_rate), 1)
-
-
 def _pool() -> ThreadPoolExecutor:
     global _POOL
     if _POOL is None:
@@ -256,7 +237,8 @@ class KWeightedEnergy:
         self.channels = channels
         self.hop_frames = hop_frames(self.sample_rate, hop_s)
         self.frames = 0
-        self._filters = [k_weighting_filter(self.sample_rate) for _ in range(channels)]
+        self._sos = k_weighting_sos(self.sample_rate)
+        self._zi = np.zeros((channels, self._sos.shape[0], 2), dtype=np.float64)
         self._rest: list[F64] = [np.zeros(0, dtype=np.float64) for _ in range(channels)]
         self._parts: list[F64] = []
 
@@ -279,16 +261,13 @@ class KWeightedEnergy:
 
     def _channel_sums(self, c: int, xc: NDArray[np.floating]) -> F64:
         """Filter channel ``c`` and return the sums of squares of its newly complete hops."""
-        y = self._filters[c].process(xc.astype(np.float64, copy=False)[:, None])[:, 0]
+        y, self._zi[c] = sosfilt(self._sos, xc.astype(np.float64, copy=False), zi=self._zi[c])
         if self._rest[c].size:
             y = np.concatenate((self._rest[c], y))
         n = y.size // self.hop_frames
         self._rest[c] = y[n * self.hop_frames :].copy()
         hops = y[: n * self.hop_frames].reshape(n, self.hop_frames)
-        sums = np.asarray(np.einsum("ij,ij->i", hops, hops), dtype=np.float64)
-        # FFT filtering leaves ~1e-17 rounding noise where the input is digital silence
-        sums[sums < SILENCE_ENERGY * self.hop_frames] = 0.0
-        return sums
+        return np.asarray(np.einsum("ij,ij->i", hops, hops), dtype=np.float64)
 
     def energies(self) -> F64:
         """Per-hop channel-weighted mean squares of all complete hops so far."""
