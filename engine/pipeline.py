@@ -87,14 +87,17 @@ def analyze_file(
     sample_rate: int | None = None,
     cancel: CancelToken | None = None,
     require_signal: bool = True,
+    true_peak: bool = True,
 ) -> Generator[Progress, None, Analysis]:
     """Analyse a file in blocks, resampled to ``sample_rate`` when given (soxr, HQ).
 
-    Raises ``AudioStyleError(SILENT)`` for a silent file when ``require_signal``.
+    Raises ``AudioStyleError(SILENT)`` for a silent file when ``require_signal``. With
+    ``true_peak=False`` the (costly) oversampled peak is skipped and the summary carries the
+    sample peak instead (``true_peak_measured`` False).
     """
     info = io.probe(path)
     rate = sample_rate or info.sample_rate
-    acc = AnalysisAccumulator(rate, info.channels)
+    acc = AnalysisAccumulator(rate, info.channels, true_peak=true_peak)
     stream = None
     if rate != info.sample_rate:
         stream = soxr.ResampleStream(info.sample_rate, rate, info.channels, dtype="float32")
@@ -227,6 +230,7 @@ def match_files(
             io.check_output_path(extra, True)
     results: list[MatchResult] = []
     ref_cache: dict[int, list[Analysis]] = {}
+    want_tp = report_out is not None  # inputs' true peaks only feed the report
     n = len(targets)
     for i, (target, out, info) in enumerate(zip(targets, outputs, infos, strict=True)):
         lo, hi = i / n, (i + 1) / n
@@ -237,13 +241,14 @@ def match_files(
             for j, r in enumerate(references):
                 a = lo + step * 0.25 * j / len(references)
                 b = lo + step * 0.25 * (j + 1) / len(references)
-                refs.append(
-                    (yield from scaled(analyze_file(r, sample_rate=rate, cancel=cancel), a, b))
-                )
+                gen = analyze_file(r, sample_rate=rate, cancel=cancel, true_peak=want_tp)
+                refs.append((yield from scaled(gen, a, b)))
             ref_cache[rate] = refs
         refs = ref_cache[rate]
         t_an = yield from scaled(
-            analyze_file(target, cancel=cancel), lo + 0.25 * step, lo + 0.4 * step
+            analyze_file(target, cancel=cancel, true_peak=want_tp),
+            lo + 0.25 * step,
+            lo + 0.4 * step,
         )
         preset = build_preset(t_an, refs, options)
         preset = preset.model_copy(

@@ -62,6 +62,7 @@ class AnalysisAccumulator:
 
     sample_rate: int
     channels: int
+    true_peak: bool = True
     frames: int = 0
     sum_sq: float = 0.0
     sample_peak: float = 0.0
@@ -84,7 +85,8 @@ class AnalysisAccumulator:
         self.sample_peak = max(self.sample_peak, peak)
         self.loud.push(b)
         self.spec.push(b)
-        self.tp.push(b)
+        if self.true_peak:
+            self.tp.push(b)
 
     def finish(self) -> Analysis:
         """Turn the accumulated statistics into an :class:`Analysis`."""
@@ -93,8 +95,8 @@ class AnalysisAccumulator:
         lufs = float(integrated_loudness(energies))
         lra = float(loudness_range(energies))
         st = np.asarray(short_term_loudness(energies), dtype=np.float64)
-        tp_db = float(self.tp.dbtp)
         sp_db = _db(self.sample_peak)
+        tp_db = float(self.tp.dbtp) if self.true_peak else sp_db
         rms = np.sqrt(self.sum_sq / max(1, self.frames * self.channels))
         crest = sp_db - _db(float(rms))
         freqs = log_grid(sr, POINTS_PER_OCTAVE)
@@ -119,6 +121,7 @@ class AnalysisAccumulator:
             length_s=self.frames / sr,
             sample_rate=sr,
             channels=self.channels,
+            true_peak_measured=self.true_peak,
         )
         return Analysis(
             summary=summary,

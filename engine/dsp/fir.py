@@ -88,4 +88,3 @@ def convolve_aligned(x: F64, filters: list[F64], block_frames: int = 1 << 16) ->
     parts.append(conv.flush())
     y = np.concatenate(parts, axis=0)
     return np.asarray(y[conv.delay : conv.delay + len(x)], dtype=np.float64)
-

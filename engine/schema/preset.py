@@ -103,7 +103,7 @@ class AnalysisSummary(BaseModel):
     model_config = ConfigDict(extra="forbid")
     integrated_lufs: float
     loudness_range_lu: float
-    true_peak_dbtp: float
+    true_peak_dbtp: float  # the sample peak (a lower bound) when true_peak_measured is False
     sample_peak_dbfs: float
     plr_db: float
     crest_db: float
@@ -112,6 +112,7 @@ class AnalysisSummary(BaseModel):
     length_s: float
     sample_rate: int
     channels: int
+    true_peak_measured: bool = True
 
 
 class Preset(BaseModel):
