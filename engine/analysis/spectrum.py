@@ -125,7 +125,7 @@ def smooth_octaves(values_db: F64, points_per_octave: int, width_octaves: float)
     if width_octaves <= 0:
         return values_db.copy()
     sigma = width_octaves * points_per_octave / 2.3548
-    radius = int(np.ceil(3 * sigma))
+    radius = min(int(np.ceil(3 * sigma)), (len(values_db) - 1) // 2)
     k = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
     num = np.convolve(values_db, k, mode="same")
     den = np.convolve(np.ones_like(values_db), k, mode="same")
