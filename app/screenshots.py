@@ -58,10 +58,10 @@ def shoot(lang: str, files: dict[str, Path], out: Path, work: Path) -> list[Path
     c = window.c
     c.add_files("reference", [str(files["reference"])])
     c.add_files("target", [str(files["target"]), str(files["target2"])])
-    if not c.wait_idle(120000):
+    if not window.wait_idle(120000):
         raise SystemExit("loading the demo clips timed out")
     c.match()
-    if not c.wait_idle(120000) or not c.has_result():
+    if not window.wait_idle(120000) or not c.has_result():
         raise SystemExit("the match did not finish")
     c.player.seek_s(7.5)
     window.select_source("result")
@@ -82,7 +82,7 @@ def shoot(lang: str, files: dict[str, Path], out: Path, work: Path) -> list[Path
     dialog.reject()
 
     c.add_files("target", [str(files["broken"])])
-    c.wait_idle(60000)
+    window.wait_idle(60000)
     settle()
     error = out / f"error_message_{lang}.png"
     window.grab().save(str(error))

@@ -8,7 +8,11 @@ goes through the engine's ``CancelToken``; the generator stops at its next block
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Generator
@@ -22,6 +26,15 @@ log = logging.getLogger(__name__)
 
 Job = Callable[[Any], Generator[Any, None, Any]]
 PROGRESS_INTERVAL_S = 0.05
+GIL_SWITCH_INTERVAL_S = 0.001  # CPython's default is 5 ms
+WORKER_NICE = 5  # background work yields the CPU to the GUI thread when the machine is busy
+
+
+def _lower_this_thread() -> None:
+    """Lower the OS priority of the calling (worker) thread, where the OS allows it."""
+    if hasattr(os, "setpriority") and hasattr(threading, "get_native_id"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
 
 
 def as_audio_style_error(exc: BaseException) -> AudioStyleError:
@@ -46,6 +59,7 @@ class _Worker(QObject):
 
     @Slot()
     def run(self) -> None:
+        _lower_this_thread()
         last = 0.0
         try:
             gen = self._job(self._token)
@@ -88,6 +102,8 @@ class TaskRunner(QObject):
 
     def __init__(self, token_factory: Callable[[], Any], parent: QObject | None = None) -> None:
         super().__init__(parent)
+        # the GUI thread gets the GIL back within ~1 ms while a job runs Python code
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
         self._token_factory = token_factory
         self._id = 0
         self._thread: QThread | None = None

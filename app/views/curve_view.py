@@ -117,13 +117,18 @@ class CurveView(QWidget):
         item.setMouseEnabled(x=False, y=False)
         item.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#4b515b", width=1)))
         self.mid = self.plot.plot(
-            [], [], pen=pg.mkPen(CHANNEL_COLORS["mid"], width=2), name=self.tr("Mid")
+            [],
+            [],
+            pen=pg.mkPen(CHANNEL_COLORS["mid"], width=2),
+            name=self.tr("Mid"),
+            antialias=True,
         )
         self.side = self.plot.plot(
             [],
             [],
             pen=pg.mkPen(CHANNEL_COLORS["side"], width=1.6, style=Qt.PenStyle.DashLine),
             name=self.tr("Side"),
+            antialias=True,
         )
         self.handles: list[BandHandle] = []
         self.info = QLabel(self.tr("Drag a band to change its frequency and gain; wheel: Q."))

@@ -71,6 +71,15 @@ class DynamicsView(QWidget):
             self._data[role] = np.asarray(analysis.short_term_lufs, dtype=np.float64)
         self._refresh()
 
+    def set_analyses(self, analyses: dict[str, Any]) -> None:
+        """Several roles at once (one redraw)."""
+        self._data = {
+            r: np.asarray(a.short_term_lufs, dtype=np.float64)
+            for r, a in analyses.items()
+            if a is not None
+        }
+        self._refresh()
+
     def histogram_of(self, role: str) -> tuple[np.ndarray, np.ndarray]:
         x, y = self.curves[role].getData()
         return (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []))

@@ -128,6 +128,8 @@ class ShortTermView(QWidget):
         )
         add_legend(self.plot, columns=3)
         self.plot.getPlotItem().setMouseEnabled(x=True, y=False)
+        self.plot.getPlotItem().setDownsampling(auto=True, mode="peak")
+        self.plot.getPlotItem().setClipToView(True)
         self.curves: dict[str, pg.PlotDataItem] = {}
         for role, name in zip(COLUMNS, column_names(), strict=True):
             self.curves[role] = self.plot.plot(
@@ -137,7 +139,17 @@ class ShortTermView(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.plot)
 
+    def set_analyses(self, analyses: dict[str, Any]) -> None:
+        """Several roles at once (one rescale)."""
+        for role, a in analyses.items():
+            self._set(role, a)
+        self._autoscale()
+
     def set_analysis(self, role: str, analysis: Any) -> None:
+        self._set(role, analysis)
+        self._autoscale()
+
+    def _set(self, role: str, analysis: Any) -> None:
         curve = self.curves[role]
         if analysis is None or len(analysis.short_term_lufs) == 0:
             curve.setData([], [])
@@ -146,7 +158,6 @@ class ShortTermView(QWidget):
             st = np.where(np.isfinite(st) & (st > -70.0), st, np.nan)
             t = ST_WINDOW_S / 2 + ST_HOP_S * np.arange(len(st))
             curve.setData(t, st)
-        self._autoscale()
 
     def _autoscale(self) -> None:
         vals = []

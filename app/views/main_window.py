@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import QByteArray, QCoreApplication, QDeadlineTimer, QEventLoop, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QColor, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -141,6 +141,10 @@ class MainWindow(QMainWindow):
         self._connect()
         self.controls.set_options(self.c.options)
         self.transport.matched.setChecked(self.c.player.loudness_match)
+        self._pending: dict[str, None] = {}
+        self._ui_timer = QTimer(self)
+        self._ui_timer.setInterval(0)
+        self._ui_timer.timeout.connect(self._run_ui_step)
         self._tick = QTimer(self)
         self._tick.setInterval(UI_TICK_MS)
         self._tick.timeout.connect(self._on_tick)
@@ -383,31 +387,67 @@ class MainWindow(QMainWindow):
         roles = {r for r in ("target", "result", "reference") if self.c.player.has(r)}
         self.transport.set_available(roles)
 
+    # The views are refreshed one per event-loop turn (each followed by its own repaint), so
+    # a big update never holds the GUI thread for long: see the responsiveness test.
+
+    def _schedule(self, *views: str) -> None:
+        for v in views:
+            self._pending[v] = None
+        if not self._ui_timer.isActive():
+            self._ui_timer.start()
+
+    @property
+    def ui_pending(self) -> bool:
+        """True while view refreshes are still queued."""
+        return bool(self._pending)
+
+    def wait_idle(self, timeout_ms: int = 60000) -> bool:
+        """Until background work and view refreshes are done (scripts, screenshots)."""
+        if not self.c.wait_idle(timeout_ms):
+            return False
+        deadline = QDeadlineTimer(timeout_ms)
+        while self._pending and not deadline.hasExpired():
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        return not self._pending
+
+    def _run_ui_step(self) -> None:
+        if not self._pending:
+            self._ui_timer.stop()
+            return
+        view = next(iter(self._pending))
+        del self._pending[view]
+        c = self.c
+        roles = ("reference", "target", "result")
+        if view == "waveform":
+            for role in roles:
+                self.waveform.set_overview(role, c.overview(role))
+            self.waveform.set_length(c.length_s())
+            self.waveform.set_loop(*c.loop_s)
+        elif view == "spectrum":
+            self.spectrum.set_analyses({r: c.analysis(r) for r in roles})
+        elif view == "meters":
+            for role in roles:
+                self.loudness.set_analysis(role, c.analysis(role))
+        elif view == "short_term":
+            self.short_term.set_analyses({r: c.analysis(r) for r in roles})
+        elif view == "dynamics":
+            self.dynamics.set_analyses({r: c.analysis(r) for r in roles})
+        elif view == "curve":
+            self.curve.set_preset(c.preset)
+        if not self._pending:
+            self._ui_timer.stop()
+
     def _on_session(self) -> None:
         self._refresh_files()
-        for role in ("target", "reference"):
-            self.waveform.set_overview(role, self.c.overview(role))
-            a = self.c.analysis(role)
-            self.spectrum.set_analysis(role, a)
-            self.loudness.set_analysis(role, a)
-            self.short_term.set_analysis(role, a)
-            self.dynamics.set_analysis(role, a)
-        self.waveform.set_length(self.c.length_s())
-        self.waveform.set_loop(*self.c.loop_s)
         self.transport.set_source(self.c.player.role)
-        self._update_enabled()
+        self._schedule("waveform", "meters", "spectrum", "curve", "short_term", "dynamics")
 
     def _on_result(self) -> None:
-        a = self.c.analysis("result")
-        self.waveform.set_overview("result", self.c.overview("result"))
-        self.spectrum.set_analysis("result", a)
-        self.loudness.set_analysis("result", a)
-        self.short_term.set_analysis("result", a)
-        self.dynamics.set_analysis("result", a)
         self._update_enabled()
+        self._schedule("waveform", "meters", "spectrum", "short_term", "dynamics")
 
     def _on_preset(self) -> None:
-        self.curve.set_preset(self.c.preset)
+        self._schedule("curve")
 
     def _on_preview(self, start_s: float, end_s: float) -> None:
         self.statusBar().showMessage(
@@ -451,7 +491,6 @@ class MainWindow(QMainWindow):
             self.waveform.set_playhead(pos)
             self.transport.set_time(pos, p.length / rate)
         self.transport.set_playing(p.playing)
-        self.loop_action.setChecked(p.looping)
 
     # -- window state ------------------------------------------------------------------------
 

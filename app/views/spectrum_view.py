@@ -47,7 +47,7 @@ class SpectrumView(QWidget):
                 style = Qt.PenStyle.SolidLine if ch == "mid" else Qt.PenStyle.DashLine
                 color = role_color(role, 255 if ch == "mid" else SIDE_ALPHA)
                 pen = pg.mkPen(color, width=1.6 if ch == "mid" else 1.1, style=style)
-                c = self.plot.plot([], [], pen=pen, name=names[(role, ch)])
+                c = self.plot.plot([], [], pen=pen, name=names[(role, ch)], antialias=True)
                 self.curves[(role, ch)] = c
         self.show_mid = QCheckBox(self.tr("Mid"))
         self.show_side = QCheckBox(self.tr("Side"))
@@ -76,6 +76,11 @@ class SpectrumView(QWidget):
             self._data.pop(role, None)
         else:
             self._data[role] = analysis
+        self._refresh()
+
+    def set_analyses(self, analyses: dict[str, Any]) -> None:
+        """Several roles at once (one redraw)."""
+        self._data = {r: a for r, a in analyses.items() if a is not None}
         self._refresh()
 
     def curve_data(self, role: str, channel: str) -> tuple[np.ndarray, np.ndarray]:

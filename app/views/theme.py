@@ -89,4 +89,5 @@ def apply_dark_theme(app: QApplication, language: str = "en") -> None:
                 font = QFont(fam, font.pointSize())
                 break
     app.setFont(font)
-    pg.setConfigOptions(antialias=True, background=BACKGROUND, foreground=TEXT)
+    # antialiasing only where few points are drawn (spectra, match curve): see SMOOTH below
+    pg.setConfigOptions(antialias=False, background=BACKGROUND, foreground=TEXT)

@@ -38,6 +38,7 @@ class TransportBar(QWidget):
         self.play.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
         self.play.setToolTip(self.tr("Play / pause (Space)"))
         self.play.clicked.connect(self.play_toggled)
+        self._playing = False
         self.sources = QButtonGroup(self)
         self.sources.setExclusive(True)
         self.source_buttons: dict[str, QPushButton] = {}
@@ -91,6 +92,9 @@ class TransportBar(QWidget):
         lay.addWidget(self.audio_status, 1)
 
     def set_playing(self, playing: bool) -> None:
+        if playing == self._playing:
+            return
+        self._playing = playing
         icon = (
             QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
         )
@@ -103,7 +107,9 @@ class TransportBar(QWidget):
             b.setChecked(True)
 
     def set_time(self, pos_s: float, length_s: float) -> None:
-        self.time.setText(f"{fmt_time(pos_s)} / {fmt_time(length_s)}")
+        text = f"{fmt_time(pos_s)} / {fmt_time(length_s)}"
+        if text != self.time.text():
+            self.time.setText(text)
 
     def set_audio_error(self, message: str) -> None:
         self.audio_status.setText(message)

@@ -39,15 +39,13 @@ class WaveformView(QWidget):
         names = lane_names()
         item.getAxis("left").setTicks([[(y, names[r]) for r, y in LANES.items()]])
         item.getAxis("left").setWidth(72)
-        self.curves: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem, pg.FillBetweenItem]] = {}
+        # one item per lane: a vertical min-max segment per column (cheap to update and draw)
+        self.curves: dict[str, pg.PlotCurveItem] = {}
         for role, y in LANES.items():
-            pen = pg.mkPen(role_color(role), width=1)
-            hi = pg.PlotDataItem(pen=pen)
-            lo = pg.PlotDataItem(pen=pen)
-            fill = pg.FillBetweenItem(hi, lo, brush=pg.mkBrush(role_color(role, 150)))
-            for it in (hi, lo, fill):
-                item.addItem(it)
-            self.curves[role] = (hi, lo, fill)
+            curve = pg.PlotCurveItem(pen=pg.mkPen(role_color(role, 210), width=1), connect="pairs")
+            curve.setZValue(5)
+            item.addItem(curve)
+            self.curves[role] = curve
             sep = pg.InfiniteLine(pos=y - 1.15, angle=0, pen=pg.mkPen("#30343b"))
             item.addItem(sep)
         self.loop = pg.LinearRegionItem(
@@ -68,10 +66,10 @@ class WaveformView(QWidget):
 
     def set_overview(self, role: str, ov: Overview | None) -> None:
         """Draw ``role``'s envelope (None clears the lane)."""
-        hi, lo, _ = self.curves[role]
+        curve = self.curves[role]
         if ov is None or len(ov.times_s) == 0:
-            hi.setData([], [])
-            lo.setData([], [])
+            curve.setData([], [])
+            self.scales.pop(role, None)
             return
         y0 = LANES[role]
         high = np.asarray(ov.high, dtype=np.float64)
@@ -79,11 +77,22 @@ class WaveformView(QWidget):
         peak = max(float(np.max(np.abs(high))), float(np.max(np.abs(low))), 1e-9)
         scale = LANE_FILL / peak  # each lane normalised: the meters show the levels
         self.scales[role] = scale
-        hi.setData(ov.times_s, y0 + scale * high)
-        lo.setData(ov.times_s, y0 + scale * low)
+        x = np.repeat(np.asarray(ov.times_s, dtype=np.float64), 2)
+        y = np.empty(2 * len(high))
+        y[0::2] = y0 + scale * low
+        y[1::2] = y0 + scale * high
+        curve.setData(x, y)
+
+    def envelope(self, role: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(times, low, high) as drawn, in lane units (for tests)."""
+        x, y = self.curves[role].getData()
+        if x is None or len(x) == 0:
+            empty = np.zeros(0)
+            return empty, empty, empty
+        return np.asarray(x[0::2]), np.asarray(y[0::2]), np.asarray(y[1::2])
 
     def has_data(self, role: str) -> bool:
-        x, _ = self.curves[role][0].getData()
+        x, _ = self.curves[role].getData()
         return x is not None and len(x) > 0
 
     def set_length(self, seconds: float) -> None:
@@ -100,7 +109,8 @@ class WaveformView(QWidget):
         self.loop.blockSignals(False)
 
     def set_playhead(self, seconds: float) -> None:
-        self.playhead.setPos(seconds)
+        if seconds != self.playhead.value():
+            self.playhead.setPos(seconds)
 
     def _on_loop(self) -> None:
         a, b = self.loop.getRegion()

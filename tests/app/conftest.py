@@ -108,7 +108,9 @@ def make_window(qapp: object, qtbot: object, tmp_path: Path) -> Iterator[WindowF
 
 
 def wait_idle(qtbot: object, window: MainWindow, timeout: int = MATCH_TIMEOUT_MS) -> None:
-    qtbot.waitUntil(lambda: not window.c.busy, timeout=timeout)  # type: ignore[attr-defined]
+    qtbot.waitUntil(  # type: ignore[attr-defined]
+        lambda: not window.c.busy and not window.ui_pending, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="module")
@@ -122,9 +124,9 @@ def shared_matched(
     w.show()
     w.c.add_files("reference", [str(clips.reference)])
     w.c.add_files("target", [str(clips.target)])
-    assert w.c.wait_idle(MATCH_TIMEOUT_MS)
+    assert w.wait_idle(MATCH_TIMEOUT_MS)
     w.c.match()
-    assert w.c.wait_idle(MATCH_TIMEOUT_MS)
+    assert w.wait_idle(MATCH_TIMEOUT_MS)
     assert w.c.has_result()
     yield w
     w.close()
@@ -136,7 +138,7 @@ def matched(shared_matched: MainWindow, qtbot: object) -> MainWindow:
     w = shared_matched
     c = w.c
     c.cancel()
-    assert c.wait_idle(MATCH_TIMEOUT_MS)
+    assert w.wait_idle(MATCH_TIMEOUT_MS)
     w.transport.loop.setChecked(False)
     w.transport.matched.setChecked(True)
     c.player.pause()

@@ -72,10 +72,11 @@ def test_drop_match_and_every_view_populated(
     # waveform: three lanes with the controller's envelopes
     for role in ("reference", "target", "result"):
         assert w.waveform.has_data(role)
-    x, y = w.waveform.curves["result"][0].getData()
+    x, low, high = w.waveform.envelope("result")
     assert np.allclose(x, c.overview("result").times_s)
     scale = w.waveform.scales["result"]  # each lane is normalised; it sits at y = -2.3
-    assert np.allclose((y + 2.3) / scale, c.overview("result").high, atol=1e-6)
+    assert np.allclose((high + 2.3) / scale, c.overview("result").high, atol=1e-6)
+    assert np.allclose((low + 2.3) / scale, c.overview("result").low, atol=1e-6)
     # spectra: mid and side of each role, aligned by integrated loudness
     for role in ("reference", "target", "result"):
         a = c.analysis(role)
@@ -103,7 +104,7 @@ def test_drop_match_and_every_view_populated(
             s.true_peak_dbtp, "f", 1
         )
         assert w.loudness.cell_text("correlation", role) == loc.toString(s.correlation, "f", 2)
-        st_x, st_y = w.short_term.curves[role].getData()
+        st_x, st_y = w.short_term.curves[role].getOriginalDataset()
         assert len(st_x) == len(c.analysis(role).short_term_lufs)
     # the result meets the reference's loudness and the ceiling
     r, ref = c.analysis("result").summary, c.analysis("reference").summary
@@ -123,6 +124,7 @@ def test_control_change_rerenders_only_the_loop_preview(matched: MainWindow, qtb
     with qtbot.waitSignal(c.preview_ready, timeout=15000) as sig:
         w.controls.sliders["eq"].setValue(50)  # debounced: one render for the whole drag
         w.controls.sliders["eq"].setValue(40)
+    qtbot.waitUntil(lambda: not w.ui_pending)
     a, b = sig.args
     assert a == pytest.approx(start_s, abs=0.01) and b == pytest.approx(end_s, abs=0.01)
     assert c.options.eq_amount == 40
@@ -148,6 +150,7 @@ def test_band_drag_and_wheel_edit_the_preset(matched: MainWindow, qtbot) -> None
     with qtbot.waitSignal(c.preview_ready, timeout=15000):
         h.setPos(np.log10(1000.0), band.gain_db + 4.0)
         h.sigPositionChangeFinished.emit(h)
+    qtbot.waitUntil(lambda: not w.ui_pending)
     new = c.preset.eq.mid.bands[0]
     assert new.freq_hz == pytest.approx(1000.0, rel=1e-3)
     assert new.gain_db == pytest.approx(band.gain_db + 4.0, abs=1e-6)
