@@ -57,6 +57,28 @@ def cmd_server(args: argparse.Namespace) -> int:
         )
         Path(args.openapi).write_text(json.dumps(app.openapi(), indent=1), encoding="utf-8")
         return 0
+    if args.processes > 1:
+        if s.embedded:
+            print(
+                "error: --processes needs the full stack (QUEUE_URL); embedded mode runs one "
+                "process",
+                file=sys.stderr,
+            )
+            return 2
+        import os
+
+        os.environ["DATA_DIR"] = str(s.data_dir)
+        os.environ.setdefault("PUBLIC_URL", s.public_url)
+        core(s)  # migrate once before the processes start
+        uvicorn.run(
+            "server.asgi:app",
+            host=args.host,
+            port=args.port,
+            workers=args.processes,
+            log_level="info",
+            access_log=args.verbose,
+        )
+        return 0
     c = core(s)
     app = create_app(api_services(c, embedded_workers=args.workers))
     mode = "embedded" if s.embedded else "full stack"
@@ -160,6 +182,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--workers", type=int, default=None, help="in-process workers (embedded)")
+    p.add_argument(
+        "--processes", type=int, default=1, help="API processes (full stack only; default 1)"
+    )
     p.add_argument("--openapi", metavar="FILE", help="write the OpenAPI spec and exit")
     p.set_defaults(func=cmd_server)
 

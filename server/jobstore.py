@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, and_, delete, func, or_, select, update
+from sqlalchemy import CursorResult, Result, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -95,6 +95,15 @@ def enqueue(s: Session, tasks: Sequence[Task], now: float) -> None:
         s.add(Outbox(task_id=t.id, created_at=now))
 
 
+@dataclass(frozen=True)
+class NewJob:
+    """What ``create_job`` returns (no ORM object: the insert path is kept lean)."""
+
+    id: str
+    state: str
+    request_hash: str
+
+
 def create_job(
     s: Session,
     *,
@@ -103,47 +112,74 @@ def create_job(
     idempotency_key: str | None,
     request_hash: str,
     max_attempts: int,
-) -> tuple[Job, bool]:
+) -> tuple[NewJob, bool]:
     """Insert a queued job with one ``match`` task per target and their outbox rows.
 
     With an ``Idempotency-Key`` a repeat returns the existing job (``created`` False); the
     caller compares ``request_hash`` to refuse a different body under the same key."""
-    if idempotency_key:
-        found = s.execute(
-            select(Job).where(Job.user_id == user_id, Job.idempotency_key == idempotency_key)
-        ).scalar_one_or_none()
-        if found is not None:
-            return found, False
-    now = _now(s)
-    job = Job(
-        id=new_id(),
-        user_id=user_id,
-        idempotency_key=idempotency_key,
-        request_hash=request_hash,
-        name=str(spec.get("name", "")),
-        spec=spec,
-        n_targets=len(spec["targets"]),
-        state=Q,
-        stage="queued",
-        progress=0.0,
-        attempt=0,
-        created_at=now,
-        updated_at=now,
-    )
-    try:
-        with s.begin_nested():
-            s.add(job)
-            s.flush()
-    except IntegrityError:
-        found = s.execute(
-            select(Job).where(Job.user_id == user_id, Job.idempotency_key == idempotency_key)
-        ).scalar_one()
+
+    def existing() -> NewJob | None:
+        row = s.execute(
+            select(Job.id, Job.state, Job.request_hash).where(
+                Job.user_id == user_id, Job.idempotency_key == idempotency_key
+            )
+        ).first()
+        return NewJob(str(row[0]), str(row[1]), str(row[2])) if row is not None else None
+
+    if idempotency_key and (found := existing()) is not None:
         return found, False
+    jid = new_id()
+    n_targets = len(spec["targets"])
+    stmt = (
+        insert(Job)
+        .values(
+            id=jid,
+            user_id=user_id,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            name=str(spec.get("name", "")),
+            spec=spec,
+            n_targets=n_targets,
+            state=Q,
+            stage="queued",
+            progress=0.0,
+            attempt=0,
+            created_at=now_epoch(),
+            updated_at=now_epoch(),
+        )
+        .returning(Job.created_at)
+    )
+    if idempotency_key:  # a concurrent twin may win the unique constraint
+        try:
+            with s.begin_nested():
+                now = float(s.execute(stmt).scalar_one())
+        except IntegrityError:
+            found = existing()
+            assert found is not None
+            return found, False
+    else:
+        now = float(s.execute(stmt).scalar_one())
     tasks = [
-        new_task(job.id, "match", now, max_attempts, target_index=i) for i in range(job.n_targets)
+        {
+            "id": new_id(),
+            "job_id": jid,
+            "kind": "match",
+            "target_index": i,
+            "chunk_index": 0,
+            "state": Q,
+            "attempt": 0,
+            "max_attempts": max_attempts,
+            "next_attempt_at": 0.0,
+            "payload": {},
+            "progress": 0.0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in range(n_targets)
     ]
-    enqueue(s, tasks, now)
-    return job, True
+    s.execute(insert(Task), tasks)
+    s.execute(insert(Outbox), [{"task_id": t["id"], "created_at": now} for t in tasks])
+    return NewJob(jid, Q, request_hash), True
 
 
 # --- claiming and heartbeats ----------------------------------------------------------------

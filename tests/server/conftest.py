@@ -385,11 +385,14 @@ class FullStack(Stack):
     """PostgreSQL + RabbitMQ + (moto) S3: the API in-process (outbox relay included), the
     scheduler on a thread, workers as child processes (``python -m server worker``)."""
 
-    def __init__(self, settings: Settings, tmp: Path, workers: int = 1) -> None:
+    def __init__(
+        self, settings: Settings, tmp: Path, workers: int = 1, *, shared_data: bool = False
+    ) -> None:
         from server.scheduler.service import Scheduler
 
         super().__init__(settings)
         self.tmp = tmp
+        self.shared_data = shared_data  # local storage: every process shares the data dir
         self.stop = threading.Event()
         self.scheduler = Scheduler(settings, self.core.db, self.core.queue)
         self.sched_thread = threading.Thread(
@@ -402,8 +405,9 @@ class FullStack(Stack):
 
     def start_worker(self) -> Proc:
         i = len(self.procs)
+        data = self.settings.data_dir if self.shared_data else self.tmp / f"worker{i}"
         p = Proc(
-            ["worker", "--data-dir", str(self.tmp / f"worker{i}"), "--worker-id", f"w{i}"],
+            ["worker", "--data-dir", str(data), "--worker-id", f"w{i}"],
             self.settings,
             self.tmp / f"worker{i}.log",
         )
