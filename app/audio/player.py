@@ -130,6 +130,13 @@ class Player:
         new_lufs = {**src.lufs, role: lufs}
         self.set_sources(src.sample_rate, new_audio, new_lufs)
 
+    def restart_output(self) -> None:
+        """Reopen the output stream (after a device change)."""
+        self._req_playing = False
+        self.output.stop()
+        if self._src.sample_rate > 0:
+            self.output.start(self._src.sample_rate, CHANNELS, self.render)
+
     def clear(self) -> None:
         """Drop every source and stop."""
         self._req_playing = False

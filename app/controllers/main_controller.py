@@ -535,7 +535,7 @@ class MainController(QObject):
     def _start_preview(self) -> None:
         target = self._loaded.get("target")
         result = self._loaded.get("result")
-        if self.preset is None or target is None or result is None:
+        if self.preset is None or target is None or result is None or self._full_preset is None:
             return
         if target.channels > 2:
             self.info.emit(self.tr("Preview is available for mono and stereo files only."))
@@ -790,6 +790,16 @@ class MainController(QObject):
             self.player.select(role)
         elif role == "result":
             self.info.emit(self.tr("No result yet: press Match first."))
+
+    def set_audio_device(self, name: str) -> None:
+        """Play through output device ``name`` ("" = system default) from now on."""
+        self.settings.audio_device = name
+        out = self.player.output
+        if hasattr(out, "set_device"):
+            out.set_device(name)
+            self.player.restart_output()
+            if not out.available:
+                self.error.emit(out.error)
 
     def set_loudness_match(self, enabled: bool) -> None:
         self.player.set_loudness_match(enabled)

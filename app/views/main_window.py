@@ -349,7 +349,10 @@ class MainWindow(QMainWindow):
 
         def apply() -> None:
             old_lang = self.c.settings.language
+            old_device = self.c.settings.audio_device
             dlg.apply_to(self.c.settings)
+            if self.c.settings.audio_device != old_device:
+                self.c.set_audio_device(self.c.settings.audio_device)
             self.c.set_options(device=self.c.settings.engine_device)
             if self.store is not None:
                 self.store.save(self.c.settings)
