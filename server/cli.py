@@ -101,10 +101,6 @@ def _env_has(name: str) -> bool:
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
     """Run the scheduler (outbox relay, lease recovery, re-publishing, dead letters)."""
-    _logging(args.verbose)
-    from server.scheduler.service import Scheduler
-    from server.stack import core
-
     s = _settings(args)
     if s.embedded:
         print(
@@ -113,6 +109,10 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    _logging(args.verbose)
+    from server.scheduler.service import Scheduler
+    from server.stack import core
+
     c = core(s)
     stop = _stop_on_signals()
     Scheduler(s, c.db, c.queue).run(stop)
@@ -121,13 +121,6 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run a worker: consume tasks until SIGTERM (the running task is finished first)."""
-    _logging(args.verbose)
-    from prometheus_client import start_http_server
-
-    from server.stack import core
-    from server.worker import metrics
-    from server.worker.runner import Worker
-
     s = _settings(args)
     if s.embedded:
         print(
@@ -136,6 +129,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    _logging(args.verbose)
+    from prometheus_client import start_http_server
+
+    from server.stack import core
+    from server.worker import metrics
+    from server.worker.runner import Worker
+
     c = core(s, ensure_buckets=False)
     port = args.metrics_port if args.metrics_port is not None else s.worker_metrics_port
     if port:
