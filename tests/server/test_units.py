@@ -242,10 +242,6 @@ def test_cli(tmp_path: Path) -> None:
         stdin="another-pw\n",
     )
     assert r.returncode == 1 and "exists" in r.stderr
-    r = run(
-        "users", "add", "dave", "--password-stdin", "--data-dir", str(tmp_path), stdin="short\n"
-    )
-    assert r.returncode == 1
     assert run("worker", "--data-dir", str(tmp_path)).returncode == 2  # needs QUEUE_URL
     assert run("scheduler", "--data-dir", str(tmp_path)).returncode == 2
     spec = tmp_path / "openapi.json"
