@@ -73,6 +73,8 @@ def apply_dark_theme(app: QApplication, language: str = "en") -> None:
                                padding: 6px 14px; border-radius: 4px; }}
         QPushButton#primary:disabled {{ background: #33506a; color: #7d8896; }}
         QTableWidget {{ gridline-color: #343841; }}
+        QPushButton:checkable:checked {{ background: #27445a; border: 1px solid {ACCENT};
+                                         border-radius: 3px; padding: 3px 8px; }}
         QCheckBox::indicator {{ width: 14px; height: 14px; border: 1px solid #7a808b;
                                 border-radius: 3px; background: {BASE}; }}
         QCheckBox::indicator:checked {{ background: {ACCENT}; border-color: {ACCENT};
