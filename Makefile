@@ -21,7 +21,7 @@ run: setup  ## launch the desktop app (falls back to the headless demo without a
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy engine cloud server
+	$(BIN)/mypy $(wildcard engine cloud server)
 	$(BIN)/lint-imports
 
 test: setup lint  ## every test (services required when REQUIRE_SERVICES=1)
