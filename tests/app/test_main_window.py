@@ -27,7 +27,7 @@ def drop_files(widget: QWidget, paths: list[Path]) -> None:
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     centre = widget.rect().center()
     enter = QDragEnterEvent(
-        QPointF(centre),
+        centre,  # QPoint (PySide6 6.11)
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,
@@ -36,7 +36,7 @@ def drop_files(widget: QWidget, paths: list[Path]) -> None:
     QApplication.sendEvent(widget, enter)
     assert enter.isAccepted()
     drop = QDropEvent(
-        QPointF(centre),
+        QPointF(centre),  # QDropEvent takes QPointF
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,
