@@ -34,11 +34,11 @@ from engine.schema.preset import (
 F64 = NDArray[np.float64]
 PERCENTILES = (10.0, 50.0, 95.0)
 MIN_SMOOTHING_OCT = 1 / 3
-MAX_SMOOTHING_OCT = 2.0
+MAX_SMOOTHING_OCT = 4.0
 CONTENT_FLOOR_DB = 60.0  # bands more than this below the spectrum's peak carry no style
 # How much of a distrusted reference is still applied (a different song still shares its
 # mastering's broad tonal tilt and width with the target's desired result, partly).
-EQ_FLOOR = 0.6
+EQ_FLOOR = 0.5
 WIDTH_FLOOR = 0.5
 DYNAMICS_FLOOR = 0.5
 
