@@ -35,7 +35,10 @@ def test_heavy_gain_is_limited_below_the_ceiling() -> None:
     ref = np.clip(pinkish(SR * 6, seed=3) * 4, -1, 1)
     p = _preset(x, ref, ceiling_dbtp=-1.0)
     out = render_array(p, x, SR)
-    assert true_peak_dbtp(out.audio, SR) <= -1.0
+    measured = true_peak_dbtp(out.audio, SR)
+    assert measured <= -1.0
+    # the reported figure is the renderer's bound: never below what a meter measures
+    assert measured <= out.stats.output_true_peak_dbtp + 0.01
     assert out.stats.max_limiter_reduction_db > 1.0
 
 
