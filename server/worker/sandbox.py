@@ -1,11 +1,13 @@
 """Decode, validate and run the engine in a child process with memory and time limits.
 
-The child (``python -m server.worker.sandbox REQUEST RESULT``) limits itself before importing
-the engine: address space (``RLIMIT_AS``), CPU time, file size, no core dumps, a new session,
-death with its parent (``PR_SET_PDEATHSIG``), and, where the kernel lets it, an empty network
-namespace. A crafted file can at worst kill the child: the parent turns that into a failed
-job (never a dead worker) and the wall-clock limit ends hangs. Progress comes back as lines on
-the child's stdout; the result (or an error code with parameters) as a JSON file.
+Children are forked from a multiprocessing *forkserver* that imported the engine once
+(``set_forkserver_preload``), so a task does not pay for a Python start and the numpy/scipy
+imports. Right after the fork the child limits itself: address space (``RLIMIT_AS``), CPU
+time, file size, no core dumps, death with its parent (``PR_SET_PDEATHSIG``; the forkserver
+itself exits when the worker dies), and, where the kernel lets it, an empty network namespace.
+A crafted file can at worst kill the child: the parent turns that into a failed task (never a
+dead worker) and a wall-clock limit ends hangs. Progress comes back through a pipe; the result
+(or an error code with parameters) as a JSON file in the task's work directory.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
+import multiprocessing as mp
+import multiprocessing.connection
 import os
 import resource
 import signal
-import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -29,6 +33,10 @@ from engine.schema.errors import ErrorCode
 
 PR_SET_PDEATHSIG = 1
 CLONE_NEWNET = 0x40000000
+M_ARENA_MAX = -8
+PRELOAD = ["server.worker.ops"]
+_ctx_lock = threading.Lock()
+_ctx: Any = None
 
 
 class SandboxError(Exception):
@@ -45,6 +53,18 @@ class Cancelled(Exception):
     """The operation was stopped because the task was canceled or its lease lost."""
 
 
+def _context() -> Any:
+    global _ctx
+    with _ctx_lock:
+        if _ctx is None:
+            if "forkserver" in mp.get_all_start_methods():
+                _ctx = mp.get_context("forkserver")
+                _ctx.set_forkserver_preload(PRELOAD)
+            else:  # pragma: no cover (non-Linux)
+                _ctx = mp.get_context("spawn")
+        return _ctx
+
+
 def run(
     op: str,
     args: dict[str, Any],
@@ -58,49 +78,29 @@ def run(
     """Run ``op`` in a limited child process; returns its result dict."""
     req, res = workdir / "sandbox-request.json", workdir / "sandbox-result.json"
     res.unlink(missing_ok=True)
-    req.write_text(
-        json.dumps({"op": op, "args": args, "mem_mb": mem_mb, "cpu_s": int(timeout_s) + 30}),
-        encoding="utf-8",
-    )
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
-        "HOME": str(workdir),
-        "TMPDIR": str(workdir),
-        "LANG": "C.UTF-8",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "MALLOC_ARENA_MAX": "2",  # fewer 64 MB arena reservations under RLIMIT_AS
-        "AUDIO_STYLE_SANDBOX_PARENT": str(os.getpid()),
-    }
-    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES"):
-        if k in os.environ:
-            env[k] = os.environ[k]
-    stderr_path = workdir / "sandbox-stderr.txt"
-    with open(stderr_path, "wb") as err:
-        p = subprocess.Popen(
-            [sys.executable, "-m", "server.worker.sandbox", str(req), str(res)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=err,
-            cwd=workdir,
-            env=env,
-            start_new_session=True,
-        )
-        reader = threading.Thread(target=_read_progress, args=(p, on_progress), daemon=True)
-        reader.start()
-        deadline = time.monotonic() + timeout_s
-        reason = ""
-        while p.poll() is None:
-            if cancelled():
-                reason = "canceled"
-            elif time.monotonic() > deadline:
-                reason = "timeout"
-            if reason:
-                _kill(p)
-                break
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                p.wait(0.2)
-        reader.join(timeout=5)
+    limits = {"mem_mb": mem_mb, "cpu_s": int(timeout_s) + 30}
+    req.write_text(json.dumps({"op": op, "args": args, **limits}), encoding="utf-8")
+    ctx = _context()
+    recv, send = ctx.Pipe(duplex=False)
+    p = ctx.Process(target=child_main, args=(str(req), str(res), send), name=f"sandbox-{op}")
+    p.start()
+    send.close()
+    reader = threading.Thread(target=_read_progress, args=(recv, on_progress), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + timeout_s
+    reason = ""
+    while p.is_alive():
+        if cancelled():
+            reason = "canceled"
+        elif time.monotonic() > deadline:
+            reason = "timeout"
+        if reason:
+            p.kill()
+            break
+        p.join(0.2)
+    p.join()
+    reader.join(timeout=5)
+    recv.close()
     if reason == "canceled":
         raise Cancelled()
     if reason == "timeout":
@@ -120,48 +120,25 @@ def run(
         raise SandboxError(
             str(out["code"]), dict(out.get("params") or {}), permanent=bool(out.get("permanent"))
         )
-    rc = p.returncode
-    tail = _tail(stderr_path)
+    rc = p.exitcode
     if rc is not None and rc < 0:
         sig = signal.Signals(-rc).name if -rc in signal.Signals._value2member_map_ else str(-rc)
-        raise SandboxError(
-            ErrorCode.INTERNAL.value,
-            {"reason": f"decoder process killed by {sig}"},
-            permanent=False,
-        )
-    raise SandboxError(
-        ErrorCode.INTERNAL.value,
-        {"reason": f"decoder process failed (exit {rc}): {tail}"},
-        permanent=False,
-    )
+        reason_ = f"decoder process killed by {sig}"
+    else:
+        reason_ = f"decoder process failed (exit {rc})"
+    raise SandboxError(ErrorCode.INTERNAL.value, {"reason": reason_}, permanent=False)
 
 
-def _kill(p: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(p.pid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError):
-        p.kill()
-    p.wait()
-
-
-def _read_progress(p: subprocess.Popen[bytes], on_progress: Callable[[float, str], None]) -> None:
-    assert p.stdout is not None
-    for line in p.stdout:
-        parts = line.decode("utf-8", "replace").split()
-        if len(parts) >= 2 and parts[0] == "progress":
-            try:
-                on_progress(float(parts[1]), parts[2] if len(parts) > 2 else "")
-            except ValueError:
-                continue
-
-
-def _tail(path: Path, n: int = 400) -> str:
-    try:
-        data = path.read_bytes()[-n:]
-    except OSError:
-        return ""
-    lines = data.decode("utf-8", "replace").strip().splitlines()
-    return lines[-1] if lines else ""
+def _read_progress(
+    conn: multiprocessing.connection.Connection, on_progress: Callable[[float, str], None]
+) -> None:
+    while True:
+        try:
+            fraction, stage = conn.recv()
+        except (EOFError, OSError, ValueError, TypeError):
+            return
+        with contextlib.suppress(Exception):
+            on_progress(float(fraction), str(stage))
 
 
 # --- child side -----------------------------------------------------------------------------
@@ -169,13 +146,15 @@ def _tail(path: Path, n: int = 400) -> str:
 
 def _limit_self(mem_mb: int, cpu_s: int) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getppid()
     with contextlib.suppress(Exception):
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    parent = os.environ.get("AUDIO_STYLE_SANDBOX_PARENT")
-    if parent and os.getppid() != int(parent):
+    if os.getppid() != parent:
         os._exit(3)  # the parent died before we could ask to die with it
     with contextlib.suppress(Exception):
         libc.unshare(CLONE_NEWNET)  # no network, where permitted
+    with contextlib.suppress(Exception):
+        libc.mallopt(M_ARENA_MAX, 2)  # fewer 64 MB arena reservations under RLIMIT_AS
     mem = mem_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 5))
@@ -184,22 +163,27 @@ def _limit_self(mem_mb: int, cpu_s: int) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (big, big))
 
 
-def main(argv: list[str]) -> int:
-    req_path, res_path = Path(argv[0]), Path(argv[1])
-    req = json.loads(req_path.read_text(encoding="utf-8"))
+def child_main(
+    req_path: str, res_path: str, progress_conn: multiprocessing.connection.Connection
+) -> None:
+    """Entry point of a sandbox child (after the fork)."""
+    req = json.loads(Path(req_path).read_text(encoding="utf-8"))
+    workdir = Path(req_path).parent
+    (workdir / "sandbox.pid").write_text(str(os.getpid()))
     _limit_self(int(req["mem_mb"]), int(req["cpu_s"]))
-    progress_fd = os.dup(1)
-    os.dup2(2, 1)  # library prints go to stderr; fd `progress_fd` carries progress lines
-    sys.stdout = sys.stderr
+    os.chdir(workdir)
+    os.environ["TMPDIR"] = str(workdir)
+    tempfile.tempdir = str(workdir)
+    res = Path(res_path)
 
     def progress(fraction: float, stage: str) -> None:
-        with contextlib.suppress(OSError):
-            os.write(progress_fd, f"progress {fraction:.4f} {stage or '-'}\n".encode())
+        with contextlib.suppress(Exception):
+            progress_conn.send((fraction, stage or "-"))
 
     def write(obj: dict[str, Any]) -> None:
-        tmp = res_path.with_suffix(".tmp")
+        tmp = res.with_suffix(".tmp")
         tmp.write_text(json.dumps(obj), encoding="utf-8")
-        os.replace(tmp, res_path)
+        os.replace(tmp, res)
 
     try:
         from engine.schema.errors import AudioStyleError
@@ -213,9 +197,8 @@ def main(argv: list[str]) -> int:
             write(
                 {"ok": False, "code": code, "params": _jsonable(e.params), "permanent": permanent}
             )
-            return 0
+            return
         write({"ok": True, "result": result})
-        return 0
     except MemoryError:
         write(
             {
@@ -225,9 +208,8 @@ def main(argv: list[str]) -> int:
                 "permanent": True,
             }
         )
-        return 0
     except Exception as e:
-        traceback.print_exc()
+        traceback.print_exc(file=sys.stderr)
         write(
             {
                 "ok": False,
@@ -236,12 +218,9 @@ def main(argv: list[str]) -> int:
                 "permanent": False,
             }
         )
-        return 0
+    finally:
+        progress_conn.close()
 
 
 def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v if isinstance(v, str | int | float | bool) else str(v) for k, v in params.items()}
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -88,7 +88,7 @@ def audio_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("audio")
     make_music(d / "target.wav", 4.0, seed=1, level=0.15)
     make_music(d / "reference.wav", 4.0, seed=2, bright=0.6, level=0.6)
-    make_music(d / "target2.flac", 3.0, seed=3, level=0.3, subtype="PCM_16")
+    make_music(d / "target2.flac", 3.0, seed=3, level=0.3, subtype="PCM_16", channels=1)
     # mono: the engine fits one EQ curve instead of two (half the time) — for fault tests
     make_music(d / "mono.wav", 2.0, seed=4, level=0.15, channels=1)
     make_music(d / "mono_ref.wav", 2.0, seed=5, bright=0.6, level=0.6, channels=1)

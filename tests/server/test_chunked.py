@@ -1,6 +1,6 @@
 """Chunked rendering of long targets across workers equals the single-pass render.
 
-The default test splits a 12-second file into 4 chunks (embedded, two in-process workers).
+The default test splits a 9-second file into 3 chunks (embedded, two in-process workers).
 The slow test renders a 30-minute file across two worker processes (PostgreSQL + RabbitMQ),
 compares it with the single pass (<= -80 dBFS) and times it against one worker without
 chunking; ``pytest -m slow tests/server/test_chunked.py -s`` prints the figures.
@@ -41,17 +41,17 @@ def _tasks(stack: Stack, job_id: str) -> list[tuple[str, int, str, int]]:
 
 
 def test_chunked_render_equals_single_pass(tmp_path: Path, audio_dir: Path) -> None:
-    st = Stack(make_settings(tmp_path / "data", CHUNK_MIN_S="8", CHUNK_S="3", EMBEDDED_WORKERS="2"))
+    st = Stack(make_settings(tmp_path / "data", CHUNK_MIN_S="6", CHUNK_S="3", EMBEDDED_WORKERS="2"))
     try:
         api = st.api("alice")
-        long = make_music(tmp_path / "long.wav", 12.0, seed=7, level=0.2, channels=1)
+        long = make_music(tmp_path / "long.wav", 9.0, seed=7, level=0.2, channels=1)
         target, ref = api.upload(long, audio_dir / "mono_ref.wav")
         jid = api.submit([target], [ref], options=OPTIONS, fmt="wav32f").json()["id"]
         view = api.wait(jid, timeout=240)
         assert view["state"] == "succeeded", view["error"]
         kinds = [k for k, *_ in _tasks(st, jid)]
-        assert kinds == ["match"] + ["stats"] * 4 + ["gains"] + ["render"] * 4 + ["join"]
-        assert view["results"][0]["metrics"]["chunks"] == 4.0
+        assert kinds == ["match"] + ["stats"] * 3 + ["gains"] + ["render"] * 3 + ["join"]
+        assert view["results"][0]["metrics"]["chunks"] == 3.0
         got = api.download_result(view, tmp_path / "chunked.wav")
         want = local_match(
             long,
@@ -61,7 +61,7 @@ def test_chunked_render_equals_single_pass(tmp_path: Path, audio_dir: Path) -> N
             "wav32f",
         )
         diff = peak_diff_dbfs(got, want)
-        print(f"\nchunked (4 chunks) vs single pass: {diff:.1f} dBFS")
+        print(f"\nchunked (3 chunks) vs single pass: {diff:.1f} dBFS")
         assert diff <= -80.0
         # the work area of the chunks is cleaned up after the join
         storage: Any = st.core.storage

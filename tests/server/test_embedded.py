@@ -40,7 +40,7 @@ def test_upload_submit_complete_download_equals_local_engine(
 def test_album_two_targets_and_options(embedded: Stack, audio_dir: Path, tmp_path: Path) -> None:
     api = embedded.api("alice")
     t1, t2, ref = api.upload(
-        audio_dir / "target.wav", audio_dir / "target2.flac", audio_dir / "reference.wav"
+        audio_dir / "mono.wav", audio_dir / "target2.flac", audio_dir / "mono_ref.wav"
     )
     opts = {"amount": 60.0, "target_lufs": -16.0}
     job = api.submit([t1, t2], [ref], options=opts).json()

@@ -28,7 +28,7 @@ def test_full_stack_roundtrip_equals_local_engine(
     api = full_stack.api("alice")
     health = full_stack.client.get("/health").json()
     assert health["mode"] == "full" and health["status"] == "ok", health
-    target, ref = api.upload(audio_dir / "target.wav", audio_dir / "reference.wav")
+    target, ref = api.upload(audio_dir / "mono.wav", audio_dir / "mono_ref.wav")
     job = api.submit([target], [ref], fmt="wav32f", key="rt-1").json()
     view = api.wait(job["id"], timeout=120)
     assert view["state"] == "succeeded", (view["error"], full_stack.procs[0].tail())
@@ -59,9 +59,9 @@ def test_cos_backend_roundtrip(cos_stack: Stack, audio_dir: Path, tmp_path: Path
     storage = cos_stack.core.storage
     assert storage.kind == "cos"
     api = cos_stack.api("alice")
-    target, ref = api.upload(audio_dir / "target.wav", audio_dir / "reference.wav")
+    target, ref = api.upload(audio_dir / "mono.wav", audio_dir / "mono_ref.wav")
     info = storage.head(storage.bucket_audio, target)
-    assert info is not None and info.size == (audio_dir / "target.wav").stat().st_size
+    assert info is not None and info.size == (audio_dir / "mono.wav").stat().st_size
     assert storage.list_keys(storage.bucket_audio, target.rsplit("/", 1)[0] + "/") == sorted(
         [target, ref]
     )
