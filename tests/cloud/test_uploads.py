@@ -1,0 +1,135 @@
+"""Direct-to-storage uploads with temporary credentials, cut off half-way.
+
+The storage (moto) drops the connection of every part upload from part 3 on, until the client
+comes back asking what is stored. The upload must then complete without sending again any part
+the storage already holds (counted per part number at the storage), the stored object must be
+byte-identical, and the job must be accepted. S3 goes through boto3 with AssumeRole credentials;
+COS through cos-python-sdk-v5 with (fake) Tencent STS keys against moto's S3.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import pytest
+
+from cloud.client import CloudClient
+from cloud.tokens import MemoryStore
+from cloud.transfer import TransferOptions
+from tests.cloud.conftest import (
+    PASSWORD,
+    CloudHome,
+    FakeTencentSts,
+    MotoStorage,
+    assert_no_secrets,
+    bucket_prefix,
+    cos_env,
+    report,
+    s3_env,
+    served,
+)
+
+
+def _upload_cut_and_resume(
+    client: CloudClient, moto: MotoStorage, audio: Path, ref: Path
+) -> tuple[list[str], list[float]]:
+    """Upload ``audio`` with a cut at part 3, then ``ref`` normally; their keys."""
+    progress: list[float] = []
+    moto.faults.reset()
+    moto.faults.cut_at_part(3)
+    (key,) = client.upload([audio], on_progress=lambda t: progress.append(t.fraction))
+    moto.faults.cut_at_part(None)
+    rounds = client.stats.upload.rounds
+    summary = [(d.part, d.outcome) for d in moto.faults.data]
+    assert rounds == 2, (rounds, summary, moto.faults.listings)  # one cut round, one resumed
+    return [key, *client.upload([ref])], progress
+
+
+def _check_resume(moto: MotoStorage, n_parts: int, key: str) -> dict[str, int]:
+    f = moto.faults
+    ok = f.successes(key)
+    assert ok == {n: 1 for n in range(1, n_parts + 1)}, ok  # every part stored exactly once
+    dropped = f.dropped()
+    assert dropped and min(dropped) == 3, dropped  # the cut happened at part 3
+    assert f.listings >= 1  # the client asked what was stored
+    part_puts = [d for d in f.data if d.part is not None and key in d.path]
+    return {
+        "parts": n_parts,
+        "part PUTs": len(part_puts),
+        "dropped": len(dropped),
+        "resent stored parts": sum(v - 1 for v in ok.values()),
+    }
+
+
+def test_s3_multipart_upload_resumes_after_a_cut(
+    tmp_path: Path,
+    moto_s3sts: MotoStorage,
+    small_parts: int,
+    cloud_audio: Path,
+    cloud_home: CloudHome,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    sts_spy: list[str],
+    token_spy: list[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with served(tmp_path, workers=0, **s3_env(moto_s3sts, bucket_prefix())) as srv:
+        opts = TransferOptions(part_size=small_parts, threads=1, sdk_retries=1)
+        with CloudClient(srv.url, store=MemoryStore(), transfer_options=opts) as c:
+            c.login(srv.user("s3"), PASSWORD)
+            long, ref = cloud_audio / "long.wav", cloud_audio / "ref.wav"
+            keys, progress = _upload_cut_and_resume(c, moto_s3sts, long, ref)
+            n_parts = -(-long.stat().st_size // small_parts)
+            figures = _check_resume(moto_s3sts, n_parts, keys[0])
+            report(capsys, f"S3 (boto3) cut at part 3 of {n_parts}: {figures}")
+            assert progress[-1] == 1.0
+            assert c.stats.upload.parts_skipped == 2  # parts 1-2 found stored, not re-sent
+            storage = srv.stack.core.storage
+            assert storage.kind == "s3"
+            body = storage.get_bytes(storage.bucket_audio, keys[0])
+            assert hashlib.sha256(body).digest() == hashlib.sha256(long.read_bytes()).digest()
+            acc = c.submit(keys[:1], keys[1:])  # the server accepts what was uploaded
+            assert c.cancel(acc.id).state == "canceled"
+    assert len(sts_spy) == 4  # two grants: secret key + session token each
+    assert_no_secrets(sts_spy + token_spy, logs=caplog.text, files=cloud_home.files())
+
+
+def test_cos_sdk_upload_resumes_after_a_cut(
+    tmp_path: Path,
+    moto_cos: MotoStorage,
+    fake_tencent_sts: FakeTencentSts,
+    small_parts: int,
+    cloud_audio: Path,
+    cloud_home: CloudHome,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    sts_spy: list[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    env = cos_env(moto_cos, fake_tencent_sts, bucket_prefix())
+    with served(tmp_path, workers=0, **env) as srv:
+        opts = TransferOptions(
+            part_size=small_parts,
+            threads=1,
+            sdk_retries=1,  # the COS SDK sleeps 0, 1, 2... s between its own retries
+            cos_address=("127.0.0.1", moto_cos.port),
+        )
+        with CloudClient(srv.url, store=MemoryStore(), transfer_options=opts) as c:
+            c.login(srv.user("cos"), PASSWORD)
+            long, ref = cloud_audio / "long.wav", cloud_audio / "ref.wav"
+            keys, progress = _upload_cut_and_resume(c, moto_cos, long, ref)
+            n_parts = -(-long.stat().st_size // small_parts)
+            figures = _check_resume(moto_cos, n_parts, keys[0])
+            report(capsys, f"COS (cos-python-sdk-v5) cut at part 3 of {n_parts}: {figures}")
+            assert progress[-1] == 1.0
+            storage = srv.stack.core.storage
+            assert storage.kind == "cos"
+            body = storage.get_bytes(storage.bucket_audio, keys[0])
+            assert hashlib.sha256(body).digest() == hashlib.sha256(long.read_bytes()).digest()
+            acc = c.submit(keys[:1], keys[1:])
+            assert c.cancel(acc.id).state == "canceled"
+    issued = [v for i in fake_tencent_sts.issued[-2:] for v in (i["TmpSecretKey"], i["Token"])]
+    assert sts_spy == issued
+    assert_no_secrets(sts_spy, logs=caplog.text, files=cloud_home.files())
