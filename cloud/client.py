@@ -161,19 +161,15 @@ class CloudClient:
     ) -> None:
         self.server = normalize_server(server)
         self.username = username
+        self._on_notice = on_notice
         self.config_dir = config_dir or default_config_dir()
-        self.store: TokenStore = (
-            store
-            if store is not None
-            else (
-                open_store(self.config_dir, self.server, username, on_notice)
-                if username
-                else MemoryStore()
-            )
-        )
-        self._lock_dir: Path | None = (
-            None if isinstance(self.store, MemoryStore) else (self.config_dir)
-        )
+        # an explicit store is kept; otherwise the account's keyring entry (or 0600 file),
+        # opened once the account is known (here, or at login)
+        self._own_store = store is None
+        self.store: TokenStore = store if store is not None else MemoryStore()
+        self._lock_dir: Path | None = None
+        if store is None and username:
+            self._open_store(username)
         self.http = Http(self.server, timeout=timeout, retry=retry, transport=transport)
         self.transfer_options = transfer_options or transfer.TransferOptions(timeout=timeout)
         self.storage = transfer.storage_http(self.transfer_options)
@@ -210,12 +206,9 @@ class CloudClient:
         """Password grant; stores the refresh token, keeps the access token in memory.
 
         Raises ``UNAUTHORIZED`` for a wrong name or password."""
-        if username != self.username:
-            self.username = username
-            if not isinstance(self.store, MemoryStore):
-                self.store = open_store(
-                    self.config_dir, self.server, username, getattr(self.store, "notice", None)
-                )
+        if self._own_store and (username != self.username or self._lock_dir is None):
+            self._open_store(username)
+        self.username = username
         r = self.http.send(
             "POST",
             "/auth/token",
@@ -224,7 +217,17 @@ class CloudClient:
         )
         if r.status_code != 200:
             raise error_from_response(r)
+        previous = self.store.get()
         self._accept_tokens(TokenResponse.model_validate(r.json()))
+        if previous:  # signing in again: end the session it replaces (best effort)
+            with contextlib.suppress(AudioStyleError):
+                self.http.send(
+                    "POST",
+                    "/auth/logout",
+                    retry_safe=True,
+                    data={"refresh_token": previous},
+                    policy=RetryPolicy(attempts=1),
+                )
 
     def logout(self) -> bool:
         """Revoke the session on the server (best effort) and forget it here. True when the
@@ -246,6 +249,10 @@ class CloudClient:
                 confirmed = False
         self.store.delete()
         return confirmed
+
+    def _open_store(self, username: str) -> None:
+        self.store = open_store(self.config_dir, self.server, username, self._on_notice)
+        self._lock_dir = self.config_dir  # refreshes of several processes take turns
 
     def _accept_tokens(self, tr: TokenResponse) -> None:
         self.store.set(tr.refresh_token)
