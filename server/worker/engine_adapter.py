@@ -39,7 +39,6 @@ from engine import io
 from engine import pipeline as pl
 from engine import render as rd
 from engine.analysis.loudness import KWeightedEnergy, integrated_loudness
-from engine.analysis.peaks import TruePeakMeter
 from engine.dsp.fir import fir_length
 from engine.presets import load_preset, save_preset
 from engine.report import spectral_distances
@@ -276,6 +275,8 @@ def region_gains(
         total_db=plan.total_db(),
         hop=np.array([plan.hop]),
         gain_db=np.array([plan.gain_db]),
+        kw=kw,
+        peak=peak,
     )
     return {"gain_db": float(plan.gain_db), "predicted_lufs": float(plan.predicted_lufs)}
 
@@ -304,21 +305,48 @@ def render_region(
 def join(
     chunks: Sequence[Path],
     preset_path: Path,
+    gains_npz: Path,
     sample_rate: int,
     channels: int,
     out_audio: Path,
     fmt: str | None,
 ) -> dict[str, float]:
-    """Concatenate the chunks, apply the single pass's final loudness/true-peak correction,
-    and write the output with the engine's writer."""
+    """Concatenate the chunks and write them with the engine's writer, after the single pass's
+    final check: the output's loudness (metered) and true peak (bounded from the per-hop peaks
+    and gains); a miss re-solves the gains (re-planning the limiter when louder) and, since
+    every chunk sample is its EQ'd sample times an interpolated gain, re-applies them as a
+    per-sample ratio of new to old gains. Streams block by block (bounded memory)."""
     preset = load_preset(preset_path)
-    y = np.concatenate(
-        [np.fromfile(p, dtype=np.float32).reshape(-1, channels) for p in chunks], axis=0
-    ).astype(np.float64)
-    passes = 1
-    skipped = 0.0
+    g = np.load(gains_npz)
+    kw, peak, hop = g["kw"], g["peak"], int(g["hop"][0])
+    baked = np.asarray(g["total_db"], dtype=np.float64)  # what the chunks were rendered with
+    total, gain_db = baked, float(g["gain_db"][0])
+    centres = (np.arange(len(total)) + 0.5) * hop
+    block = int(rd.BLOCK_FRAMES)
+
+    def blocks(total_db: F64) -> Iterator[F64]:
+        ratio_db = total_db - baked
+        pos = 0
+        for p in chunks:
+            raw = np.memmap(p, dtype=np.float32, mode="r").reshape(-1, channels)
+            for i in range(0, len(raw), block):
+                y = np.asarray(raw[i : i + block], dtype=np.float64)
+                if np.any(ratio_db):
+                    idx = np.arange(pos, pos + len(y), dtype=np.float64)
+                    old = np.interp(idx, centres, 10.0 ** (baked / 20.0))
+                    new = np.interp(idx, centres, 10.0 ** (total_db / 20.0))
+                    y = y * (new / old)[:, None]
+                pos += len(y)
+                yield y
+
+    passes = 0
     while True:
-        out_lufs, out_tp = _meter(y, sample_rate, channels)
+        passes += 1
+        meter = KWeightedEnergy(sample_rate, channels)
+        for y in blocks(total):
+            meter.push(y)
+        out_lufs = float(integrated_loudness(meter.energies()))
+        out_tp = float(rd.true_peak_bound_db(peak, total))
         correction = 0.0
         if (
             preset.loudness.enabled
@@ -326,27 +354,22 @@ def join(
             and abs(out_lufs - preset.loudness.target_lufs) > rd.LUFS_TOLERANCE
         ):
             correction = preset.loudness.target_lufs - out_lufs
-        if preset.limiter.enabled and out_tp > preset.limiter.ceiling_dbtp:
-            correction = min(correction, preset.limiter.ceiling_dbtp - out_tp - 0.01)
+        tp_limit = preset.limiter.ceiling_dbtp - rd.TP_CHECK_MARGIN_DB
+        if preset.limiter.enabled and out_tp > tp_limit:
+            correction = min(correction, tp_limit - out_tp - 0.02)
         if correction == 0.0 or passes >= MAX_CORRECTION_PASSES:
             break
-        if correction > 0:  # louder would need the limiter re-solved: a full re-render
-            skipped = correction
-            break
-        y = y * 10.0 ** (correction / 20.0)
-        passes += 1
-    io.write_audio(out_audio, y, sample_rate, fmt, force=True)
-    return {"passes": float(passes), "correction_skipped_lu": skipped, "frames": float(len(y))}
-
-
-def _meter(y: F64, sample_rate: int, channels: int) -> tuple[float, float]:
-    meter = KWeightedEnergy(sample_rate, channels)
-    tp = TruePeakMeter(sample_rate, channels)
-    block = int(rd.BLOCK_FRAMES)
-    for i in range(0, len(y), block):
-        meter.push(y[i : i + block])
-        tp.push(y[i : i + block])
-    return float(integrated_loudness(meter.energies())), float(tp.dbtp)
+        if correction > 0:  # louder: the limiter must be re-solved
+            plan = rd.plan_gains(preset, kw, peak, sample_rate, gain_db + correction)
+            total, gain_db = plan.total_db(), float(plan.gain_db)
+        else:  # quieter: peaks only fall, the limiter gain stays valid
+            total, gain_db = total + correction, gain_db + correction
+    frames = 0
+    with io.AudioWriter(out_audio, sample_rate, channels, fmt, force=True) as w:
+        for y in blocks(total):
+            w.write(y)
+            frames += len(y)
+    return {"passes": float(passes), "gain_db": gain_db, "frames": float(frames)}
 
 
 def quality(

@@ -97,6 +97,7 @@ def op_join(a: dict[str, Any], progress: Progress) -> dict[str, Any]:
     info = eng.join(
         _paths(a["chunks"]),
         preset,
+        Path(a["gains"]),
         int(a["sample_rate"]),
         int(a["channels"]),
         out_audio,

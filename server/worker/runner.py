@@ -445,16 +445,19 @@ class Worker:
             chunk_keys = [
                 o["key"] for o in jobstore.phase_outputs(db, c.job_id, c.target_index, "render")
             ]
+            gains_key = jobstore.phase_outputs(db, c.job_id, c.target_index, "gains")[0]["key"]
             now = float(db.execute(select(now_epoch())).scalar_one())
             wall = max(1e-6, now - (jobstore.job_started_at(db, c.job_id) or now))
         chunks = [self._download_work(k, work / f"c{i}.f32") for i, k in enumerate(chunk_keys)]
         refs = self._inputs(list(spec.references), work)
         preset = self._download_work(p["preset_key"], work / "preset.json")
+        gains = self._download_work(gains_key, work / "gains.npz")
         out_audio, viz = work / f"out.{p['ext']}", work / "viz.png"
         r = self._sandbox(
             "join",
             {
                 "chunks": [str(x) for x in chunks],
+                "gains": str(gains),
                 "sample_rate": p["sample_rate"],
                 "channels": p["channels"],
                 "out_audio": str(out_audio),
