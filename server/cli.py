@@ -110,10 +110,17 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         )
         return 2
     _logging(args.verbose)
+    import os
+
+    from prometheus_client import start_http_server
+
     from server.scheduler.service import Scheduler
     from server.stack import core
 
     c = core(s)
+    port = int(os.environ.get("SCHEDULER_METRICS_PORT", "0") or 0)
+    if port:
+        start_http_server(port)
     stop = _stop_on_signals()
     Scheduler(s, c.db, c.queue).run(stop)
     return 0

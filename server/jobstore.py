@@ -199,6 +199,7 @@ class Claim:
     user_id: str
     spec: dict[str, Any]
     n_targets: int
+    job_started: bool = False  # this claim moved the job from queued to running
 
 
 def _claimable(now: Any) -> Any:
@@ -208,15 +209,23 @@ def _claimable(now: Any) -> Any:
     )
 
 
-def claim(s: Session, task_id: str, worker_id: str, lease_s: float) -> Claim | None:
+def claim(
+    s: Session,
+    task_id: str,
+    worker_id: str,
+    lease_s: float,
+    events: list[str] | None = None,
+) -> Claim | None:
     """Claim a task if it is queued and due, or running with an expired lease.
 
     Returns None when there is nothing to do (done, held by a live worker, canceled, not due)
-    — the caller acks and drops the message. A task out of attempts is failed here."""
+    — the caller acks and drops the message. A task out of attempts is failed here (and
+    ``"failed"`` appended to ``events``)."""
     job_id_ = s.execute(select(Task.job_id).where(Task.id == task_id)).scalar_one_or_none()
     if job_id_ is None:
         return None
-    _lock_job(s, str(job_id_))  # lock order everywhere: job row, then task rows
+    locked = _lock_job(s, str(job_id_))  # lock order everywhere: job row, then task rows
+    was_queued = locked is not None and locked.state == Q
     now = now_epoch()
     row = s.execute(
         update(Task)
@@ -239,6 +248,8 @@ def claim(s: Session, task_id: str, worker_id: str, lease_s: float) -> Claim | N
             .returning(Task.job_id, Task.attempt)
         ).first()
         if exhausted is not None:
+            if events is not None:
+                events.append(F)
             _fail_job(
                 s,
                 str(exhausted[0]),
@@ -275,6 +286,7 @@ def claim(s: Session, task_id: str, worker_id: str, lease_s: float) -> Claim | N
         user_id=str(job[0]),
         spec=dict(job[1]),
         n_targets=int(job[2]),
+        job_started=was_queued,
     )
 
 
@@ -377,6 +389,14 @@ def complete(
 
 def job_state(s: Session, job_id: str) -> str | None:
     return s.execute(select(Job.state).where(Job.id == job_id)).scalar_one_or_none()
+
+
+def job_times(s: Session, job_id: str) -> tuple[str, float | None, float | None]:
+    """(state, started_at, finished_at) of a job."""
+    row = s.execute(
+        select(Job.state, Job.started_at, Job.finished_at).where(Job.id == job_id)
+    ).one()
+    return str(row[0]), row[1], row[2]
 
 
 def job_started_at(s: Session, job_id: str) -> float | None:
@@ -542,20 +562,23 @@ def due_unpublished(s: Session, republish_after_s: float, limit: int = 500) -> l
     return ids
 
 
-def fail_dead_lettered(s: Session, task_id: str) -> None:
+def fail_dead_lettered(s: Session, task_id: str) -> str | None:
     """A message dead-lettered after the delivery limit: fail its task if out of attempts,
-    else leave it to lease recovery / re-publishing."""
+    else leave it to lease recovery / re-publishing. Returns the job id if it failed it."""
     job_id = s.execute(select(Task.job_id).where(Task.id == task_id)).scalar_one_or_none()
     if job_id is None:
-        return
-    _lock_job(s, str(job_id))
+        return None
+    job = _lock_job(s, str(job_id))
     t = s.get(Task, task_id)
     if t is None or t.state not in ACTIVE:
-        return
-    if t.attempt >= t.max_attempts:
-        now = _now(s)
-        t.state, t.error_code, t.updated_at = F, ErrorCode.JOB_FAILED.value, now
-        t.error_params = {"reason": "message dead-lettered"}
-        _fail_job(s, t.job_id, ErrorCode.JOB_FAILED.value, {"reason": "gave up after retries"})
-    else:
+        return None
+    if t.attempt < t.max_attempts:
         t.published_at = None
+        return None
+    now = _now(s)
+    t.state, t.error_code, t.updated_at = F, ErrorCode.JOB_FAILED.value, now
+    t.error_params = {"reason": "message dead-lettered"}
+    if job is None or job.state not in ACTIVE:
+        return None
+    _fail_job(s, t.job_id, ErrorCode.JOB_FAILED.value, {"reason": "gave up after retries"})
+    return str(job_id)

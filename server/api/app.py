@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
+    CollectorRegistry,
     Counter,
     Histogram,
     generate_latest,
@@ -68,7 +69,10 @@ class JobStateCollector(Collector):
 
 
 _JOBS = JobStateCollector()
-REGISTRY.register(_JOBS)
+# a registry of its own: prometheus_client reserves the family name ``audio_style_jobs`` for
+# the ``audio_style_jobs_total`` counter, while the text format allows both side by side
+_JOBS_REGISTRY = CollectorRegistry(auto_describe=False)
+_JOBS_REGISTRY.register(_JOBS)
 
 
 def create_app(svc: Services) -> FastAPI:
@@ -138,7 +142,8 @@ def create_app(svc: Services) -> FastAPI:
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
     def metrics() -> Response:
-        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+        body = generate_latest(REGISTRY) + generate_latest(_JOBS_REGISTRY)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(routes_auth.router)
     app.include_router(routes_jobs.router)

@@ -31,6 +31,7 @@ from server.api.magic import ALLOWED_EXTENSIONS, HEAD_BYTES, looks_like_audio
 from server.db.models import Job, JobResultRow, Task, Upload
 from server.db.session import now_epoch
 from server.ids import new_id
+from server.metrics import JOBS_TOTAL
 from server.scheduler.chunking import target_progress
 from server.storage.base import StorageError, upload_prefix, valid_key
 
@@ -177,6 +178,7 @@ def submit_job(
             409, ErrorCode.CONFLICT, reason="Idempotency-Key reused with a different request"
         )
     if created:
+        JOBS_TOTAL.labels(state="queued").inc()
         svc.kick()
     response.headers["Location"] = f"/jobs/{job.id}"
     return JobAccepted(id=job.id, state=JobState(job.state))
@@ -327,6 +329,7 @@ def cancel_job(request: Request, job_id: str, svc: Svc, user: User) -> JobView:
         raise
     if not changed:
         raise ApiError(409, ErrorCode.CONFLICT, reason="job already finished")
+    JOBS_TOTAL.labels(state="canceled").inc()
     with svc.db.session() as s:
         job = _own_job(s, job_id, user.user_id)
         return _view(svc, s, job, with_urls=False, lang=lang_of(request))

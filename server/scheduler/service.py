@@ -25,12 +25,21 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from server import jobstore
+from prometheus_client import Counter, Histogram
+
+from server import jobstore, metrics
 from server.config import Settings
 from server.db.session import Database
 from server.queue.base import QueueError, TaskQueue
 
 log = logging.getLogger(__name__)
+RELAYED = Counter("audio_style_scheduler_published_total", "Messages published", ["reason"])
+DEAD_LETTERS = Counter("audio_style_scheduler_dead_letters_total", "Dead letters drained")
+TICKS = Histogram(
+    "audio_style_scheduler_tick_seconds",
+    "Duration of one scheduler sweep",
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 30),
+)
 
 
 @dataclass
@@ -63,6 +72,15 @@ class Scheduler:
         self.queue = queue
 
     def tick(self) -> TickStats:
+        with TICKS.time():
+            st = self._tick()
+        RELAYED.labels(reason="outbox").inc(st.relayed)
+        RELAYED.labels(reason="lease_expired").inc(st.recovered)
+        RELAYED.labels(reason="retry_or_lost").inc(st.republished)
+        DEAD_LETTERS.inc(st.dead_lettered)
+        return st
+
+    def _tick(self) -> TickStats:
         st = TickStats()
         try:
             st.relayed = relay_outbox(self.db, self.queue)
@@ -90,7 +108,11 @@ class Scheduler:
                 if task_id is None:
                     return
                 with self.db.session() as s:
-                    jobstore.fail_dead_lettered(s, task_id)
+                    failed = jobstore.fail_dead_lettered(s, task_id)
+                if failed is not None:
+                    with self.db.session() as s:
+                        state, started, finished = jobstore.job_times(s, failed)
+                    metrics.job_finished(state, started, finished)
 
             st.dead_lettered = self.queue.drain_dead_letters(dead)
         except Exception as e:

@@ -14,25 +14,16 @@ TASKS = Counter(
     "Task attempts finished by this worker, by kind and outcome",
     ["kind", "outcome"],
 )
-JOBS = Counter(
-    "audio_style_jobs_finished_total",
-    "Jobs this worker brought to a terminal state",
-    ["state"],
-)
 DURATION = Histogram(
     "audio_style_task_duration_seconds",
     "Wall time of a task attempt",
     ["kind"],
     buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200),
 )
-JOB_DURATION = Histogram(
-    "audio_style_job_duration_seconds",
-    "Time from a job's first claim to its result",
-    buckets=(1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400),
-)
 SPEED = Histogram(
-    "audio_style_render_speed_ratio",
-    "Render speed in multiples of real time (audio seconds per wall second)",
+    "audio_style_render_speed_x_realtime",
+    "Audio duration / render wall time, per render (chunk or whole file)",
+    ["device"],
     buckets=(0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500),
 )
 STFT = Histogram(
@@ -47,12 +38,13 @@ MEL = Histogram(
 )
 LUFS_ERR = Histogram(
     "audio_style_lufs_error_lu",
-    "Absolute integrated-loudness error of the output against the plan's target (LU)",
-    buckets=(0.01, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
+    "abs(integrated loudness of the output - target loudness), LU",
+    buckets=(0.1, 0.25, 0.5, 1, 2, 3, 6),
 )
 OUTPUTS = Counter("audio_style_outputs_total", "Outputs written")
 TP_OVERS = Counter(
-    "audio_style_true_peak_overs_total", "Outputs whose true peak exceeds the ceiling"
+    "audio_style_true_peak_overs_total",
+    "Rendered outputs whose final measured true peak exceeds the ceiling",
 )
 GPU_UTIL = Gauge("audio_style_gpu_utilization_ratio", "GPU utilisation (0..1)", ["gpu"])
 BUSY = Gauge("audio_style_worker_busy", "1 while this worker runs a task")

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from engine.schema.errors import ErrorCode
 from engine.schema.jobs import JobSpec
 from server import jobstore
+from server import metrics as job_metrics
 from server.config import Settings
 from server.db.session import Database, now_epoch
 from server.jobstore import Claim, ResultKeys
@@ -44,6 +45,13 @@ CONTENT_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "json": "application/
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def events_job_id(db: Database, task_id: str) -> str | None:
+    from server.db.models import Task
+
+    with db.session() as s:
+        return s.execute(select(Task.job_id).where(Task.id == task_id)).scalar_one_or_none()
 
 
 class InputCache:
@@ -153,18 +161,23 @@ class Worker:
             log.warning("malformed message dead-lettered")
             d.reject(requeue=False)
             return
+        events: list[str] = []
         try:
             with self.db.session() as s:
-                c = jobstore.claim(s, d.task_id, self.worker_id, self.settings.lease_s)
+                c = jobstore.claim(s, d.task_id, self.worker_id, self.settings.lease_s, events)
         except Exception as e:
             log.warning("claim failed (%r); message requeued", e)
             time.sleep(1.0)
             d.reject(requeue=True)
             return
+        if "failed" in events:
+            self._job_finished(events_job_id(self.db, d.task_id))
         if c is None:
             metrics.TASKS.labels(kind="-", outcome="dropped").inc()
             d.ack()  # done, held by a live worker, canceled or not due: nothing to do
             return
+        if c.job_started:
+            job_metrics.JOBS_TOTAL.labels(state="running").inc()
         try:
             self.execute(c)
         finally:
@@ -219,7 +232,7 @@ class Worker:
                 retry_max_s=s.retry_max_s,
             )
         if state == "failed":
-            metrics.JOBS.labels(state="failed").inc()
+            self._job_finished(c.job_id)
         return {"queued": "retry", "failed": "failed"}.get(state, "lost")
 
     def _sandbox(
@@ -263,8 +276,16 @@ class Worker:
                 chunking.advance(db, c, self.settings.max_attempts)
             job_done = result is not None and jobstore.job_state(db, c.job_id) == "succeeded"
         if job_done:
-            metrics.JOBS.labels(state="succeeded").inc()
+            self._job_finished(c.job_id)
         return True
+
+    def _job_finished(self, job_id: str | None) -> None:
+        """Count a job this worker brought to a terminal state (after the commit)."""
+        if job_id is None:
+            return
+        with self.db.session() as db:
+            state, started, finished = jobstore.job_times(db, job_id)
+        job_metrics.job_finished(state, started, finished)
 
     def _result_prefix(self, c: Claim) -> str:
         return f"results/{c.user_id}/{c.job_id}/{c.task_id[:8]}-{c.attempt}"
@@ -348,7 +369,7 @@ class Worker:
         elapsed = max(1e-6, time.monotonic() - t0)
         if m.get("duration_s"):
             m["render_speed_x"] = m["duration_s"] / elapsed
-            metrics.SPEED.observe(m["render_speed_x"])
+            metrics.SPEED.labels(device="cpu").observe(m["render_speed_x"])
         keys = self._upload_results(c, out["audio"], out["preset"], out["viz"], m)
         if hb.lost.is_set() or not self._commit(c, result=keys):
             self._discard(keys)
@@ -411,6 +432,7 @@ class Worker:
         return self._commit(c, output={"key": key, "metrics": r.get("metrics", {})})
 
     def _render(self, c: Claim, work: Path, hb: _Heartbeat) -> bool:
+        t0 = time.monotonic()
         spec = JobSpec.model_validate(c.spec)
         p = c.payload
         with self.db.session() as db:
@@ -434,6 +456,8 @@ class Worker:
             0.1,
             0.9,
         )
+        seconds = (int(p["stop"]) - int(p["start"])) / int(p["sample_rate"])
+        metrics.SPEED.labels(device="cpu").observe(seconds / max(1e-6, time.monotonic() - t0))
         key = f"{self._work_prefix(c)}/chunk{c.chunk_index}-{c.attempt}.f32"
         self.storage.put_file(self.storage.bucket_audio, key, out)
         return self._commit(c, output={"key": key})
@@ -474,8 +498,7 @@ class Worker:
         m: dict[str, float] = dict(r.get("metrics") or {})
         m["chunks"] = float(len(chunks))
         if m.get("duration_s"):
-            m["render_speed_x"] = m["duration_s"] / wall
-            metrics.SPEED.observe(m["render_speed_x"])
+            m["render_speed_x"] = m["duration_s"] / wall  # whole job, all chunks
         keys = self._upload_results(c, out_audio, preset, viz, m)
         if hb.lost.is_set() or not self._commit(c, result=keys):
             self._discard(keys)

@@ -107,14 +107,29 @@ def test_errors_are_coded_and_localised(embedded_idle: Stack) -> None:
     assert r.status_code == 404 and r.json()["code"] == "E503"
 
 
-def test_health_metrics_openapi(embedded: Stack) -> None:
+def test_health_metrics_openapi(embedded: Stack, audio_dir: Path) -> None:
     c = embedded.client
     h = c.get("/health")
     assert h.status_code == 200, h.text
     assert h.json()["checks"] == {"database": "ok", "queue": "ok", "storage": "ok"}
+    api = embedded.api("alice")
+    t, r = api.upload(audio_dir / "mono.wav", audio_dir / "mono_ref.wav")
+    assert api.wait(api.submit([t], [r]).json()["id"], timeout=120)["state"] == "succeeded"
     m = c.get("/metrics").text
-    assert 'audio_style_jobs{state="queued"}' in m
-    assert "audio_style_http_requests_total" in m
+    for line in (
+        'audio_style_jobs{state="succeeded"} 1.0',
+        'audio_style_jobs_total{state="queued"} ',
+        'audio_style_jobs_total{state="running"} ',
+        'audio_style_jobs_total{state="succeeded"} ',
+        "audio_style_job_duration_seconds_bucket",
+        'audio_style_render_speed_x_realtime_bucket{device="cpu"',
+        "audio_style_stft_distance_db_bucket",
+        "audio_style_mel_distance_db_bucket",
+        "audio_style_lufs_error_lu_bucket",
+        "audio_style_true_peak_overs_total",
+        "audio_style_http_requests_total",
+    ):
+        assert line in m, line
     spec = c.get("/openapi.json").json()
     for path in ("/auth/token", "/uploads", "/jobs", "/jobs/{job_id}", "/health"):
         assert path in spec["paths"], path
