@@ -324,6 +324,7 @@ class ResultKeys:
     preset_key: str
     viz_key: str
     metrics: dict[str, float]
+    audio_sha256: str | None = None
 
 
 def complete(
@@ -369,6 +370,7 @@ def complete(
                 preset_key=result.preset_key,
                 viz_key=result.viz_key,
                 metrics=result.metrics,
+                audio_sha256=result.audio_sha256,
                 created_at=now,
             )
         )

@@ -141,6 +141,7 @@ class JobResult(BaseModel):
     preset_url: str
     viz_url: str
     metrics: dict[str, float] = Field(default_factory=dict)
+    audio_sha256: str | None = Field(None, description="SHA-256 of the audio file (hex)")
 
 
 class JobView(BaseModel):

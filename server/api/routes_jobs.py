@@ -101,6 +101,40 @@ def create_upload(request: Request, body: UploadRequest, svc: Svc, user: User) -
     )
 
 
+@router.post(
+    "/uploads/{upload_id}/renew", response_model=UploadGrant, status_code=201, responses=ERR
+)
+def renew_upload(request: Request, upload_id: str, svc: Svc, user: User) -> UploadGrant:
+    """Fresh upload targets/credentials for the same keys of an earlier grant (a client
+    resuming an interrupted upload after its credentials expired)."""
+    st = svc.settings
+    with svc.db.session() as s:
+        up = s.execute(
+            select(Upload).where(Upload.id == upload_id[:64], Upload.user_id == user.user_id)
+        ).scalar_one_or_none()
+        if up is None:
+            raise not_found()
+        keys, prefix = [str(k) for k in up.keys], up.prefix
+        now = float(s.execute(select(now_epoch())).scalar_one())
+        up.expires_at = now + st.upload_ttl_s
+        audit(s, request, user.user_id, "upload_renew", prefix, 201)
+    try:
+        parts = svc.storage.upload_grant(
+            svc.storage.bucket_audio, prefix, keys, st.max_upload_bytes, st.upload_ttl_s
+        )
+    except StorageError as e:
+        raise _storage_error(e) from e
+    return UploadGrant(
+        upload_id=upload_id,
+        bucket=svc.storage.bucket_audio,
+        prefix=prefix,
+        expires_at=datetime.fromtimestamp(now + st.upload_ttl_s, UTC),
+        max_bytes=st.max_upload_bytes,
+        files=parts.targets,
+        credentials=parts.credentials,
+    )
+
+
 # --- job submission -------------------------------------------------------------------------
 
 
@@ -207,6 +241,7 @@ def _view(svc: Svc, s: Any, job: Job, with_urls: bool, lang: str) -> JobView:
                     preset_url=storage.presign_get(storage.bucket_preset, r.preset_key, ttl),
                     viz_url=storage.presign_get(storage.bucket_viz, r.viz_key, ttl),
                     metrics={k: float(v) for k, v in (r.metrics or {}).items()},
+                    audio_sha256=r.audio_sha256,
                 )
             )
     progress, stage = job.progress, job.stage

@@ -159,6 +159,7 @@ class JobResultRow(Base):
     viz_key: Mapped[str] = mapped_column(String(512))
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[float] = mapped_column(Double)
+    audio_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # 0002
 
 
 class AuditLog(Base):

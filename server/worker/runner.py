@@ -47,6 +47,14 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def events_job_id(db: Database, task_id: str) -> str | None:
     from server.db.models import Task
 
@@ -303,6 +311,7 @@ class Worker:
             preset_key=f"{prefix}/{c.target_index}.json",
             viz_key=f"{prefix}/{c.target_index}.png",
             metrics=metrics_,
+            audio_sha256=_sha256(audio),
         )
         st.put_file(st.bucket_audio, keys.audio_key, audio, CONTENT_TYPES.get(ext, ""))
         st.put_file(st.bucket_preset, keys.preset_key, preset, "application/json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -35,6 +36,7 @@ def test_upload_submit_complete_download_equals_local_engine(
     for k in ("output_lufs", "stft_distance_db", "mel_distance_db", "lufs_error_lu"):
         assert k in res["metrics"], res["metrics"]
     assert abs(view["metrics"]["output_lufs"] - res["metrics"]["output_lufs"]) < 1e-9
+    assert res["audio_sha256"] == hashlib.sha256(got.read_bytes()).hexdigest()
 
 
 def test_album_two_targets_and_options(embedded: Stack, audio_dir: Path, tmp_path: Path) -> None:
@@ -134,3 +136,19 @@ def test_health_metrics_openapi(embedded: Stack, audio_dir: Path) -> None:
     for path in ("/auth/token", "/uploads", "/jobs", "/jobs/{job_id}", "/health"):
         assert path in spec["paths"], path
     assert "ErrorBody" in json.dumps(spec)
+
+
+def test_upload_grant_renewal(embedded_idle: Stack, audio_dir: Path) -> None:
+    api, other = embedded_idle.api("alice"), embedded_idle.api("bob")
+    p = audio_dir / "mono.wav"
+    grant = api.post("/uploads", json={"files": [{"name": p.name, "size": p.stat().st_size}]})
+    g1 = grant.json()
+    r = api.post(f"/uploads/{g1['upload_id']}/renew")
+    assert r.status_code == 201, r.text
+    g2 = r.json()
+    assert [f["key"] for f in g2["files"]] == [f["key"] for f in g1["files"]]
+    assert g2["prefix"] == g1["prefix"]
+    assert (
+        embedded_idle.client.put(g2["files"][0]["url"], content=p.read_bytes()).status_code == 200
+    )
+    assert other.post(f"/uploads/{g1['upload_id']}/renew").status_code == 404

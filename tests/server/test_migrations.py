@@ -32,3 +32,17 @@ def test_postgresql_migrations_match_models(pg_url: str) -> None:
     upgrade(db)
     assert _diff(db) == []
     db.dispose()
+
+
+def test_upgrade_keeps_data_of_an_older_schema(tmp_path: Path) -> None:
+    """Forward-compatible: a database at revision 0001 with data upgrades in place."""
+    from sqlalchemy import text
+
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(db, "0001")
+    with db.engine.begin() as c:
+        c.execute(text("INSERT INTO users VALUES ('u1', 'old', 'h', 0, 0)"))
+    upgrade(db)
+    assert _diff(db) == []
+    with db.engine.connect() as c:
+        assert c.execute(text("SELECT name FROM users")).scalar_one() == "old"
