@@ -273,7 +273,9 @@ def plan_gains(
             int(round(d.attack_ms * hops_per_ms)),
             d.release_ms * hops_per_ms,
         )
-    peak_db = 20.0 * np.log10(np.maximum(peak, 1e-12))
+    # samples of hop k are scaled by gains interpolated from hops k-1..k+1, so each hop's gain
+    # must respect its neighbours' peaks too
+    peak_db = maximum_filter1d(20.0 * np.log10(np.maximum(peak, 1e-12)), 3)
     lim_cfg = preset.limiter
     ceiling = lim_cfg.ceiling_dbtp - TP_SAFETY_DB
 
