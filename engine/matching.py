@@ -39,7 +39,7 @@ CONTENT_FLOOR_DB = 60.0  # bands more than this below the spectrum's peak carry 
 # How much of a distrusted reference is still applied (a different song still shares its
 # mastering's broad tonal tilt and width with the target's desired result, partly).
 EQ_FLOOR = 0.5
-WIDTH_FLOOR = 0.5
+WIDTH_FLOOR = 0.75
 DYNAMICS_FLOOR = 0.5
 
 
