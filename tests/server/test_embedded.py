@@ -53,7 +53,7 @@ def test_album_two_targets_and_options(embedded: Stack, audio_dir: Path, tmp_pat
     got = api.download_result(view, tmp_path / "s2.flac", 1)
     want = local_match(
         audio_dir / "target2.flac",
-        audio_dir / "reference.wav",
+        audio_dir / "mono_ref.wav",
         tmp_path / "l2.flac",
         MatchOptions(**opts),
         None,

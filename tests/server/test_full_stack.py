@@ -36,8 +36,8 @@ def test_full_stack_roundtrip_equals_local_engine(
     assert res["audio_url"].startswith(full_stack.settings.s3_endpoint or "")
     got = api.download_result(view, tmp_path / "server.wav")
     want = local_match(
-        audio_dir / "target.wav",
-        audio_dir / "reference.wav",
+        audio_dir / "mono.wav",
+        audio_dir / "mono_ref.wav",
         tmp_path / "local.wav",
         MatchOptions(),
         "wav32f",
@@ -74,8 +74,8 @@ def test_cos_backend_roundtrip(cos_stack: Stack, audio_dir: Path, tmp_path: Path
     assert view["spec"]["targets"] == [target]
     got = api.download_result(view, tmp_path / "cos.wav")
     want = local_match(
-        audio_dir / "target.wav",
-        audio_dir / "reference.wav",
+        audio_dir / "mono.wav",
+        audio_dir / "mono_ref.wav",
         tmp_path / "local.wav",
         MatchOptions(),
         "wav32f",
