@@ -148,7 +148,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         if not wait:
             return 0
         try:
-            view = client.wait(acc.id, on_update=bar.job)
+            view = client.wait(acc.id, on_update=bar.job, timeout_s=args.timeout)
         finally:
             bar.close()
         if view.state == "canceled":
@@ -258,6 +258,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--format", choices=AUDIO_FORMATS, default=None, help=T("opt_format"))
     p.add_argument("--wait", action="store_true", help=T("opt_wait"))
+    p.add_argument("--timeout", type=float, default=None, metavar="S", help=T("opt_timeout"))
     p.add_argument("-o", "--output", default=None, metavar="OUT", help=T("opt_out_submit"))
     p.add_argument("--force", action="store_true", help=T("opt_force"))
     p.add_argument("--name", default=None, help=T("opt_name"))

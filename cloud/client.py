@@ -494,7 +494,7 @@ class CloudClient:
         """Poll until the job is succeeded, failed or canceled (see :class:`PollPolicy`).
 
         ``cancel`` stops waiting (``CANCELED``) without canceling the job on the server.
-        ``timeout_s`` raises ``SERVICE_UNAVAILABLE`` when exceeded."""
+        ``timeout_s`` raises ``SERVICE_UNAVAILABLE`` when exceeded (the job goes on)."""
         delay = self.poll.first_s
         last: tuple[Any, ...] | None = None
         start = time.monotonic()
@@ -511,7 +511,10 @@ class CloudClient:
             if view.state.terminal:
                 return view
             if timeout_s is not None and time.monotonic() - start > timeout_s:
-                raise CloudError(ErrorCode.SERVICE_UNAVAILABLE, reason=f"job {job_id} timed out")
+                raise CloudError(
+                    ErrorCode.SERVICE_UNAVAILABLE,
+                    reason=T("wait_timeout", job=job_id, seconds=timeout_s),
+                )
             transfer._sleep(delay, cancel)
             delay = min(self.poll.max_s, delay * self.poll.factor)
 

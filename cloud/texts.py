@@ -42,6 +42,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "opt_format": ("output format (default: like the target)", "输出格式（默认与目标相同）"),
     "opt_wait": ("wait for the job and download the result", "等待任务完成并下载结果"),
+    "opt_timeout": (
+        "with --wait: give up waiting after S seconds (the job goes on)",
+        "与 --wait 一起使用：等待 S 秒后放弃等待（任务继续运行）",
+    ),
+    "wait_timeout": (
+        "stopped waiting for job {job} after {seconds:.0f} s; it goes on: audio-style cloud status {job}",
+        "等待任务 {job} {seconds:.0f} 秒后停止等待；任务仍在运行：audio-style cloud status {job}",
+    ),
     "opt_out_submit": (
         "output file (one target) or directory; implies --wait",
         "输出文件（单个目标）或目录；隐含 --wait",

@@ -31,7 +31,19 @@ from tests.cloud.conftest import (
 )
 from tests.server.conftest import local_match, peak_diff_dbfs
 
-OPTS = ["--amount", "90", "--eq-amount", "80", "--width-amount", "70", "--ceiling-dbtp", "-1.5"]
+pytestmark = pytest.mark.timeout(300)  # a stuck server fails the test instead of hanging it
+OPTS = [
+    "--timeout",
+    "200",
+    "--amount",
+    "90",
+    "--eq-amount",
+    "80",
+    "--width-amount",
+    "70",
+    "--ceiling-dbtp",
+    "-1.5",
+]
 MATCH = MatchOptions(amount=90, eq_amount=80, width_amount=70, ceiling_dbtp=-1.5)
 
 

@@ -32,6 +32,7 @@ from tests.cloud.conftest import (
     served,
 )
 
+pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -31,6 +31,8 @@ from tests.cloud.conftest import (
     served,
 )
 
+pytestmark = pytest.mark.timeout(120)
+
 
 def _upload_cut_and_resume(
     client: CloudClient, moto: MotoStorage, audio: Path, ref: Path
@@ -133,3 +135,26 @@ def test_cos_sdk_upload_resumes_after_a_cut(
     issued = [v for i in fake_tencent_sts.issued[-2:] for v in (i["TmpSecretKey"], i["Token"])]
     assert sts_spy == issued
     assert_no_secrets(sts_spy, logs=caplog.text, files=cloud_home.files())
+
+
+def test_s3_presigned_post_without_sts(
+    tmp_path: Path, moto_s3sts: MotoStorage, cloud_audio: Path, cloud_home: CloudHome
+) -> None:
+    """No STS configured: the grant holds presigned POST policies; the client sends the
+    form (fields first, then the file) with progress."""
+    env = s3_env(moto_s3sts, bucket_prefix(), sts=False)
+    with (
+        served(tmp_path, workers=0, **env) as srv,
+        CloudClient(srv.url, store=MemoryStore()) as c,
+    ):
+        c.login(srv.user("post"), PASSWORD)
+        seen: list[float] = []
+        song, ref = cloud_audio / "song.wav", cloud_audio / "ref.wav"
+        keys = c.upload([song, ref], on_progress=lambda t: seen.append(t.fraction))
+        assert seen[-1] == 1.0 and seen == sorted(seen)
+        storage = srv.stack.core.storage
+        assert storage.get_bytes(storage.bucket_audio, keys[0]) == song.read_bytes()
+        acc = c.submit(keys[:1], keys[1:], idempotency_key="same-key")
+        again = c.submit(keys[:1], keys[1:], idempotency_key="same-key")
+        assert again.id == acc.id  # a retried submit is the same job
+        assert c.cancel(acc.id).state == "canceled"
