@@ -64,6 +64,11 @@ def cloud_audio(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("cloud-audio")
     make_music(d / "song.wav", 4.0, seed=1, level=0.15)
     make_music(d / "ref.wav", 4.0, seed=2, bright=0.6, level=0.6)
+    # short mono pairs: the engine fits one EQ curve instead of two (the cheapest real job)
+    for name, seed, bright, level in (("mono", 3, 0.0, 0.15), ("mono_ref", 4, 0.6, 0.6)):
+        make_music(d / f"{name}.wav", 2.5, seed=seed, bright=bright, level=level)
+        x, sr = sf.read(str(d / f"{name}.wav"), always_2d=True)
+        sf.write(str(d / f"{name}.wav"), x.mean(axis=1), sr, subtype="PCM_24")
     # ~5.3 MiB of noise (30 s, 16-bit stereo 44.1 kHz): six parts of 1 MiB
     rng = np.random.default_rng(7)
     x = 0.1 * rng.standard_normal((30 * 44100, 2))

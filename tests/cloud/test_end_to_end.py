@@ -67,7 +67,9 @@ def test_cli_embedded_end_to_end(
     token_spy: list[str],
     quick_polls: None,
 ) -> None:
-    """Login, submit --wait with match options, list, status, fetch --all, logout. Access
+    """Login, submit --wait with match options (a short mono pair: the cheapest real job; the
+    local engine's output is computed once for both end-to-end tests), list, status,
+    fetch --all, logout. Access
     tokens live 2 s (no leeway) so they expire many times during the job: the client keeps
     refreshing and the job goes on. No token in logs, settings or temp files."""
     import server.auth
@@ -81,14 +83,14 @@ def test_cli_embedded_end_to_end(
         assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
         assert stat.S_IMODE(cloud_home.config.stat().st_mode) == 0o700
 
-        out = tmp_path / "out" / "song-cloud.wav"
+        out = tmp_path / "out" / "mono-cloud.wav"
         out.parent.mkdir()
         before = len(token_spy)
         t0 = time.monotonic()
         r = run_cli(
             capsys,
-            "cloud", "submit", str(cloud_audio / "song.wav"),
-            "--reference", str(cloud_audio / "ref.wav"),
+            "cloud", "submit", str(cloud_audio / "mono.wav"),
+            "--reference", str(cloud_audio / "mono_ref.wav"),
             *OPTS, "--format", "wav32f", "--wait", "-o", str(out),
         )  # fmt: skip
         took = time.monotonic() - t0
@@ -100,7 +102,7 @@ def test_cli_embedded_end_to_end(
 
         t1 = time.monotonic()
         want = local_match(
-            cloud_audio / "song.wav", cloud_audio / "ref.wav", tmp_path / "local.wav",
+            cloud_audio / "mono.wav", cloud_audio / "mono_ref.wav", tmp_path / "local.wav",
             MATCH, "wav32f",
         )  # fmt: skip
         report(capsys, f"local engine: {time.monotonic() - t1:.1f} s")
@@ -112,7 +114,7 @@ def test_cli_embedded_end_to_end(
         assert r.rc == 0, r.err
         assert json.loads(r.out)[0]["id"] == job_id
         r = run_cli(capsys, "cloud", "status", job_id)
-        assert r.rc == 0 and "succeeded" in r.out and "song.wav" in r.out
+        assert r.rc == 0 and "succeeded" in r.out and "mono.wav" in r.out
         r = run_cli(capsys, "cloud", "status", job_id, "--json")
         doc = json.loads(r.out)
         assert doc["state"] == "succeeded" and "audio_url" not in doc["results"][0]
@@ -121,9 +123,10 @@ def test_cli_embedded_end_to_end(
         r = run_cli(capsys, "cloud", "fetch", job_id, "-o", str(got), "--all")
         assert r.rc == 0, r.err
         names = sorted(p.name for p in got.iterdir())
-        assert names == ["song.curves.png", "song.matched.wav", "song.preset.json"]
-        assert (got / "song.matched.wav").read_bytes() == out.read_bytes()
-        assert json.loads((got / "song.preset.json").read_text())["kind"] == "audio-style-preset"
+        assert names == ["mono.curves.png", "mono.matched.wav", "mono.preset.json"]
+        assert (got / "mono.matched.wav").read_bytes() == out.read_bytes()
+        preset = json.loads((got / "mono.preset.json").read_text())
+        assert preset["kind"] == "audio-style-preset"
         r = run_cli(capsys, "cloud", "fetch", job_id, "-o", str(got))  # exists: refuse
         assert r.rc == 2 and r.err.startswith("error E201")
         r = run_cli(capsys, "cloud", "cancel", job_id)  # finished: conflict, one line
@@ -160,7 +163,8 @@ def test_cli_full_stack_end_to_end(
     quick_polls: None,
 ) -> None:
     """PostgreSQL + RabbitMQ + moto S3 (uploads with AssumeRole credentials through boto3),
-    the scheduler, a worker process: the CLI's result equals the local engine's."""
+    the scheduler, a worker process: the CLI's result, with match options, equals the local
+    engine's."""
     caplog.set_level(logging.DEBUG)
     env = {
         "DB_URL": pg_url,
@@ -176,15 +180,15 @@ def test_cli_full_stack_end_to_end(
         t0 = time.monotonic()
         r = run_cli(
             capsys,
-            "cloud", "submit", str(cloud_audio / "song.wav"),
-            "-r", str(cloud_audio / "ref.wav"), *OPTS, "--format", "wav32f", "-o", str(out),
+            "cloud", "submit", str(cloud_audio / "mono.wav"),
+            "-r", str(cloud_audio / "mono_ref.wav"), *OPTS, "--format", "wav32f", "-o", str(out),
         )  # fmt: skip
         took = time.monotonic() - t0
         assert r.rc == 0, (r.err, srv.stack.procs[0].tail())  # type: ignore[attr-defined]
         assert sts_spy, "the upload should have used temporary credentials"
-        got = out / "song.matched.wav"
+        got = out / "mono.matched.wav"
         want = local_match(
-            cloud_audio / "song.wav", cloud_audio / "ref.wav", tmp_path / "local.wav",
+            cloud_audio / "mono.wav", cloud_audio / "mono_ref.wav", tmp_path / "local.wav",
             MATCH, "wav32f",
         )  # fmt: skip
         diff = peak_diff_dbfs(got, want)
