@@ -230,11 +230,11 @@ class CloudClient:
                 )
 
     def logout(self) -> bool:
-        """Revoke the session on the server (best effort) and forget it here. True when the
-        server confirmed the revocation."""
+        """Revoke the session on the server (best effort) and forget it here. False when a
+        session was forgotten here but the server could not be told."""
         token = self.store.get()
         self._access = None
-        confirmed = False
+        confirmed = not token  # nothing to revoke
         if token:
             try:
                 r = self.http.send(
@@ -479,8 +479,16 @@ class CloudClient:
         return JobList.model_validate(r.json())
 
     def cancel(self, job_id: str) -> JobView:
-        """``DELETE /jobs/{id}``; ``CONFLICT`` when the job already finished."""
-        r = self._api("DELETE", f"/jobs/{_safe_id(job_id)}", retry_safe=True)
+        """``DELETE /jobs/{id}``; ``CONFLICT`` when the job already finished (a repeat of a
+        cancel whose answer was lost finds the job canceled: that is success)."""
+        try:
+            r = self._api("DELETE", f"/jobs/{_safe_id(job_id)}", retry_safe=True)
+        except CloudError as e:
+            if e.code == ErrorCode.CONFLICT:
+                view = self.job(job_id)
+                if view.state == JobState.CANCELED:
+                    return view
+            raise
         return JobView.model_validate(r.json())
 
     def wait(

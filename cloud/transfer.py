@@ -500,6 +500,9 @@ class CosUploader:
         part_mb = max(1, math.ceil(self.opts.part_size_for(size) / MiB))
 
         def progress(done: int, total: int) -> None:
+            # called by the SDK's part threads: raising here stops the upload after the parts
+            # in flight (the SDK reports a failed part, the round ends, CANCELED follows)
+            _check(cancel)
             if on_bytes:
                 on_bytes(min(done, total), total)
 
