@@ -48,7 +48,15 @@ def cmd_server(args: argparse.Namespace) -> int:
     from server.stack import api_services, core
 
     s = _settings(args)
-    if "PUBLIC_URL" not in s.extra and not _env_has("PUBLIC_URL"):
+    if not s.embedded and not s.jwt_secret_configured:
+        print(
+            "error: the full stack needs JWT_SECRET (shared by every API process)", file=sys.stderr
+        )
+        return 2
+    if s.app_env == "prod" and len(s.jwt_secret) < 32:
+        print("error: APP_ENV=prod needs a JWT_SECRET of at least 32 characters", file=sys.stderr)
+        return 2
+    if not s.public_url_configured:
         host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
         s = s.with_(public_url=f"http://{host}:{args.port}")
     if args.openapi:
@@ -91,12 +99,6 @@ def cmd_server(args: argparse.Namespace) -> int:
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=args.verbose)
     return 0
-
-
-def _env_has(name: str) -> bool:
-    import os
-
-    return bool(os.environ.get(name))
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:

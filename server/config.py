@@ -112,6 +112,8 @@ class Settings:
     worker_metrics_port: int = 0
     embedded_workers: int = 1
     extra: Mapping[str, str] = field(default_factory=dict)
+    jwt_secret_configured: bool = False  # False: generated and kept in the data directory
+    public_url_configured: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -254,6 +256,8 @@ def load_settings(
         worker_metrics_port=_int(merged, "WORKER_METRICS_PORT", 0),
         embedded_workers=_int(merged, "EMBEDDED_WORKERS", 1),
         extra={k: v for k, v in merged.items() if k.startswith(("APP_", "ENABLE_"))},
+        jwt_secret_configured=bool(merged.get("JWT_SECRET")),
+        public_url_configured=bool(merged.get("PUBLIC_URL")),
     )
     return s
 

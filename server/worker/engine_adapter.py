@@ -25,7 +25,6 @@ This relies on render internals (``_ms_filters``, ``_eq_blocks``, ``HopStats``,
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -397,9 +396,3 @@ def curves(preset_path: Path) -> list[tuple[list[float], list[float]]]:
     if preset.eq.side is not None:
         out.append((list(preset.eq.side.curve.freqs_hz), list(preset.eq.side.curve.gain_db)))
     return out
-
-
-def preset_summary(preset_path: Path) -> dict[str, Any]:
-    """A few plan numbers for logs."""
-    data: dict[str, Any] = json.loads(preset_path.read_text(encoding="utf-8"))
-    return {"target_lufs": data.get("loudness", {}).get("target_lufs")}

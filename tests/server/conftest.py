@@ -39,6 +39,17 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN_ID = secrets.token_hex(4)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``slow`` server tests (the 30-minute render) run only when asked for: ``-m slow`` or
+    ``AUDIO_STYLE_SLOW=1``."""
+    if "slow" in (config.getoption("-m") or "") or os.environ.get("AUDIO_STYLE_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: run with -m slow or AUDIO_STYLE_SLOW=1")
+    for item in items:
+        if "slow" in item.keywords and "tests/server/" in str(item.fspath):
+            item.add_marker(skip)
+
+
 def unavailable(what: str, err: object) -> None:
     """Skip (laptop) or fail (CI with REQUIRE_SERVICES=1)."""
     msg = f"{what} unavailable: {err!r}"
@@ -392,6 +403,7 @@ class FullStack(Stack):
 
         super().__init__(settings)
         self.tmp = tmp
+        tmp.mkdir(parents=True, exist_ok=True)
         self.shared_data = shared_data  # local storage: every process shares the data dir
         self.stop = threading.Event()
         self.scheduler = Scheduler(settings, self.core.db, self.core.queue)

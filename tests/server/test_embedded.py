@@ -133,6 +133,9 @@ def test_health_metrics_openapi(embedded: Stack, audio_dir: Path) -> None:
     ):
         assert line in m, line
     spec = c.get("/openapi.json").json()
+    from openapi_spec_validator import validate
+
+    validate(spec)
     for path in ("/auth/token", "/uploads", "/jobs", "/jobs/{job_id}", "/health"):
         assert path in spec["paths"], path
     assert "ErrorBody" in json.dumps(spec)
@@ -152,3 +155,35 @@ def test_upload_grant_renewal(embedded_idle: Stack, audio_dir: Path) -> None:
         embedded_idle.client.put(g2["files"][0]["url"], content=p.read_bytes()).status_code == 200
     )
     assert other.post(f"/uploads/{g1['upload_id']}/renew").status_code == 404
+
+
+def test_cancel_a_running_job_stops_its_worker(embedded: Stack, audio_dir: Path) -> None:
+    """DELETE while running: the heartbeat learns it, the sandbox is killed, nothing is
+    committed, and the worker takes the next job."""
+    from sqlalchemy import func, select
+
+    from server.db.models import JobResultRow, Task
+
+    api = embedded.api("alice")
+    t, r = api.upload(audio_dir / "target.wav", audio_dir / "reference.wav")
+    jid = api.submit([t], [r]).json()["id"]
+
+    def running() -> bool:
+        with embedded.core.db.session() as s:
+            st = s.execute(select(Task.state, Task.progress).where(Task.job_id == jid)).one()
+        return st[0] == "running" and st[1] > 0.0
+
+    from tests.server.conftest import wait_for
+
+    wait_for(running, 60, "the job running")
+    assert api.delete(f"/jobs/{jid}").json()["state"] == "canceled"
+    m, mr = api.upload(audio_dir / "mono.wav", audio_dir / "mono_ref.wav")
+    nxt = api.submit([m], [mr]).json()["id"]
+    assert api.wait(nxt, timeout=120)["state"] == "succeeded"
+    view = api.get(f"/jobs/{jid}").json()
+    assert view["state"] == "canceled" and view["results"] == []
+    with embedded.core.db.session() as s:
+        n = s.execute(
+            select(func.count()).select_from(JobResultRow).where(JobResultRow.job_id == jid)
+        ).scalar_one()
+    assert n == 0
