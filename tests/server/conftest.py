@@ -179,7 +179,7 @@ def pg_url() -> Iterator[str]:
         admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
     except Exception as e:
         unavailable("PostgreSQL", e)
-    name = f"audio_style_test_{RUN_ID}"
+    name = f"audio_style_test_{RUN_ID}_{secrets.token_hex(3)}"  # one per fixture instance
     admin.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN.rsplit("/", 1)[0]
     try:
