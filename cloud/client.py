@@ -43,6 +43,7 @@ from cloud.http import (
     RetryPolicy,
     error_from_response,
 )
+from cloud.journal import UploadJournal
 from cloud.texts import T
 from cloud.tokens import MemoryStore, Notice, TokenStore, open_store, refresh_lock
 from engine.progress import CancelToken, Progress
@@ -142,6 +143,10 @@ class CloudClient:
         at most 60 s, plus 1 s); 0 = only when the server answers 401.
     on_notice : callable, optional
         Receives one-off notices for the user (e.g. "no system keyring, kept in <file>").
+    resume_uploads : bool, optional
+        Remember unfinished uploads in ``<config_dir>/uploads.json`` (no secrets) so that a
+        later run resumes them (``cloud.journal``). Default: when the session is persistent
+        (an account and no explicit ``store``).
     """
 
     def __init__(
@@ -158,6 +163,7 @@ class CloudClient:
         poll: PollPolicy | None = None,
         refresh_margin_s: float | None = None,
         on_notice: Notice | None = None,
+        resume_uploads: bool | None = None,
     ) -> None:
         self.server = normalize_server(server)
         self.username = username
@@ -176,10 +182,10 @@ class CloudClient:
         self.poll = poll or PollPolicy()
         self.refresh_margin_s = refresh_margin_s
         self.stats = ClientStats()
+        self._resume = resume_uploads
         self._access: str | None = None
         self._access_deadline = 0.0
         self._refresh_guard = threading.Lock()
-        self._raw_results: dict[str, list[dict[str, Any]]] = {}
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -334,9 +340,10 @@ class CloudClient:
     ) -> list[str]:
         """Upload files straight to storage; returns their object keys (same order).
 
-        The same file named twice is uploaded once. Temporary storage credentials live only
-        for this call; when they (or the signed URLs) expire, a new grant is fetched and the
-        files are sent again under it."""
+        The same file named twice is uploaded once. Temporary storage credentials live only in
+        memory; when they (or the signed URLs) expire, the grant is renewed (same keys) and the
+        transfer resumes. An upload of the same files interrupted earlier (even by another
+        process) is resumed, see ``cloud.journal``."""
         files = [Path(p) for p in paths]
         unique: list[Path] = []
         index: dict[Path, int] = {}
@@ -346,18 +353,66 @@ class CloudClient:
                 _check_input(p)
                 index[rp] = len(unique)
                 unique.append(p)
-        for attempt in (1, 2, 3):
-            grant = self._grant(unique)
+        keys = self._upload_unique(unique, on_progress, cancel)
+        return [keys[index[p.resolve()]] for p in files]
+
+    @property
+    def journal(self) -> UploadJournal | None:
+        """Where unfinished uploads are remembered (None: not remembered)."""
+        on = self._resume if self._resume is not None else self._lock_dir is not None
+        return UploadJournal(self.config_dir) if on and self.username else None
+
+    def _upload_unique(
+        self,
+        files: list[Path],
+        on_progress: TransferCallback | None,
+        cancel: CancelToken | None,
+    ) -> list[str]:
+        journal = self.journal
+        grant: UploadGrant | None = None
+        done: set[int] = set()
+        entry = journal.find(self.server, self.username, files) if journal else None
+        if entry is not None and journal is not None:
             try:
-                keys = self._send_files(unique, grant, on_progress, cancel)
+                grant = self._renew(str(entry["upload_id"]))
+            except CloudError as e:
+                if e.code != ErrorCode.NOT_FOUND:
+                    raise
+            if grant is not None and [t.key for t in grant.files] == [
+                f.get("key") for f in entry["files"]
+            ]:
+                done = {i for i, f in enumerate(entry["files"]) if f.get("done")}
+                log.info("resuming upload %s (%d of %d files done)", grant.upload_id,
+                         len(done), len(files))  # fmt: skip
+            else:
+                journal.remove(str(entry["upload_id"]))
+                grant = None
+        if grant is None:
+            grant = self._grant(files)
+            if journal is not None:
+                journal.start(
+                    self.server, self.username, grant.upload_id, files,
+                    [t.key for t in grant.files],
+                )  # fmt: skip
+        for attempt in (1, 2, 3):
+            try:
+                self._send_files(files, grant, done, on_progress, cancel)
                 break
             except transfer.CredentialsExpired:
                 if attempt == 3:
                     raise CloudError(
                         ErrorCode.SERVICE_UNAVAILABLE, reason=T("credentials_expired")
                     ) from None
-                log.info("upload credentials expired; asking for a new grant")
-        return [keys[index[p.resolve()]] for p in files]
+                log.info("upload credentials expired; renewing the grant")
+                grant = self._renew(grant.upload_id)
+        if journal is not None:
+            journal.remove(grant.upload_id)
+        return [t.key for t in grant.files]
+
+    def _renew(self, upload_id: str) -> UploadGrant:
+        """``POST /uploads/{id}/renew``: the same keys with fresh credentials / URLs."""
+        r = self._api("POST", f"/uploads/{_safe_id(upload_id)}/renew", retry_safe=True)
+        return UploadGrant.model_validate(r.json())
 
     def _grant(self, files: Sequence[Path]) -> UploadGrant:
         body = UploadRequest(
@@ -370,9 +425,11 @@ class CloudClient:
         self,
         files: Sequence[Path],
         grant: UploadGrant,
+        done: set[int],
         on_progress: TransferCallback | None,
         cancel: CancelToken | None,
-    ) -> list[str]:
+    ) -> None:
+        """Send every file not in ``done`` (adding each to it once stored)."""
         sizes = [p.stat().st_size for p in files]
         total = sum(sizes)
         before = [sum(sizes[:i]) for i in range(len(files))]
@@ -384,8 +441,17 @@ class CloudClient:
             uploader = transfer.S3Uploader(creds, opts, stats)
         elif creds is not None and creds.provider == "cos":
             uploader = transfer.CosUploader(creds, opts, stats)
-        keys = []
+        journal = self.journal
         for i, (p, target) in enumerate(zip(files, grant.files, strict=True)):
+            if i in done:
+                if on_progress is not None:
+                    n = sizes[i]
+                    on_progress(
+                        TransferProgress(
+                            "upload", p.name, i, len(files), n, n, before[i] + n, total
+                        )
+                    )
+                continue
 
             def on_bytes(done: int, tot: int, i: int = i, p: Path = p) -> None:
                 if on_progress is not None:
@@ -401,11 +467,14 @@ class CloudClient:
                 try:
                     transfer.upload_signed(self.storage, p, target, opts, on_bytes, cancel, stats)
                 except CloudError as e:
-                    if e.status == 403 and grant.expires_at.timestamp() <= time.time() + 30:
+                    # refused (403; the embedded server says 404) after the grant's end
+                    expired = grant.expires_at.timestamp() <= time.time() + 30
+                    if e.status in (403, 404) and expired:
                         raise transfer.CredentialsExpired("signed URL expired") from None
                     raise
-            keys.append(target.key)
-        return keys
+            done.add(i)
+            if journal is not None:
+                journal.mark_done(grant.upload_id, i)
 
     # --- jobs -------------------------------------------------------------------------------
 
@@ -460,11 +529,7 @@ class CloudClient:
     def job(self, job_id: str) -> JobView:
         """``GET /jobs/{id}``: state, progress and, once succeeded, fresh result URLs."""
         r = self._api("GET", f"/jobs/{_safe_id(job_id)}", retry_safe=True)
-        raw = r.json()
-        view = JobView.model_validate(raw)
-        if isinstance(raw, dict) and isinstance(raw.get("results"), list):
-            self._raw_results[view.id] = [x for x in raw["results"] if isinstance(x, dict)]
-        return view
+        return JobView.model_validate(r.json())
 
     def jobs(
         self, *, limit: int = 20, cursor: str | None = None, state: JobState | None = None
@@ -541,9 +606,7 @@ class CloudClient:
         ``out``: a directory (files named after the targets: ``<stem>.matched.<ext>``,
         ``<stem>.preset.json``, ``<stem>.curves.png``), or one audio path per target.
         ``kinds``: any of ``audio``, ``preset``, ``viz``. Expired URLs are renewed once."""
-        view = job if isinstance(job, JobView) else self.job(job)
-        if view.id not in self._raw_results or isinstance(job, JobView):
-            view = self.job(view.id)  # fresh URLs
+        view = self.job(job.id if isinstance(job, JobView) else job)  # fresh signed URLs
         if view.state != JobState.SUCCEEDED:
             if view.state == JobState.FAILED:
                 reason = view.error.message if view.error else view.state.value
@@ -628,11 +691,7 @@ class CloudClient:
         for attempt in (1, 2):
             res: JobResult = view.results[i]
             url = {"audio": res.audio_url, "preset": res.preset_url, "viz": res.viz_url}[kind]
-            sha = None
-            raw = self._raw_results.get(view.id, [])
-            if kind == "audio" and i < len(raw):
-                v = raw[i].get("audio_sha256")
-                sha = str(v) if isinstance(v, str) and v else None
+            sha = res.audio_sha256 if kind == "audio" else None
             try:
                 return transfer.download(
                     self.storage,
@@ -644,9 +703,10 @@ class CloudClient:
                     on_bytes=on_bytes,
                     cancel=cancel,
                 )
-            except transfer.ExpiredUrl:
+            except transfer.ExpiredUrl as e:
                 if attempt == 2:
-                    raise CloudError(ErrorCode.FORBIDDEN, status=403) from None
+                    code = ErrorCode.NOT_FOUND if e.status == 404 else ErrorCode.FORBIDDEN
+                    raise CloudError(code, status=e.status) from None
                 view = self.job(view.id)  # fresh signed URLs
         raise AssertionError("unreachable")
 

@@ -310,6 +310,23 @@ class S3Uploader:
             f"upload {path.name}", self.creds.endpoint, self.opts.retry, cancel, body, self.stats
         )
 
+    def _find_upload(self, key: str) -> str | None:
+        """The newest unfinished multipart upload of ``key`` (``ListMultipartUploads``), or
+        None (also when listing is not allowed: then the upload starts over)."""
+        try:
+            r = self.client.list_multipart_uploads(Bucket=self.creds.bucket, Prefix=key)
+        except Exception as e:
+            err = self._classify(e)
+            if isinstance(err, (_Retry, CredentialsExpired)):
+                raise err from None
+            return None
+        mine = [u for u in r.get("Uploads", []) if u.get("Key") == key]
+        if not mine:
+            return None
+        newest = max(mine, key=lambda u: str(u.get("Initiated", "")))
+        log.info("resuming the multipart upload of %s", key.rsplit("/", 1)[-1])
+        return str(newest["UploadId"])
+
     def _list_parts(self, key: str, upload_id: str) -> dict[int, tuple[str, int]]:
         out: dict[int, tuple[str, int]] = {}
         marker = 0
@@ -345,6 +362,9 @@ class S3Uploader:
                 yield i + 1, off, min(part, size - off)
 
         def body() -> None:
+            if state["upload_id"] is None and state.get("looked") is None:
+                state["looked"] = True  # an earlier run (or credentials) may have started it
+                state["upload_id"] = self._find_upload(key)
             if state["upload_id"] is None:
                 try:
                     r = self.client.create_multipart_upload(Bucket=self.creds.bucket, Key=key)
@@ -380,11 +400,18 @@ class S3Uploader:
             progress = [done_bytes]
             if on_bytes:
                 on_bytes(done_bytes, size)
-            failures: list[Exception] = []
+            failures: list[BaseException] = []
 
             def send(num: int, off: int, length: int) -> None:
                 if failures or (cancel is not None and cancel.cancelled):
                     return
+                try:
+                    send_part(num, off, length)
+                except BaseException as e:  # a callback's error or a cancel: stop the rest
+                    failures.append(e)
+                    raise
+
+            def send_part(num: int, off: int, length: int) -> None:
                 data = _read_part(path, off, length)
                 digest = hashlib.md5(data, usedforsecurity=False)
                 try:
@@ -406,9 +433,12 @@ class S3Uploader:
                     if on_bytes:
                         on_bytes(progress[0], size)
 
-            with ThreadPoolExecutor(max_workers=max(1, self.opts.threads)) as pool:
+            pool = ThreadPoolExecutor(max_workers=max(1, self.opts.threads))
+            try:
                 for f in [pool.submit(send, *s) for s in todo]:
                     f.result()
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
             _check(cancel)
             if failures:
                 hard = [f for f in failures if not isinstance(f, _Retry)]
@@ -658,7 +688,12 @@ class Downloaded:
 
 
 class ExpiredUrl(Exception):
-    """A signed download URL was refused (expired): fetch a fresh one."""
+    """A signed download URL was refused (expired, or a storage that answers "not found" to
+    bad signatures, like the embedded server): fetch a fresh one."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
 
 
 def _etag_md5(headers: httpx.Headers) -> str | None:
@@ -756,14 +791,12 @@ def download(
         headers = {"Range": f"bytes={have}-"} if have else {}
         try:
             with http.stream("GET", url, headers=headers) as r:
-                if r.status_code in (401, 403):
-                    raise ExpiredUrl(f"HTTP {r.status_code}")
+                if r.status_code in (401, 403, 404):
+                    raise ExpiredUrl(r.status_code)
                 if r.status_code in (408, 429) or r.status_code >= 500:
                     raise _Retry(
                         f"HTTP {r.status_code}", parse_retry_after(r.headers.get("retry-after"))
                     )
-                if r.status_code == 404:
-                    raise CloudError(ErrorCode.NOT_FOUND, status=404)
                 if r.status_code not in (200, 206):
                     raise CloudError(
                         ErrorCode.SERVICE_UNAVAILABLE,

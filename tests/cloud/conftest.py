@@ -516,15 +516,20 @@ def sts_spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     from cloud.client import CloudClient
 
     seen: list[str] = []
-    orig = CloudClient._grant
 
-    def spy(self: CloudClient, files: Any) -> Any:
-        g = orig(self, files)
-        if g.credentials is not None:
-            seen.extend([g.credentials.secret_access_key, g.credentials.session_token])
-        return g
+    def wrap(name: str) -> None:
+        orig = getattr(CloudClient, name)
 
-    monkeypatch.setattr(CloudClient, "_grant", spy)
+        def spy(self: CloudClient, arg: Any) -> Any:
+            g = orig(self, arg)
+            if g.credentials is not None:
+                seen.extend([g.credentials.secret_access_key, g.credentials.session_token])
+            return g
+
+        monkeypatch.setattr(CloudClient, name, spy)
+
+    wrap("_grant")
+    wrap("_renew")
     return seen
 
 

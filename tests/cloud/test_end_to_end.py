@@ -132,6 +132,14 @@ def test_cli_embedded_end_to_end(
         r = run_cli(capsys, "cloud", "cancel", job_id)  # finished: conflict, one line
         assert r.rc == 2 and r.err.count("\n") == 1 and "E508" in r.err
 
+        # the desktop's path to the same result: checked against the server's SHA-256
+        from cloud.client import CloudClient
+
+        with CloudClient(srv.url, username=user) as c:
+            (res,) = c.download_results(job_id, tmp_path / "api")
+        assert res.verified == "sha256" and res.path.read_bytes() == out.read_bytes()
+        assert not (cloud_home.config / "uploads.json").exists()  # nothing left to resume
+
         r = run_cli(capsys, "cloud", "logout")
         assert r.rc == 0 and "signed out" in r.out
         assert not token_file.exists()

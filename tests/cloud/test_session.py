@@ -249,3 +249,33 @@ def test_match_in_cloud_generator_cancel(idle: Served, cloud_audio: Path, tmp_pa
         job = c.jobs(limit=1).items[0]
         assert job.state == "canceled"
         assert not (tmp_path / "o.wav").exists()
+
+
+def test_expired_upload_grant_is_renewed(
+    tmp_path: Path, cloud_audio: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signed upload URLs that expire before the transfer starts (a slow start, a laptop
+    waking up): the client asks for a new grant and sends the file under it."""
+    import cloud.transfer
+
+    real = cloud.transfer.upload_signed
+    calls: list[str] = []
+
+    def slow_first(*a: object, **kw: object) -> None:
+        calls.append("put")
+        if len(calls) == 1:
+            time.sleep(2.2)  # the grant lives 1-2 s
+        real(*a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cloud.transfer, "upload_signed", slow_first)
+    with (
+        served(tmp_path, workers=0, UPLOAD_TTL_S="2") as srv,
+        CloudClient(srv.url, store=MemoryStore()) as c,
+    ):
+        c.login(srv.user("slow"), PASSWORD)
+        (key,) = c.upload([cloud_audio / "mono.wav"])
+        assert len(calls) == 2
+        storage = srv.stack.core.storage
+        assert (
+            storage.get_bytes(storage.bucket_audio, key) == (cloud_audio / "mono.wav").read_bytes()
+        )

@@ -10,7 +10,9 @@ COS through cos-python-sdk-v5 with (fake) Tencent STS keys against moto's S3.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import stat
 from pathlib import Path
 
 import pytest
@@ -158,3 +160,55 @@ def test_s3_presigned_post_without_sts(
         again = c.submit(keys[:1], keys[1:], idempotency_key="same-key")
         assert again.id == acc.id  # a retried submit is the same job
         assert c.cancel(acc.id).state == "canceled"
+
+
+class Killed(BaseException):
+    """The process dies (power cut, kill -9) in the middle of an upload."""
+
+
+def test_restarted_client_resumes_the_interrupted_upload(
+    tmp_path: Path,
+    moto_s3sts: MotoStorage,
+    small_parts: int,
+    cloud_audio: Path,
+    cloud_home: CloudHome,
+    sts_spy: list[str],
+    token_spy: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A client dies after three parts; a new one (nothing in memory) uploading the same file
+    renews the grant (same key, fresh credentials), finds the multipart upload and its parts at
+    the storage and sends only the rest. The journal holds no secret and is gone afterwards."""
+    env = s3_env(moto_s3sts, bucket_prefix())
+    long = cloud_audio / "long.wav"
+    n_parts = -(-long.stat().st_size // small_parts)
+    opts = TransferOptions(part_size=small_parts, threads=1, sdk_retries=1)
+
+    def die_after_three(t: object) -> None:
+        if getattr(t, "done", 0) >= 3 * small_parts:
+            raise Killed
+
+    with served(tmp_path, workers=0, **env) as srv:
+        user = srv.user("restart")
+        moto_s3sts.faults.reset()
+        first = CloudClient(srv.url, username=user, transfer_options=opts)
+        first.login(user, PASSWORD)
+        with pytest.raises(Killed):
+            first.upload([long], on_progress=die_after_three)
+        journal = cloud_home.config / "uploads.json"
+        entry = json.loads(journal.read_text())[0]
+        assert stat.S_IMODE(journal.stat().st_mode) == 0o600
+        assert_no_secrets(sts_spy + token_spy, logs="", files=[journal])
+
+        with CloudClient(srv.url, username=user, transfer_options=opts) as second:
+            (key,) = second.upload([long])
+            assert key == entry["files"][0]["key"]  # the same object, not a new one
+            assert second.stats.upload.parts_skipped == 3
+            assert second.stats.upload.parts_sent == n_parts - 3
+        ok = moto_s3sts.faults.successes(key)
+        assert ok == {n: 1 for n in range(1, n_parts + 1)}, ok
+        report(capsys, f"restart after 3 of {n_parts} parts: 3 found stored, {n_parts - 3} sent")
+        storage = srv.stack.core.storage
+        assert storage.get_bytes(storage.bucket_audio, key) == long.read_bytes()
+        assert not journal.exists()
+        assert len(sts_spy) == 4  # the grant and its renewal
