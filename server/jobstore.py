@@ -9,12 +9,13 @@ result per target (unique constraint).
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, and_, delete, func, insert, or_, select, update
+from sqlalchemy import CursorResult, Result, and_, delete, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -95,6 +96,27 @@ def enqueue(s: Session, tasks: Sequence[Task], now: float) -> None:
         s.add(Outbox(task_id=t.id, created_at=now))
 
 
+_CLOCK_SQL = {
+    "postgresql": "extract(epoch from clock_timestamp())::float8",
+    "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
+}
+_INSERT_JOB = {
+    dialect: text(
+        "INSERT INTO jobs (id, user_id, idempotency_key, request_hash, name, spec, n_targets,"
+        " state, stage, progress, attempt, created_at, updated_at) VALUES (:id, :user_id, :key,"
+        f" :hash, :name, :spec, :n, :state, 'queued', 0, 0, {clock}, {clock})"
+        " RETURNING created_at"
+    )
+    for dialect, clock in _CLOCK_SQL.items()
+}
+_INSERT_TASK = text(
+    "INSERT INTO tasks (id, job_id, kind, target_index, chunk_index, state, attempt,"
+    " max_attempts, next_attempt_at, payload, progress, created_at, updated_at) VALUES"
+    " (:id, :job, 'match', :i, 0, :state, 0, :max, 0, '{}', 0, :now, :now)"
+)
+_INSERT_OUTBOX = text("INSERT INTO outbox (task_id, created_at) VALUES (:task, :now)")
+
+
 @dataclass(frozen=True)
 class NewJob:
     """What ``create_job`` returns (no ORM object: the insert path is kept lean)."""
@@ -130,55 +152,34 @@ def create_job(
         return found, False
     jid = new_id()
     n_targets = len(spec["targets"])
-    stmt = (
-        insert(Job)
-        .values(
-            id=jid,
-            user_id=user_id,
-            idempotency_key=idempotency_key,
-            request_hash=request_hash,
-            name=str(spec.get("name", "")),
-            spec=spec,
-            n_targets=n_targets,
-            state=Q,
-            stage="queued",
-            progress=0.0,
-            attempt=0,
-            created_at=now_epoch(),
-            updated_at=now_epoch(),
-        )
-        .returning(Job.created_at)
-    )
+    # hand-written SQL on the hottest path (POST /jobs): a third of the ORM's CPU per request
+    params = {
+        "id": jid,
+        "user_id": user_id,
+        "key": idempotency_key,
+        "hash": request_hash,
+        "name": str(spec.get("name", "")),
+        "spec": json.dumps(spec),
+        "n": n_targets,
+        "state": Q,
+    }
+    stmt = _INSERT_JOB[s.get_bind().dialect.name]
     if idempotency_key:  # a concurrent twin may win the unique constraint
         try:
             with s.begin_nested():
-                now = float(s.execute(stmt).scalar_one())
+                now = float(s.execute(stmt, params).scalar_one())
         except IntegrityError:
             found = existing()
             assert found is not None
             return found, False
     else:
-        now = float(s.execute(stmt).scalar_one())
+        now = float(s.execute(stmt, params).scalar_one())
     tasks = [
-        {
-            "id": new_id(),
-            "job_id": jid,
-            "kind": "match",
-            "target_index": i,
-            "chunk_index": 0,
-            "state": Q,
-            "attempt": 0,
-            "max_attempts": max_attempts,
-            "next_attempt_at": 0.0,
-            "payload": {},
-            "progress": 0.0,
-            "created_at": now,
-            "updated_at": now,
-        }
+        {"id": new_id(), "job": jid, "i": i, "state": Q, "max": max_attempts, "now": now}
         for i in range(n_targets)
     ]
-    s.execute(insert(Task), tasks)
-    s.execute(insert(Outbox), [{"task_id": t["id"], "created_at": now} for t in tasks])
+    s.execute(_INSERT_TASK, tasks)
+    s.execute(_INSERT_OUTBOX, [{"task": t["id"], "now": now} for t in tasks])
     return NewJob(jid, Q, request_hash), True
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,6 +22,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.schema.errors import ErrorCode
 from engine.schema.jobs import JobState
@@ -75,6 +76,42 @@ _JOBS_REGISTRY = CollectorRegistry(auto_describe=False)
 _JOBS_REGISTRY.register(_JOBS)
 
 
+class ObserveMiddleware:
+    """Request metrics and the JSON body cap, as plain ASGI (Starlette's ``BaseHTTPMiddleware``
+    costs a task and a stream per request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        if method in ("POST", "PATCH") and not path.startswith("/storage"):
+            for k, v in scope["headers"]:
+                if k == b"content-length" and v.isdigit() and int(v) > MAX_JSON_BODY:
+                    resp = errors.error_response(
+                        Request(scope), 413, ErrorCode.INVALID_REQUEST, reason="body too large"
+                    )
+                    await resp(scope, receive, send)
+                    return
+        status = [500]
+
+        async def send_(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = int(message["status"])
+            await send(message)
+
+        t0 = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            LATENCY.labels(method, route).observe(time.perf_counter() - t0)
+            REQUESTS.labels(method, route, str(status[0])).inc()
+
+
 def create_app(svc: Services) -> FastAPI:
     """The API over ``svc``; background loops start and stop with the app."""
 
@@ -103,23 +140,7 @@ def create_app(svc: Services) -> FastAPI:
     _JOBS.services = svc
     errors.install(app)
 
-    @app.middleware("http")
-    async def observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        if request.method in ("POST", "PATCH") and not request.url.path.startswith("/storage"):
-            size = request.headers.get("content-length")
-            if size and size.isdigit() and int(size) > MAX_JSON_BODY:
-                return errors.error_response(
-                    request, 413, ErrorCode.INVALID_REQUEST, reason="request body too large"
-                )
-        t0 = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        LATENCY.labels(request.method, path).observe(time.perf_counter() - t0)
-        REQUESTS.labels(request.method, path, str(response.status_code)).inc()
-        return response
+    app.add_middleware(ObserveMiddleware)
 
     @app.get("/health", tags=["ops"])
     def health(svc_: Svc) -> JSONResponse:

@@ -9,12 +9,11 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import insert
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from server.auth import AuthError, Principal, verify_access_token
 from server.config import Settings
-from server.db.models import AuditLog
 from server.db.session import Database
 from server.queue.base import TaskQueue
 from server.storage.base import Storage
@@ -61,6 +60,12 @@ async def current_user(request: Request, svc: Svc) -> Principal:
 User = Annotated[Principal, Depends(current_user)]
 
 
+_INSERT_AUDIT = text(
+    "INSERT INTO audit_log (at, user_id, action, resource, status, ip)"
+    " VALUES (:at, :user_id, :action, :resource, :status, :ip)"
+)
+
+
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
@@ -70,14 +75,15 @@ def audit(
 ) -> None:
     """Record who accessed what (in the caller's transaction)."""
     s.execute(
-        insert(AuditLog).values(
-            at=time.time(),
-            user_id=user_id,
-            action=action,
-            resource=resource[:512],
-            status=status,
-            ip=client_ip(request)[:64],
-        )
+        _INSERT_AUDIT,
+        {
+            "at": time.time(),
+            "user_id": user_id,
+            "action": action,
+            "resource": resource[:512],
+            "status": status,
+            "ip": client_ip(request)[:64],
+        },
     )
 
 
