@@ -50,6 +50,7 @@ LUFS_TOLERANCE = 0.05
 # True-peak meters differ by a few hundredths of a dB (interpolation filters): keep a margin
 TP_SAFETY_DB = 0.1
 TP_CHECK_MARGIN_DB = 0.05
+EDGE_FADE_MS = 2.0
 
 
 class Sink(Protocol):
@@ -365,7 +366,7 @@ def render(
         passes = 0
         while True:
             passes += 1
-            out_lufs = yield from _apply(plan, spill, sample_rate, channels, sink, cancel)
+            out_lufs = yield from _apply(plan, spill, sample_rate, channels, done, sink, cancel)
             out_tp = true_peak_bound_db(peak, plan.total_db())
             correction = 0.0
             if (
@@ -401,6 +402,14 @@ def render(
         spill.close()
 
 
+def edge_fade(idx: F64, frames: int, length: int) -> F64:
+    """Raised-cosine fade over the first and last ``length`` samples: a programme cut out of a
+    song starts and ends abruptly, and playback from silence would click and overshoot the
+    true-peak ceiling on that step."""
+    ramp = np.clip(np.minimum(idx + 0.5, frames - 0.5 - idx) / length, 0.0, 1.0)
+    return np.asarray(0.5 - 0.5 * np.cos(np.pi * ramp), dtype=np.float64)
+
+
 def true_peak_bound_db(peak: F64, total_db: F64) -> float:
     """Upper bound of the output's true peak (dBTP) from the pass-1 per-hop true peaks
     (BS.1770-4 Annex 2) and the hop gains: samples of hop ``k`` get a gain interpolated between
@@ -418,10 +427,12 @@ def _apply(
     spill: _Spill,
     sample_rate: int,
     channels: int,
+    frames: int,
     sink: Sink,
     cancel: CancelToken | None,
 ) -> Generator[Progress, None, float]:
     total = 10.0 ** (plan.total_db() / 20.0)
+    edge = max(1, int(EDGE_FADE_MS * sample_rate / 1000))
     hop = plan.hop
     centres = (np.arange(len(total)) + 0.5) * hop
     meter = KWeightedEnergy(sample_rate, channels)
@@ -430,7 +441,7 @@ def _apply(
     for b in spill:
         check(cancel)
         idx = np.arange(pos, pos + len(b), dtype=np.float64)
-        g = np.interp(idx, centres, total)
+        g = np.interp(idx, centres, total) * edge_fade(idx, frames, edge)
         y = b.astype(np.float64) * g[:, None]
         sink.write(y)
         meter.push(y)
