@@ -8,7 +8,8 @@ upload grant (``POST /uploads``):
   unfinished upload and its parts (``ListMultipartUploads`` + ``ListParts``, each part checked
   by size and MD5), so a retry after a dropped connection sends only the missing parts.
 - **S3 / MinIO** (``provider == "s3"``): boto3 with the AssumeRole credentials, multipart driven
-  here: ``CreateMultipartUpload`` once, then rounds of ``ListParts`` -> send the parts not stored
+  here: the key's unfinished upload (``ListMultipartUploads``: an earlier run, or this one under
+  expired credentials) or a new one, then rounds of ``ListParts`` -> send the parts not stored
   (or stored with another size/MD5) with ``Content-MD5`` -> ``CompleteMultipartUpload``.
 - **Signed URLs** (no credentials: the embedded server's ``/storage`` URLs, S3 presigned POST
   policies, COS presigned PUTs): one streamed request per file, repeated whole on failure.
@@ -362,9 +363,10 @@ class S3Uploader:
                 yield i + 1, off, min(part, size - off)
 
         def body() -> None:
-            if state["upload_id"] is None and state.get("looked") is None:
-                state["looked"] = True  # an earlier run (or credentials) may have started it
+            if state["upload_id"] is None and not state.get("looked"):
+                # an earlier run (or the same run under other credentials) may have started it
                 state["upload_id"] = self._find_upload(key)
+                state["looked"] = True
             if state["upload_id"] is None:
                 try:
                     r = self.client.create_multipart_upload(Bucket=self.creds.bucket, Key=key)
