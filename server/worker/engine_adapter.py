@@ -283,20 +283,27 @@ def region_gains(
 def render_region(
     preset_path: Path, target: Path, start: int, stop: int, gains_npz: Path, out_raw: Path
 ) -> None:
-    """Render frames ``[start, stop)`` with the whole-file gains (float32 raw output)."""
+    """Render frames ``[start, stop)`` with the whole-file gains (float32 raw output), as the
+    single pass's ``_apply`` does: interpolated hop gains times the programme's edge fade."""
     preset = load_preset(preset_path)
     g = np.load(gains_npz)
     lin = 10.0 ** (g["total_db"] / 20.0)
     hop = int(g["hop"][0])
     centres = (np.arange(len(lin)) + 0.5) * hop
-    blocks, lead, _rate = _eq_region(preset, target, start, stop)
+    blocks, lead, rate = _eq_region(preset, target, start, stop)
+    frames = int(io.probe(target).frames)
+    edge = max(1, int(getattr(rd, "EDGE_FADE_MS", 0.0) * rate / 1000))
+    fade = getattr(rd, "edge_fade", None)
     pos = start - lead  # absolute frame of the next EQ'd sample
     with open(out_raw, "wb") as out:
         for y in blocks:
             a, b = max(pos, start), min(pos + len(y), stop)
             if b > a:
                 part = y[a - pos : b - pos].astype(np.float32).astype(np.float64)  # as spilled
-                gain = np.interp(np.arange(a, b, dtype=np.float64), centres, lin)
+                idx = np.arange(a, b, dtype=np.float64)
+                gain = np.interp(idx, centres, lin)
+                if fade is not None:
+                    gain = gain * fade(idx, frames, edge)
                 out.write(np.ascontiguousarray(part * gain[:, None], dtype=np.float32).tobytes())
             pos += len(y)
 
