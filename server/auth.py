@@ -34,7 +34,15 @@ ACCESS_TYP = "at+jwt"
 LEEWAY_S = 30
 NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("audio-style timing equaliser")
+_dummy: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A hash to verify against for unknown names (same work as a real check), made lazily:
+    hashing at import would cost every process half a second."""
+    if not _dummy:
+        _dummy.append(_hasher.hash("audio-style timing equaliser"))
+    return _dummy[0]
 
 
 class AuthError(Exception):
@@ -78,7 +86,7 @@ def authenticate(s: Session, name: str, password: str) -> User:
     user = s.execute(select(User).where(User.name == name)).scalar_one_or_none()
     try:
         if user is None:
-            _hasher.verify(_DUMMY_HASH, password + "x")
+            _hasher.verify(_dummy_hash(), password + "x")
             raise AuthError("unknown user")
         _hasher.verify(user.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError) as e:

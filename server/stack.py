@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from server.api.deps import Services
 from server.config import Settings
 from server.db.migrate import upgrade
 from server.db.session import Database
 from server.queue import TaskQueue, make_queue
 from server.scheduler.service import OutboxRelay, Scheduler
+from server.services import Services
 from server.storage import Storage, StorageError, make_storage
 
 log = logging.getLogger(__name__)

@@ -27,8 +27,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from engine.schema.errors import ErrorCode
 from engine.schema.jobs import JobState
 from server.api import errors, routes_auth, routes_jobs, routes_storage
-from server.api.deps import Services, Svc
+from server.api.deps import Svc
 from server.db.models import Job
+from server.services import Services
 
 log = logging.getLogger(__name__)
 MAX_JSON_BODY = 1 << 20

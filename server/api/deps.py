@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,25 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from server.auth import AuthError, Principal, verify_access_token
-from server.config import Settings
 from server.db.session import Database
-from server.queue.base import TaskQueue
-from server.storage.base import Storage
-
-Background = Callable[[threading.Event], None]
-
-
-@dataclass
-class Services:
-    """What the API needs; ``background`` loops run on threads for the app's lifetime
-    (the outbox relay; in embedded mode also the scheduler and the workers)."""
-
-    settings: Settings
-    db: Database
-    storage: Storage
-    queue: TaskQueue
-    background: list[tuple[str, Background]] = field(default_factory=list)
-    kick: Callable[[], None] = lambda: None
+from server.services import Services
 
 
 async def services(request: Request) -> Services:

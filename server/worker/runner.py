@@ -161,7 +161,8 @@ class Worker:
 
     # --- queue side ---
     def run(self, stop: threading.Event) -> None:
-        """Consume until ``stop`` is set."""
+        """Consume until ``stop`` is set (the sandbox forkserver warms up meanwhile)."""
+        threading.Thread(target=sb.warm, name="sandbox-warm-up", daemon=True).start()
         self.queue.consume(self.handle, stop)
 
     def handle(self, d: Delivery) -> None:

@@ -65,6 +65,15 @@ def _context() -> Any:
         return _ctx
 
 
+def warm() -> None:
+    """Start the forkserver (and its engine imports) now rather than on the first task."""
+    ctx = _context()
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def run(
     op: str,
     args: dict[str, Any],
