@@ -544,6 +544,21 @@ def recover_expired_leases(s: Session) -> list[str]:
     return [str(i) for i in ids]
 
 
+def reset_after_restart(s: Session) -> int:
+    """Embedded mode starting up: the in-process queue lost its messages and no other process
+    can hold a lease, so queued tasks are marked unpublished and running ones re-queued (the
+    next claim increments their attempt). Returns how many tasks were touched."""
+    n = rowcount(s.execute(update(Task).where(Task.state == Q).values(published_at=None)))
+    n += rowcount(
+        s.execute(
+            update(Task)
+            .where(Task.state == R)
+            .values(state=Q, lease_until=None, published_at=None, next_attempt_at=0.0)
+        )
+    )
+    return n
+
+
 def due_unpublished(s: Session, republish_after_s: float, limit: int = 500) -> list[str]:
     """Queued tasks to (re-)publish: retries now due (never published since the failure), and
     tasks whose message was published long ago but never claimed (message lost)."""

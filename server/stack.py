@@ -46,6 +46,12 @@ def api_services(c: Core, *, embedded_workers: int | None = None) -> Services:
     svc = Services(c.settings, c.db, c.storage, c.queue, kick=relay.kick)
     svc.background.append(("outbox-relay", relay.run))
     if c.settings.embedded:
+        from server import jobstore
+
+        with c.db.session() as s:
+            n = jobstore.reset_after_restart(s)
+        if n:
+            log.info("re-queued %d tasks left from the previous run", n)
         svc.background.append(("scheduler", Scheduler(c.settings, c.db, c.queue).run))
         from server.worker.runner import Worker
 

@@ -187,3 +187,27 @@ def test_cancel_a_running_job_stops_its_worker(embedded: Stack, audio_dir: Path)
             select(func.count()).select_from(JobResultRow).where(JobResultRow.job_id == jid)
         ).scalar_one()
     assert n == 0
+
+
+def test_restarting_the_embedded_server_loses_no_job(tmp_path: Path, audio_dir: Path) -> None:
+    """Jobs accepted by an embedded server that stopped (in-memory queue gone) run after the
+    restart, without waiting for the lost-message timeout."""
+    from tests.server.conftest import make_settings
+
+    settings = make_settings(tmp_path / "data", REPUBLISH_AFTER_S="3600")
+    first = Stack(settings, workers=0)
+    api = first.api("alice")
+    t, r = api.upload(audio_dir / "mono.wav", audio_dir / "mono_ref.wav")
+    jid = api.submit([t], [r]).json()["id"]
+    login = first.logins["alice"]
+    first.close()
+    second = Stack(settings)
+    try:
+        from tests.server.client import Api
+        from tests.server.conftest import PASSWORD
+
+        api2 = Api(second.client)
+        api2.login(login, PASSWORD)
+        assert api2.wait(jid, timeout=120)["state"] == "succeeded"
+    finally:
+        second.close()
