@@ -260,3 +260,24 @@ def test_engine_cli_discovers_the_server_commands() -> None:
         ns = p.parse_args(argv)
         assert callable(ns.func)
     assert p.parse_args(["server"]).port == 8080
+
+
+def test_gpu_utilisation_from_nvidia_smi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from server.worker import metrics
+
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\necho '0, 37'\necho '1, 5'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    stop = threading.Event()
+    t = metrics.gpu_poller(stop, interval_s=0.05)
+    assert t is not None
+    deadline = time.monotonic() + 10
+    while metrics.GPU_UTIL.labels(gpu="1")._value.get() != 0.05 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stop.set()
+    t.join(5)
+    assert metrics.GPU_UTIL.labels(gpu="0")._value.get() == 0.37
+    assert metrics.GPU_UTIL.labels(gpu="1")._value.get() == 0.05
