@@ -1,9 +1,9 @@
 """The phase graph of a chunked target, advanced inside the committing transaction.
 
-``match`` (probe; a long target gets its preset built and is split) -> ``stats`` x N (EQ'd
-per-hop statistics of each chunk, with pre-roll) -> ``gains`` (merge the statistics, solve the
-whole-file gain curve) -> ``render`` x N (each chunk with its slice of the gain curve) ->
-``join`` (concatenate, meter, write the result). The commit of the task that completes a phase
+``match`` (probe; a long target gets its preset built and is split) -> ``stats`` x N (each
+chunk EQ'd with pre-roll: its per-hop statistics and its EQ'd frames) -> ``gains`` (merge the
+statistics, solve the whole-file gain curve) -> ``join`` (apply the gains to the EQ'd chunks,
+meter, write the result). The commit of the task that completes a phase
 creates the next phase's tasks in the same transaction, under the job's row lock, so a phase
 starts exactly once (the ``uq_tasks_unit`` constraint backs this up) and no scheduler poll sits
 between phases.
@@ -20,11 +20,11 @@ from server import jobstore
 from server.db.session import now_epoch
 from server.jobstore import Claim
 
-NEXT = {"match": "stats", "stats": "gains", "gains": "render", "render": "join"}
-FAN_OUT = {"stats", "render"}  # one task per chunk
+NEXT = {"match": "stats", "stats": "gains", "gains": "join"}
+FAN_OUT = {"stats"}  # one task per chunk
 # share of a target's progress at the start of each phase
-PHASE_START = {"match": 0.0, "stats": 0.15, "gains": 0.45, "render": 0.5, "join": 0.9}
-PHASE_END = {"match": 0.15, "stats": 0.45, "gains": 0.5, "render": 0.9, "join": 1.0}
+PHASE_START = {"match": 0.0, "stats": 0.3, "gains": 0.75, "join": 0.8}
+PHASE_END = {"match": 0.3, "stats": 0.75, "gains": 0.8, "join": 1.0}
 
 
 def advance(s: Session, c: Claim, max_attempts: int) -> int:
@@ -67,7 +67,7 @@ def target_progress(tasks: list[tuple[str, str, float]]) -> tuple[float, str]:
         st, p = match[0]
         return (1.0, "done") if st == "succeeded" else (p, "running" if st == "running" else st)
     value, stage = PHASE_END["match"], "split"
-    for phase in ("stats", "gains", "render", "join"):
+    for phase in ("stats", "gains", "join"):
         items = [(st, p) for k, st, p in tasks if k == phase]
         if not items:
             break

@@ -9,18 +9,19 @@ Chunked rendering of a long target splits the engine's two-pass render at hop bo
    as ``match_files`` does;
 2. ``region_stats`` (one task per chunk): the region is EQ'd with a pre-roll that covers the
    FIR and the memory of the K-weighting filter and true-peak interpolator, and a post-roll
-   that covers the FIR and the interpolator's look-ahead, then the per-hop K-weighted energy
-   and true peak of the chunk's own hops are kept — equal to the single pass's;
+   that covers the FIR and the interpolator's look-ahead; the per-hop K-weighted energy and
+   true peak of the chunk's own hops are kept — equal to the single pass's — and so are its
+   EQ'd frames (float32, as the single pass spills them);
 3. ``region_gains``: the chunks' statistics are concatenated and the engine's gain planner
    (``engine.render.plan_gains``) solves the dynamics, loudness and limiter gains of the whole
    file, as the single pass does;
-4. ``render_region`` (one task per chunk): the region is EQ'd again and its slice of the
-   whole-file gain curve applied;
-5. ``join``: the chunks are concatenated, metered, corrected like the single pass's final
-   loudness check, and written with the engine's writer (same dither seed).
+4. ``join``: the gains are applied to the EQ'd chunks as ``_apply`` does, the single pass's
+   final loudness/true-peak check is replayed, and the output is written with the engine's
+   writer (same dither seed).
 
-This relies on render internals (``_ms_filters``, ``_eq_blocks``, ``HopStats``,
-``plan_gains``) until the engine offers a public chunk API; they are used here only.
+This mirrors render internals (``_ms_filters``, ``_eq_blocks``, ``HopStats``, ``plan_gains``,
+``true_peak_bound_db``, ``edge_fade``) until the engine offers a public chunk API; they are used
+here only, and ``tests/server/test_chunked.py`` catches any drift.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -37,7 +39,9 @@ from numpy.typing import NDArray
 from engine import io
 from engine import pipeline as pl
 from engine import render as rd
+from engine.analysis import POINTS_PER_OCTAVE
 from engine.analysis.loudness import KWeightedEnergy, integrated_loudness
+from engine.analysis.spectrum import SpectrumAccumulator, log_grid, power_db, to_log_grid
 from engine.dsp.fir import fir_length
 from engine.presets import load_preset, save_preset
 from engine.report import spectral_distances
@@ -247,13 +251,22 @@ def _eq_region(
     return gen(), start - a, rate
 
 
-def region_stats(preset_path: Path, target: Path, start: int, stop: int, out_npz: Path) -> None:
-    """Per-hop K-weighted energy and true peak of the EQ'd chunk ``[start, stop)``."""
+def region_stats(
+    preset_path: Path, target: Path, start: int, stop: int, out_npz: Path, out_eq: Path
+) -> None:
+    """Per-hop K-weighted energy and true peak of the EQ'd chunk ``[start, stop)``, and the
+    chunk's EQ'd frames themselves (float32, as the single pass spills them) for the join."""
     preset = load_preset(preset_path)
     blocks, lead, rate = _eq_region(preset, target, start, stop)
     stats = rd.HopStats(rate, io.probe(target).channels)
-    for y in blocks:
-        stats.push(y)
+    pos = start - lead  # absolute frame of the next EQ'd sample
+    with open(out_eq, "wb") as eq:
+        for y in blocks:
+            stats.push(y)
+            a, b = max(pos, start), min(pos + len(y), stop)
+            if b > a:
+                eq.write(np.ascontiguousarray(y[a - pos : b - pos], dtype=np.float32).tobytes())
+            pos += len(y)
     kw, peak = stats.finish()
     hop = int(rd.hop_frames(rate))
     first, n = lead // hop, -(-(stop - start) // hop)
@@ -280,34 +293,6 @@ def region_gains(
     return {"gain_db": float(plan.gain_db), "predicted_lufs": float(plan.predicted_lufs)}
 
 
-def render_region(
-    preset_path: Path, target: Path, start: int, stop: int, gains_npz: Path, out_raw: Path
-) -> None:
-    """Render frames ``[start, stop)`` with the whole-file gains (float32 raw output), as the
-    single pass's ``_apply`` does: interpolated hop gains times the programme's edge fade."""
-    preset = load_preset(preset_path)
-    g = np.load(gains_npz)
-    lin = 10.0 ** (g["total_db"] / 20.0)
-    hop = int(g["hop"][0])
-    centres = (np.arange(len(lin)) + 0.5) * hop
-    blocks, lead, rate = _eq_region(preset, target, start, stop)
-    frames = int(io.probe(target).frames)
-    edge = max(1, int(getattr(rd, "EDGE_FADE_MS", 0.0) * rate / 1000))
-    fade = getattr(rd, "edge_fade", None)
-    pos = start - lead  # absolute frame of the next EQ'd sample
-    with open(out_raw, "wb") as out:
-        for y in blocks:
-            a, b = max(pos, start), min(pos + len(y), stop)
-            if b > a:
-                part = y[a - pos : b - pos].astype(np.float32).astype(np.float64)  # as spilled
-                idx = np.arange(a, b, dtype=np.float64)
-                gain = np.interp(idx, centres, lin)
-                if fade is not None:
-                    gain = gain * fade(idx, frames, edge)
-                out.write(np.ascontiguousarray(part * gain[:, None], dtype=np.float32).tobytes())
-            pos += len(y)
-
-
 def join(
     chunks: Sequence[Path],
     preset_path: Path,
@@ -316,34 +301,36 @@ def join(
     channels: int,
     out_audio: Path,
     fmt: str | None,
+    references: Sequence[Path],
 ) -> dict[str, float]:
-    """Concatenate the chunks and write them with the engine's writer, after the single pass's
-    final check: the output's loudness (metered) and true peak (bounded from the per-hop peaks
-    and gains); a miss re-solves the gains (re-planning the limiter when louder) and, since
-    every chunk sample is its EQ'd sample times an interpolated gain, re-applies them as a
-    per-sample ratio of new to old gains. Streams block by block (bounded memory)."""
+    """Apply the whole-file gains to the EQ'd chunks exactly as the single pass's ``_apply``
+    does (interpolated hop gains times the programme's edge fade), replay its final check
+    (metered loudness, true peak bounded from the per-hop peaks; a miss re-solves the gains),
+    and write with the engine's writer and dither seed. Streams block by block; the output's
+    long-term spectrum is accumulated on the way for the quality metrics."""
     preset = load_preset(preset_path)
     g = np.load(gains_npz)
     kw, peak, hop = g["kw"], g["peak"], int(g["hop"][0])
-    baked = np.asarray(g["total_db"], dtype=np.float64)  # what the chunks were rendered with
-    total, gain_db = baked, float(g["gain_db"][0])
+    total, gain_db = np.asarray(g["total_db"], dtype=np.float64), float(g["gain_db"][0])
     centres = (np.arange(len(total)) + 0.5) * hop
+    frames = sum(p.stat().st_size for p in chunks) // (4 * channels)
+    edge = max(1, int(getattr(rd, "EDGE_FADE_MS", 0.0) * sample_rate / 1000))
+    fade = getattr(rd, "edge_fade", None)
     block = int(rd.BLOCK_FRAMES)
 
     def blocks(total_db: F64) -> Iterator[F64]:
-        ratio_db = total_db - baked
+        lin = 10.0 ** (total_db / 20.0)
         pos = 0
         for p in chunks:
             raw = np.memmap(p, dtype=np.float32, mode="r").reshape(-1, channels)
             for i in range(0, len(raw), block):
-                y = np.asarray(raw[i : i + block], dtype=np.float64)
-                if np.any(ratio_db):
-                    idx = np.arange(pos, pos + len(y), dtype=np.float64)
-                    old = np.interp(idx, centres, 10.0 ** (baked / 20.0))
-                    new = np.interp(idx, centres, 10.0 ** (total_db / 20.0))
-                    y = y * (new / old)[:, None]
-                pos += len(y)
-                yield y
+                b = raw[i : i + block]
+                idx = np.arange(pos, pos + len(b), dtype=np.float64)
+                gain = np.interp(idx, centres, lin)
+                if fade is not None:
+                    gain = gain * fade(idx, frames, edge)
+                pos += len(b)
+                yield b.astype(np.float64) * gain[:, None]
 
     passes = 0
     while True:
@@ -370,12 +357,21 @@ def join(
             total, gain_db = plan.total_db(), float(plan.gain_db)
         else:  # quieter: peaks only fall, the limiter gain stays valid
             total, gain_db = total + correction, gain_db + correction
-    frames = 0
+    spec = SpectrumAccumulator(sample_rate, channels)
     with io.AudioWriter(out_audio, sample_rate, channels, fmt, force=True) as w:
         for y in blocks(total):
             w.write(y)
-            frames += len(y)
-    return {"passes": float(passes), "gain_db": gain_db, "frames": float(frames)}
+            spec.push(y)
+    ref_an = pl.drive(pl.analyze_file(references[0], sample_rate=sample_rate))
+    freqs = log_grid(sample_rate, POINTS_PER_OCTAVE)
+    out_an = SimpleNamespace(
+        freqs_hz=freqs,
+        mid_raw_db=power_db(to_log_grid(spec.mean_power("mid"), sample_rate, spec.n_fft, freqs)),
+        summary=SimpleNamespace(integrated_lufs=out_lufs),
+    )
+    m = _metrics(out_lufs, out_tp, preset, spectral_distances(out_an, ref_an))  # type: ignore[arg-type]
+    m.update(passes=float(passes), gain_db=gain_db, duration_s=frames / sample_rate)
+    return m
 
 
 def quality(

@@ -37,7 +37,7 @@ def op_match(a: dict[str, Any], progress: Progress) -> dict[str, Any]:
     out_preset = Path(a["out_preset"])
     if a.get("chunk_min_s") and info.duration_s >= float(a["chunk_min_s"]):
         eng.build_preset_file(
-            target, refs, options, out_preset, lambda f, st: progress(0.15 * f, st), _never
+            target, refs, options, out_preset, lambda f, st: progress(0.3 * f, st), _never
         )
         chunks = eng.plan_chunks(info.frames, info.sample_rate, float(a["chunk_s"]))
         return {
@@ -68,7 +68,12 @@ def _never() -> bool:
 
 def op_stats(a: dict[str, Any], progress: Progress) -> dict[str, Any]:
     eng.region_stats(
-        Path(a["preset"]), Path(a["target"]), int(a["start"]), int(a["stop"]), Path(a["out"])
+        Path(a["preset"]),
+        Path(a["target"]),
+        int(a["start"]),
+        int(a["stop"]),
+        Path(a["out"]),
+        Path(a["out_eq"]),
     )
     return {}
 
@@ -80,21 +85,9 @@ def op_gains(a: dict[str, Any], progress: Progress) -> dict[str, Any]:
     return {"metrics": m}
 
 
-def op_render(a: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    eng.render_region(
-        Path(a["preset"]),
-        Path(a["target"]),
-        int(a["start"]),
-        int(a["stop"]),
-        Path(a["gains"]),
-        Path(a["out"]),
-    )
-    return {}
-
-
 def op_join(a: dict[str, Any], progress: Progress) -> dict[str, Any]:
     out_audio, preset = Path(a["out_audio"]), Path(a["preset"])
-    info = eng.join(
+    metrics = eng.join(
         _paths(a["chunks"]),
         preset,
         Path(a["gains"]),
@@ -102,10 +95,8 @@ def op_join(a: dict[str, Any], progress: Progress) -> dict[str, Any]:
         int(a["channels"]),
         out_audio,
         a.get("format"),
+        _paths(a["references"]),
     )
-    progress(0.5, "measure")
-    metrics = eng.quality(out_audio, _paths(a["references"]), preset, _never)
-    metrics.update({k: v for k, v in info.items() if k != "frames"})
     Path(a["out_viz"]).write_bytes(plot_curves(eng.curves(preset)))
     return {"metrics": metrics}
 
@@ -128,7 +119,6 @@ OPS: dict[str, Callable[[dict[str, Any], Progress], dict[str, Any]]] = {
     "match": op_match,
     "stats": op_stats,
     "gains": op_gains,
-    "render": op_render,
     "join": op_join,
     "selftest_alloc": op_selftest_alloc,
     "selftest_sleep": op_selftest_sleep,

@@ -204,7 +204,6 @@ class Worker:
                 "match": self._match,
                 "stats": self._stats,
                 "gains": self._gains,
-                "render": self._render,
                 "join": self._join,
             }[c.kind]
             committed = runner(c, work, hb)
@@ -392,11 +391,12 @@ class Worker:
         return dest
 
     def _stats(self, c: Claim, work: Path, hb: _Heartbeat) -> bool:
+        t0 = time.monotonic()
         spec = JobSpec.model_validate(c.spec)
         p = c.payload
         (target,) = self._inputs([spec.targets[c.target_index]], work)
         preset = self._download_work(p["preset_key"], work / "preset.json")
-        out = work / "stats.npz"
+        out, out_eq = work / "stats.npz", work / "eq.f32"
         self._sandbox(
             "stats",
             {
@@ -405,15 +405,19 @@ class Worker:
                 "start": p["start"],
                 "stop": p["stop"],
                 "out": str(out),
+                "out_eq": str(out_eq),
             },
             work,
             hb,
             0.1,
             0.9,
         )
-        key = f"{self._work_prefix(c)}/stats{c.chunk_index}-{c.attempt}.npz"
-        self.storage.put_file(self.storage.bucket_audio, key, out)
-        return self._commit(c, output={"key": key})
+        seconds = (int(p["stop"]) - int(p["start"])) / int(p["sample_rate"])
+        metrics.SPEED.labels(device="cpu").observe(seconds / max(1e-6, time.monotonic() - t0))
+        base = f"{self._work_prefix(c)}/chunk{c.chunk_index}-{c.attempt}"
+        self.storage.put_file(self.storage.bucket_audio, f"{base}.npz", out)
+        self.storage.put_file(self.storage.bucket_audio, f"{base}.f32", out_eq)
+        return self._commit(c, output={"key": f"{base}.npz", "eq_key": f"{base}.f32"})
 
     def _gains(self, c: Claim, work: Path, hb: _Heartbeat) -> bool:
         p = c.payload
@@ -441,47 +445,15 @@ class Worker:
         self.storage.put_file(self.storage.bucket_audio, key, out)
         return self._commit(c, output={"key": key, "metrics": r.get("metrics", {})})
 
-    def _render(self, c: Claim, work: Path, hb: _Heartbeat) -> bool:
-        t0 = time.monotonic()
-        spec = JobSpec.model_validate(c.spec)
-        p = c.payload
-        with self.db.session() as db:
-            gains_key = jobstore.phase_outputs(db, c.job_id, c.target_index, "gains")[0]["key"]
-        (target,) = self._inputs([spec.targets[c.target_index]], work)
-        preset = self._download_work(p["preset_key"], work / "preset.json")
-        gains = self._download_work(gains_key, work / "gains.npz")
-        out = work / "chunk.f32"
-        self._sandbox(
-            "render",
-            {
-                "preset": str(preset),
-                "target": str(target),
-                "start": p["start"],
-                "stop": p["stop"],
-                "gains": str(gains),
-                "out": str(out),
-            },
-            work,
-            hb,
-            0.1,
-            0.9,
-        )
-        seconds = (int(p["stop"]) - int(p["start"])) / int(p["sample_rate"])
-        metrics.SPEED.labels(device="cpu").observe(seconds / max(1e-6, time.monotonic() - t0))
-        key = f"{self._work_prefix(c)}/chunk{c.chunk_index}-{c.attempt}.f32"
-        self.storage.put_file(self.storage.bucket_audio, key, out)
-        return self._commit(c, output={"key": key})
-
     def _join(self, c: Claim, work: Path, hb: _Heartbeat) -> bool:
         spec = JobSpec.model_validate(c.spec)
         p = c.payload
         with self.db.session() as db:
             chunk_keys = [
-                o["key"] for o in jobstore.phase_outputs(db, c.job_id, c.target_index, "render")
+                o["eq_key"] for o in jobstore.phase_outputs(db, c.job_id, c.target_index, "stats")
             ]
             gains_key = jobstore.phase_outputs(db, c.job_id, c.target_index, "gains")[0]["key"]
-            now = float(db.execute(select(now_epoch())).scalar_one())
-            wall = max(1e-6, now - (jobstore.job_started_at(db, c.job_id) or now))
+            started = jobstore.job_started_at(db, c.job_id)
         chunks = [self._download_work(k, work / f"c{i}.f32") for i, k in enumerate(chunk_keys)]
         refs = self._inputs(list(spec.references), work)
         preset = self._download_work(p["preset_key"], work / "preset.json")
@@ -507,6 +479,9 @@ class Worker:
         )
         m: dict[str, float] = dict(r.get("metrics") or {})
         m["chunks"] = float(len(chunks))
+        with self.db.session() as db:
+            now = float(db.execute(select(now_epoch())).scalar_one())
+        wall = max(1e-6, now - (started or now))
         if m.get("duration_s"):
             m["render_speed_x"] = m["duration_s"] / wall  # whole job, all chunks
         keys = self._upload_results(c, out_audio, preset, viz, m)
