@@ -7,10 +7,16 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup run test lint demo bench screenshots clean
 
-$(STAMP): pyproject.toml
+LOCK := packaging/requirements/dev.lock
+
+# Every third-party package from the pinned, hash-checked lock (packaging/lock.sh: core + extras
+# app, server, dev; never gpu/torch), then the project itself without dependencies.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[app,server,dev]"
+	$(BIN)/python -m pip install -q --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	@$(BIN)/python -m pip check || { echo "make setup: $(LOCK) is behind pyproject.toml: run packaging/lock.sh" >&2; exit 1; }
 	@touch $(STAMP)
 
 setup: $(STAMP)  ## idempotent: .venv with the project and its extras

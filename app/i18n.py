@@ -8,13 +8,12 @@ code table appear in the app's language.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
+from engine.resources import resource_path
 from engine.schema.i18n import normalize_lang, set_language
 
-I18N_DIR = Path(__file__).resolve().parent.parent / "resources" / "i18n"
+I18N_DIR = resource_path("i18n")
 QM_NAMES = {"zh": "audio_style_zh_CN", "en": "audio_style_en"}
 QT_LOCALES = {"zh": "zh_CN", "en": "en_US"}
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 from PySide6.QtWidgets import QApplication
+
+from engine.resources import resource_path
 
 BACKGROUND = "#1b1d21"
 PANEL = "#24272c"
@@ -23,7 +23,7 @@ ROLE_COLORS = {
     "result": "#63c982",  # green
 }
 SIDE_ALPHA = 170
-ICONS = Path(__file__).resolve().parents[2] / "resources" / "icons"
+ICONS = resource_path("icons")
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei")
 
 
