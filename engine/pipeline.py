@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from engine import io
 from engine.analysis import Analysis, AnalysisAccumulator, analyze_array
+from engine.backends import Backend, get_backend
 from engine.matching import build_preset
 from engine.presets import save_preset
 from engine.progress import CancelToken, Progress, check, drive, scaled
@@ -88,16 +89,19 @@ def analyze_file(
     cancel: CancelToken | None = None,
     require_signal: bool = True,
     true_peak: bool = True,
+    device: str | Backend = "auto",
 ) -> Generator[Progress, None, Analysis]:
     """Analyse a file in blocks, resampled to ``sample_rate`` when given (soxr, HQ).
 
     Raises ``AudioStyleError(SILENT)`` for a silent file when ``require_signal``. With
     ``true_peak=False`` the (costly) oversampled peak is skipped and the summary carries the
-    sample peak instead (``true_peak_measured`` False).
+    sample peak instead (``true_peak_measured`` False). ``device`` (``auto``, ``cpu``, ``gpu``
+    or a resolved backend) runs the spectrum's FFTs (:mod:`engine.backends`).
     """
     info = io.probe(path)
     rate = sample_rate or info.sample_rate
-    acc = AnalysisAccumulator(rate, info.channels, true_peak=true_peak)
+    backend = _backend(device)
+    acc = AnalysisAccumulator(rate, info.channels, true_peak=true_peak, backend=backend)
     stream = None
     if rate != info.sample_rate:
         stream = soxr.ResampleStream(info.sample_rate, rate, info.channels, dtype="float32")
@@ -116,17 +120,28 @@ def analyze_file(
     return analysis
 
 
+def _backend(device: str | Backend) -> Backend:
+    return get_backend(device) if isinstance(device, str) else device
+
+
 def _is_silent(a: Analysis) -> bool:
     s = a.summary
     return s.sample_peak_dbfs < SILENCE_DBFS or s.integrated_lufs <= -70.0
 
 
 def render_array(
-    preset: Preset, x: F64, sample_rate: int, *, gain_db: float | None = None
+    preset: Preset,
+    x: F64,
+    sample_rate: int,
+    *,
+    gain_db: float | None = None,
+    device: str | Backend = "auto",
 ) -> RenderOutput:
     """Render an in-memory ``(frames, channels)`` array (e.g. a preview loop region, with
     ``gain_db`` taken from the full render so its loudness matches)."""
-    audio, stats = render_array_stats(preset, np.asarray(x, dtype=np.float64), sample_rate, gain_db)
+    audio, stats = render_array_stats(
+        preset, np.asarray(x, dtype=np.float64), sample_rate, gain_db, _backend(device)
+    )
     return RenderOutput(audio, stats.gain_db, stats)
 
 
@@ -168,13 +183,16 @@ def render_file(
     force: bool = False,
     cancel: CancelToken | None = None,
     gain_db: float | None = None,
+    device: str | Backend = "auto",
 ) -> Generator[Progress, None, RenderResult]:
-    """Render ``target`` through ``preset`` into ``out`` (atomically: temp file + rename)."""
+    """Render ``target`` through ``preset`` into ``out`` (atomically: temp file + rename);
+    ``device`` runs the EQ's convolution (:mod:`engine.backends`)."""
     info = io.probe(target)
     out_path = Path(out)
     io.check_output_path(out_path, force)
     if Path(target).resolve() == out_path.resolve():
         raise AudioStyleError(ErrorCode.OUTPUT_EXISTS, path=str(out_path))
+    backend = _backend(device)
     sink = _FileSink(out_path, info.sample_rate, info.channels, fmt, force)
     try:
         stats = yield from render(
@@ -189,6 +207,7 @@ def render_file(
             sink,
             gain_db=gain_db,
             cancel=cancel,
+            backend=backend,
         )
     except BaseException:
         sink.abort()
@@ -228,6 +247,7 @@ def match_files(
     for extra in (preset_out, report_out):
         if extra is not None:
             io.check_output_path(extra, True)
+    backend = get_backend(options.device)
     results: list[MatchResult] = []
     ref_cache: dict[int, list[Analysis]] = {}
     want_tp = report_out is not None  # inputs' true peaks only feed the report
@@ -241,12 +261,14 @@ def match_files(
             for j, r in enumerate(references):
                 a = lo + step * 0.25 * j / len(references)
                 b = lo + step * 0.25 * (j + 1) / len(references)
-                gen = analyze_file(r, sample_rate=rate, cancel=cancel, true_peak=want_tp)
+                gen = analyze_file(
+                    r, sample_rate=rate, cancel=cancel, true_peak=want_tp, device=backend
+                )
                 refs.append((yield from scaled(gen, a, b)))
             ref_cache[rate] = refs
         refs = ref_cache[rate]
         t_an = yield from scaled(
-            analyze_file(target, cancel=cancel, true_peak=want_tp),
+            analyze_file(target, cancel=cancel, true_peak=want_tp, device=backend),
             lo + 0.25 * step,
             lo + 0.4 * step,
         )
@@ -259,7 +281,7 @@ def match_files(
             }
         )
         rendered = yield from scaled(
-            render_file(preset, target, out, fmt=fmt, force=force, cancel=cancel),
+            render_file(preset, target, out, fmt=fmt, force=force, cancel=cancel, device=backend),
             lo + 0.4 * step,
             hi - (0.1 * step if report_out else 0.0),
         )
@@ -269,7 +291,9 @@ def match_files(
             save_preset(preset, result.preset_path, force=True)
         if report_out is not None:
             out_an = yield from scaled(
-                analyze_file(out, cancel=cancel, require_signal=False), hi - 0.1 * step, hi
+                analyze_file(out, cancel=cancel, require_signal=False, device=backend),
+                hi - 0.1 * step,
+                hi,
             )
             result.report = build_report(
                 t_an, refs, out_an, preset, rendered.stats, str(target), str(out)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -32,13 +32,14 @@ from engine.analysis.loudness import (
     k_weighting_sos,
 )
 from engine.analysis.peaks import TruePeakMeter
+from engine.backends import Backend, numpy_backend
 from engine.dsp.dynamics import (
     compressor_gain_db,
     level_envelope_db,
     limiter_gain_db,
     maximum_filter1d,
 )
-from engine.dsp.fir import BlockConvolver, design_fir
+from engine.dsp.fir import design_fir
 from engine.progress import CancelToken, Progress, check
 from engine.schema.preset import Preset
 
@@ -189,14 +190,17 @@ def _ms_filters(preset: Preset, sample_rate: int, channels: int) -> list[F64] | 
 
 
 def _eq_blocks(
-    blocks: Iterable[F64], filters: list[F64] | None, channels: int
+    blocks: Iterable[F64],
+    filters: list[F64] | None,
+    channels: int,
+    backend: Backend | None = None,
 ) -> Iterator[tuple[F64, int]]:
     """Yield EQ'd blocks aligned with the input, with the count of input frames consumed."""
     if filters is None:
         for b in blocks:
             yield np.asarray(b, dtype=np.float64), len(b)
         return
-    conv = BlockConvolver(filters, BLOCK_FRAMES)
+    conv = (backend or numpy_backend()).convolver(filters, BLOCK_FRAMES)
     skip = conv.delay
     for b in blocks:
         b64 = np.asarray(b, dtype=np.float64)
@@ -213,6 +217,48 @@ def _eq_blocks(
     tail = conv.flush()[skip:]
     if len(tail):
         yield (_from_ms(tail) if channels == 2 else tail), 0
+
+
+def eq_batch(
+    presets: Sequence[Preset],
+    tracks: Sequence[F64],
+    sample_rate: int,
+    backend: Backend | None = None,
+) -> list[F32]:
+    """The mid/side EQ of many ``(frames, channels)`` tracks at once, each through its own
+    preset: every mid, side (or mono channel) signal becomes one row of a single
+    :meth:`~engine.backends.Backend.fir_batch` call (rows zero-padded to the longest track).
+    Returns the EQ'd tracks (float32, aligned with the input, as the renderer spills them);
+    a preset with the EQ off passes its track through."""
+    be = backend or numpy_backend()
+    rows: list[F64] = []
+    taps: list[F64] = []
+    owner: list[int] = []
+    for i, (preset, x) in enumerate(zip(presets, tracks, strict=True)):
+        filters = _ms_filters(preset, sample_rate, x.shape[1])
+        if filters is None:
+            continue
+        sig = _to_ms(x) if x.shape[1] == 2 else x
+        for c in range(x.shape[1]):
+            rows.append(sig[:, c])
+            taps.append(filters[c])
+            owner.append(i)
+    out = [np.asarray(x, dtype=np.float32) for x in tracks]
+    if not rows:
+        return out
+    longest = max(len(r) for r in rows)
+    x_rows = np.zeros((len(rows), longest), dtype=np.float32)
+    for j, r in enumerate(rows):
+        x_rows[j, : len(r)] = r
+    y_rows = be.fir_batch(x_rows, np.stack(taps))
+    j = 0
+    while j < len(rows):
+        i = owner[j]
+        n, ch = tracks[i].shape
+        y = y_rows[j : j + ch, :n].T.astype(np.float64)
+        out[i] = np.asarray(_from_ms(y) if ch == 2 else y, dtype=np.float32)
+        j += ch
+    return out
 
 
 def _to_ms(x: F64) -> F64:
@@ -342,18 +388,20 @@ def render(
     *,
     gain_db: float | None = None,
     cancel: CancelToken | None = None,
+    backend: Backend | None = None,
 ) -> Generator[Progress, None, RenderStats]:
     """Render ``blocks`` (the target, ``frames`` long) through ``preset`` into ``sink``.
 
     A generator: yields :class:`Progress`, returns :class:`RenderStats`. Pass ``gain_db``
-    (from a full render) to render an excerpt with the full file's loudness gain.
+    (from a full render) to render an excerpt with the full file's loudness gain; ``backend``
+    runs the EQ's convolution (default numpy).
     """
     filters = _ms_filters(preset, sample_rate, channels)
     spill = _Spill(frames * channels * 4)
     stats = HopStats(sample_rate, channels)
     done = 0
     try:
-        for y, consumed in _eq_blocks(blocks, filters, channels):
+        for y, consumed in _eq_blocks(blocks, filters, channels, backend):
             check(cancel)
             spill.add(y)
             stats.push(y)
@@ -451,7 +499,11 @@ def _apply(
 
 
 def render_array_stats(
-    preset: Preset, x: F64, sample_rate: int, gain_db: float | None = None
+    preset: Preset,
+    x: F64,
+    sample_rate: int,
+    gain_db: float | None = None,
+    backend: Backend | None = None,
 ) -> tuple[F64, RenderStats]:
     """Render a whole in-memory ``(frames, channels)`` array; returns audio and stats."""
     sink = ArraySink()
@@ -463,6 +515,7 @@ def render_array_stats(
         len(x),
         sink,
         gain_db=gain_db,
+        backend=backend,
     )
     while True:
         try:

@@ -26,6 +26,7 @@ from engine.analysis.spectrum import (
     smooth_octaves,
     to_log_grid,
 )
+from engine.backends import Backend
 from engine.schema.preset import AnalysisSummary
 
 F64 = NDArray[np.float64]
@@ -63,6 +64,7 @@ class AnalysisAccumulator:
     sample_rate: int
     channels: int
     true_peak: bool = True
+    backend: Backend | None = None  # compute backend of the spectrum (None: numpy)
     frames: int = 0
     sum_sq: float = 0.0
     sample_peak: float = 0.0
@@ -73,7 +75,7 @@ class AnalysisAccumulator:
 
     def __post_init__(self) -> None:
         self.loud = KWeightedEnergy(self.sample_rate, self.channels)
-        self.spec = SpectrumAccumulator(self.sample_rate, self.channels)
+        self.spec = SpectrumAccumulator(self.sample_rate, self.channels, backend=self.backend)
         self.tp = TruePeakMeter(self.sample_rate, self.channels)
 
     def push(self, block: NDArray[np.floating]) -> None:

@@ -1,7 +1,8 @@
 """Long-term average spectra (mid, side, L, R) on a log-frequency grid.
 
 Power spectra are accumulated frame by frame (Hann window, 50 % overlap) so that the
-statistics of several blocks or chunks can be merged by simple addition.
+statistics of several blocks or chunks can be merged by simple addition. The FFTs run on a
+compute backend (:mod:`engine.backends`; numpy by default).
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.fft as sfft
 from numpy.typing import NDArray
+
+from engine.backends import Backend, numpy_backend
 
 F64 = NDArray[np.float64]
 
@@ -38,11 +40,11 @@ class SpectrumAccumulator:
     frames: int = 0
     _tail: NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 1), np.float32))
     sums: dict[str, F64] = field(default_factory=dict)
+    backend: Backend | None = None  # None: numpy
 
     def __post_init__(self) -> None:
         if self.n_fft == 0:
             self.n_fft = fft_size_for(self.sample_rate)
-        self._window = np.hanning(self.n_fft + 1)[:-1].astype(np.float64)
         self._tail = np.zeros((0, self.channels), dtype=np.float32)
         bins = self.n_fft // 2 + 1
         keys = ("mid", "side", "left", "right", "cross") if self.channels == 2 else ("mid",)
@@ -57,25 +59,18 @@ class SpectrumAccumulator:
         self._tail = x[n * self.n_fft :]
 
     def _accumulate(self, x: NDArray[np.float32]) -> None:
-        w = self._window.astype(np.float32)
-        n = len(x) // self.n_fft
+        be: Backend = self.backend or numpy_backend()
+        sums = be.spectrum_sums(x, self.n_fft)
         if self.channels == 2:
-            spec_l = sfft.rfft(x[:, 0].reshape(n, self.n_fft) * w, axis=1, workers=-1)
-            spec_r = sfft.rfft(x[:, 1].reshape(n, self.n_fft) * w, axis=1, workers=-1)
-            ll = _sum_power(spec_l)
-            rr = _sum_power(spec_r)
-            lr = np.einsum("ij,ij->j", spec_l.real, spec_r.real) + np.einsum(
-                "ij,ij->j", spec_l.imag, spec_r.imag
-            )
+            ll, rr, lr = sums
             self.sums["left"] += ll
             self.sums["right"] += rr
             self.sums["cross"] += lr
             self.sums["mid"] += 0.25 * (ll + rr + 2.0 * lr)
             self.sums["side"] += 0.25 * (ll + rr - 2.0 * lr)
         else:
-            mono = x.mean(axis=1).reshape(n, self.n_fft)
-            self.sums["mid"] += _sum_power(sfft.rfft(mono * w, axis=1, workers=-1))
-        self.frames += n
+            self.sums["mid"] += sums[0]
+        self.frames += len(x) // self.n_fft
 
     def merge(self, other: SpectrumAccumulator) -> None:
         """Add another accumulator's sums (same rate and FFT size)."""
@@ -88,14 +83,6 @@ class SpectrumAccumulator:
         if self.frames == 0:
             return np.zeros(self.n_fft // 2 + 1)
         return self.sums[key] / self.frames
-
-
-def _sum_power(spec: NDArray[np.complexfloating]) -> F64:
-    return np.asarray(
-        np.einsum("ij,ij->j", spec.real, spec.real, dtype=np.float64)
-        + np.einsum("ij,ij->j", spec.imag, spec.imag, dtype=np.float64),
-        dtype=np.float64,
-    )
 
 
 def to_log_grid(power: F64, sample_rate: int, n_fft: int, freqs_hz: F64) -> F64:
