@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -55,6 +56,22 @@ class _ProgressBar:
             sys.stderr.flush()
 
 
+def _add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help=T("device"))
+
+
+def _show_backend_line(quiet: bool) -> None:
+    """Let engine.backends' one line (GPU fallback) through to stderr unless ``-q``."""
+    lg = logging.getLogger("engine.backends")
+    if quiet or lg.handlers:
+        return
+    h = logging.StreamHandler(sys.stderr)
+    h.setFormatter(logging.Formatter("audio-style: %(message)s"))
+    lg.addHandler(h)
+    lg.setLevel(logging.INFO)
+    lg.propagate = False
+
+
 def _add_match_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--amount", type=float, default=100.0, help=T("amount"))
     p.add_argument("--eq-amount", type=float, default=100.0, help=T("eq_amount"))
@@ -72,7 +89,7 @@ def _add_match_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--estimator", choices=("rules", "learned"), default="rules", help=T("estimator")
     )
-    p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help=T("device"))
+    _add_device(p)
 
 
 def options_from_args(args: argparse.Namespace) -> MatchOptions:
@@ -117,9 +134,10 @@ def _outputs_for(targets: list[str], out: str, fmt: str | None) -> list[Path]:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from engine.pipeline import analyze_file
 
+    _show_backend_line(args.quiet)
     bar = _ProgressBar(not args.quiet)
     try:
-        an = drive(analyze_file(args.file), bar)
+        an = drive(analyze_file(args.file, device=args.device), bar)
     finally:
         bar.close()
     s = an.summary
@@ -166,6 +184,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     outputs = _outputs_for(args.targets, args.output, args.format)
     for o in outputs:
         format_for(o, args.format)
+    _show_backend_line(args.quiet)
     bar = _ProgressBar(not args.quiet)
     try:
         results = drive(
@@ -203,10 +222,19 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from engine.presets import load_preset
 
     preset = load_preset(args.preset)
+    _show_backend_line(args.quiet)
     bar = _ProgressBar(not args.quiet)
     try:
         res = drive(
-            render_file(preset, args.target, args.output, fmt=args.format, force=args.force), bar
+            render_file(
+                preset,
+                args.target,
+                args.output,
+                fmt=args.format,
+                force=args.force,
+                device=args.device,
+            ),
+            bar,
         )
     finally:
         bar.close()
@@ -247,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help=T("file"))
     p.add_argument("--json", action="store_true", help=T("json"))
     p.add_argument("-q", "--quiet", action="store_true", help=T("quiet"))
+    _add_device(p)
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("match", help=T("cmd_match"), description=T("cmd_match"))
@@ -268,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=AUDIO_FORMATS, default=None, help=T("format"))
     p.add_argument("--force", action="store_true", help=T("force"))
     p.add_argument("-q", "--quiet", action="store_true", help=T("quiet"))
+    _add_device(p)
     p.set_defaults(func=cmd_apply)
 
     p = sub.add_parser("export-preset", help=T("cmd_export"), description=T("cmd_export"))

@@ -83,13 +83,35 @@ class Backend(Protocol):
 _NUMPY = NumpyBackend()
 _lock = threading.Lock()
 _cache: dict[str, Backend] = {}
-_cuda: tuple[bool, str] | None = None
+_cuda: tuple[bool, str, str] | None = None
 _fallback_logged = False
 
 _FALLBACK = (
     "no usable GPU ({reason}); computing on the CPU",
     "没有可用的 GPU（{reason}），改用 CPU 计算",
 )
+# why there is no GPU: {key: (english, chinese)}, ``{detail}`` filled in
+REASONS: dict[str, tuple[str, str]] = {
+    "disabled": ("disabled by {detail}", "已被 {detail} 禁用"),
+    "no_onnxruntime": (
+        "onnxruntime is not installed ({detail})",
+        "未安装 onnxruntime（{detail}）",
+    ),
+    "no_cuda_provider": (
+        "this onnxruntime has no CUDA provider; install the gpu extra (make setup-gpu)",
+        "此 onnxruntime 没有 CUDA 执行提供程序；请安装 gpu 扩展（make setup-gpu）",
+    ),
+    "cuda_failed": (
+        "the CUDA provider could not start: no GPU, driver or CUDA libraries ({detail})",
+        "CUDA 执行提供程序无法启动：缺少 GPU、驱动或 CUDA 库（{detail}）",
+    ),
+}
+
+
+def reason_text(key: str, detail: str = "", lang: str | None = None) -> str:
+    """The wording of a no-GPU reason in ``lang`` (default: the current language)."""
+    en, zh = REASONS[key]
+    return (zh if (lang or current_language()) == "zh" else en).format(detail=detail)
 
 
 def numpy_backend() -> NumpyBackend:
@@ -97,10 +119,11 @@ def numpy_backend() -> NumpyBackend:
     return _NUMPY
 
 
-def cuda_status() -> tuple[bool, str]:
-    """Whether onnxruntime can run on a CUDA GPU here, and if not, why (cached).
+def cuda_status() -> tuple[bool, str, str]:
+    """Whether onnxruntime can run on a CUDA GPU here, and if not, why: ``(ok, reason key of
+    REASONS, detail)`` (cached).
 
-    ``AUDIO_STYLE_NO_GPU=1`` hides the GPU (tests, or a shared machine)."""
+    ``AUDIO_STYLE_NO_GPU=1`` hides the GPU (tests, a CPU worker: ``ENABLE_GPU=false``)."""
     global _cuda
     with _lock:
         if _cuda is None:
@@ -108,13 +131,13 @@ def cuda_status() -> tuple[bool, str]:
         return _cuda
 
 
-def _probe_cuda() -> tuple[bool, str]:
+def _probe_cuda() -> tuple[bool, str, str]:
     if os.environ.get("AUDIO_STYLE_NO_GPU", "").strip() not in ("", "0"):
-        return False, "AUDIO_STYLE_NO_GPU is set"
+        return False, "disabled", "AUDIO_STYLE_NO_GPU"
     try:
         from engine.backends import ort_backend
     except ImportError as exc:  # onnxruntime or onnx not installed
-        return False, f"onnxruntime not installed ({exc.name or exc})"
+        return False, "no_onnxruntime", str(exc.name or exc)
     return ort_backend.probe_cuda()
 
 
@@ -132,16 +155,17 @@ def get_backend(device: str = "auto") -> Backend:
         )
     if device == "cpu":
         return _NUMPY
-    ok, reason = cuda_status()
+    ok, key, detail = cuda_status()
     if ok:
         return _gpu_backend()
     if device == "gpu":
-        raise AudioStyleError(ErrorCode.GPU_UNAVAILABLE, reason=reason)
+        raise AudioStyleError(ErrorCode.GPU_UNAVAILABLE, reason=reason_text(key, detail))
     with _lock:
         if not _fallback_logged:
             _fallback_logged = True
             en, zh = _FALLBACK
-            log.info((zh if current_language() == "zh" else en).format(reason=reason))
+            text = zh if current_language() == "zh" else en
+            log.info(text.format(reason=reason_text(key, detail)))
     return _NUMPY
 
 

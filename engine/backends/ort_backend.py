@@ -38,18 +38,20 @@ def gpu_providers() -> list[Any]:
     return out
 
 
-def probe_cuda() -> tuple[bool, str]:
+def probe_cuda() -> tuple[bool, str, str]:
     """Whether a session really runs on CUDA here (the gpu wheel lists CUDA even without a
-    GPU or driver; the session then silently falls back), and if not, why."""
+    GPU or driver; the session then silently falls back), and if not, why: ``(ok, reason key,
+    detail)`` (keys: :data:`engine.backends.REASONS`)."""
     if CUDA not in ort.get_available_providers():
-        return False, "onnxruntime has no CUDA provider; install the gpu extra (make setup-gpu)"
+        return False, "no_cuda_provider", ""
     try:
         sess = _session(graphs.fir_graph(4, 5), gpu_providers(), quiet=True)
+        sess.run(None, {"x": np.zeros((1, 2, 4), np.float32), "h": np.zeros((1, 5), np.float32)})
     except Exception as exc:  # driver/library problems surface here
-        return False, f"CUDA provider failed: {str(exc).splitlines()[0][:160]}"
+        return False, "cuda_failed", str(exc).splitlines()[0][:160] if str(exc) else "error"
     if CUDA not in sess.get_providers():
-        return False, "CUDA provider could not start (no GPU, driver or CUDA libraries)"
-    return True, "CUDA"
+        return False, "cuda_failed", "session fell back to the CPU"
+    return True, "", ort.__version__
 
 
 def _session(model: bytes, providers: list[Any], quiet: bool = False) -> ort.InferenceSession:
