@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,8 +114,23 @@ def issue_access_token(settings: Settings, user: User, now: float) -> str:
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM, headers={"typ": ACCESS_TYP})
 
 
+# verified tokens: (secret, audience, issuer, token) -> (principal, exp). A client sends the same
+# access token with every request for its lifetime; checking its signature and claims once is
+# enough, since the signature covers the exact string. Only the expiry changes with time, and it
+# is checked on every use.
+_VERIFIED: dict[tuple[str, str, str, str], tuple[Principal, float]] = {}
+VERIFIED_CACHE_SIZE = 10_000
+
+
 def verify_access_token(settings: Settings, token: str) -> Principal:
     """Validate signature, algorithm, type, issuer, audience and times; AuthError otherwise."""
+    key = (settings.jwt_secret, settings.jwt_audience, settings.jwt_issuer, token)
+    hit = _VERIFIED.get(key)
+    if hit is not None:
+        if hit[1] > time.time() - LEEWAY_S:
+            return hit[0]
+        _VERIFIED.pop(key, None)
+        raise AuthError("invalid token: Signature has expired")
     try:
         header = jwt.get_unverified_header(token)
         if header.get("alg") != ALGORITHM or header.get("typ") != ACCESS_TYP:
@@ -133,7 +149,13 @@ def verify_access_token(settings: Settings, token: str) -> Principal:
     sub, name = claims.get("sub"), claims.get("name", "")
     if not isinstance(sub, str) or not sub:
         raise AuthError("no subject")
-    return Principal(user_id=sub, name=str(name))
+    principal = Principal(user_id=sub, name=str(name))
+    exp, nbf = float(claims["exp"]), float(claims["nbf"])
+    if nbf <= time.time():  # a token not yet valid (within the leeway) is checked again
+        if len(_VERIFIED) >= VERIFIED_CACHE_SIZE:
+            _VERIFIED.clear()
+        _VERIFIED[key] = (principal, exp)
+    return principal
 
 
 # --- refresh tokens -----------------------------------------------------------------------

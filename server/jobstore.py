@@ -15,8 +15,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, and_, delete, func, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    CursorResult,
+    Result,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from engine.schema.errors import ErrorCode
@@ -96,34 +106,108 @@ def enqueue(s: Session, tasks: Sequence[Task], now: float) -> None:
         s.add(Outbox(task_id=t.id, created_at=now))
 
 
-_CLOCK_SQL = {
-    "postgresql": "extract(epoch from clock_timestamp())::float8",
-    "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
-}
-_INSERT_JOB = {
-    dialect: text(
-        "INSERT INTO jobs (id, user_id, idempotency_key, request_hash, name, spec, n_targets,"
-        " state, stage, progress, attempt, created_at, updated_at) VALUES (:id, :user_id, :key,"
-        f" :hash, :name, :spec, :n, :state, 'queued', 0, 0, {clock}, {clock})"
-        " RETURNING created_at"
-    )
-    for dialect, clock in _CLOCK_SQL.items()
-}
+_INSERT_JOB = text(
+    "INSERT INTO jobs (id, user_id, idempotency_key, request_hash, name, spec, n_targets,"
+    " state, stage, progress, attempt, created_at, updated_at) VALUES (:id, :user_id, :key,"
+    " :hash, :name, :spec, :n, :state, 'queued', 0, 0, :now, :now) ON CONFLICT DO NOTHING"
+)
 _INSERT_TASK = text(
     "INSERT INTO tasks (id, job_id, kind, target_index, chunk_index, state, attempt,"
     " max_attempts, next_attempt_at, payload, progress, created_at, updated_at) VALUES"
     " (:id, :job, 'match', :i, 0, :state, 0, :max, 0, '{}', 0, :now, :now)"
 )
 _INSERT_OUTBOX = text("INSERT INTO outbox (task_id, created_at) VALUES (:task, :now)")
+_SELECT_KEYED = text(
+    "SELECT id, state, request_hash, user_id, idempotency_key FROM jobs"
+    " WHERE user_id IN :users AND idempotency_key IN :keys"
+).bindparams(bindparam("users", expanding=True), bindparam("keys", expanding=True))
 
 
 @dataclass(frozen=True)
 class NewJob:
-    """What ``create_job`` returns (no ORM object: the insert path is kept lean)."""
+    """What ``create_jobs`` returns (no ORM object: the insert path is kept lean)."""
 
     id: str
     state: str
     request_hash: str
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """One accepted submission: the checked spec (sources resolved to object keys)."""
+
+    user_id: str
+    spec: dict[str, Any]
+    request_hash: str
+    idempotency_key: str | None = None
+
+
+def create_jobs(
+    s: Session, requests: Sequence[JobRequest], max_attempts: int
+) -> list[tuple[NewJob, bool]]:
+    """Insert queued jobs, each with one ``match`` task per target and their outbox rows, in
+    a handful of statements whatever the number of jobs (the API commits concurrent
+    submissions together: one transaction, one commit).
+
+    A request with an ``Idempotency-Key`` already used by its user gets the existing job
+    (``created`` False), also when the twin came earlier in the same batch or from a
+    concurrent transaction (the unique constraint decides; the insert skips the conflict);
+    the caller compares ``request_hash`` to refuse a different body under the same key."""
+    now = _now(s)
+    rows: list[dict[str, Any]] = []
+    first: dict[tuple[str, str], str] = {}  # (user, key) -> id proposed in this batch
+    proposed: list[str] = []
+    for r in requests:
+        jid = new_id()
+        if r.idempotency_key:
+            k = (r.user_id, r.idempotency_key)
+            if k in first:  # a twin earlier in this batch: resolved below like any repeat
+                proposed.append(first[k])
+                continue
+            first[k] = jid
+        proposed.append(jid)
+        rows.append(
+            {
+                "id": jid,
+                "user_id": r.user_id,
+                "key": r.idempotency_key,
+                "hash": r.request_hash,
+                "name": str(r.spec.get("name", "")),
+                "spec": json.dumps(r.spec),
+                "n": len(r.spec["targets"]),
+                "state": Q,
+                "now": now,
+            }
+        )
+    s.execute(_INSERT_JOB, rows)
+    # who owns each (user, key) now: our row (inserted) or an earlier job (a repeat)
+    owner: dict[tuple[str, str], NewJob] = {}
+    if first:
+        users = sorted({u for u, _ in first})
+        keys = sorted({k for _, k in first})
+        for jid, state, h, u, k in s.execute(_SELECT_KEYED, {"users": users, "keys": keys}):
+            owner[(str(u), str(k))] = NewJob(str(jid), str(state), str(h))
+    out: list[tuple[NewJob, bool]] = []
+    created: set[str] = set()
+    for r, jid in zip(requests, proposed, strict=True):
+        if r.idempotency_key:
+            job = owner[(r.user_id, r.idempotency_key)]
+            is_new = job.id == jid and jid not in created
+        else:
+            job, is_new = NewJob(jid, Q, r.request_hash), True
+        if is_new:
+            created.add(jid)
+        out.append((job, is_new))
+    by_id = {row["id"]: row for row in rows}
+    tasks = [
+        {"id": new_id(), "job": jid, "i": i, "state": Q, "max": max_attempts, "now": now}
+        for jid in created
+        for i in range(int(by_id[jid]["n"]))
+    ]
+    if tasks:
+        s.execute(_INSERT_TASK, tasks)
+        s.execute(_INSERT_OUTBOX, [{"task": t["id"], "now": now} for t in tasks])
+    return out
 
 
 def create_job(
@@ -135,52 +219,9 @@ def create_job(
     request_hash: str,
     max_attempts: int,
 ) -> tuple[NewJob, bool]:
-    """Insert a queued job with one ``match`` task per target and their outbox rows.
-
-    With an ``Idempotency-Key`` a repeat returns the existing job (``created`` False); the
-    caller compares ``request_hash`` to refuse a different body under the same key."""
-
-    def existing() -> NewJob | None:
-        row = s.execute(
-            select(Job.id, Job.state, Job.request_hash).where(
-                Job.user_id == user_id, Job.idempotency_key == idempotency_key
-            )
-        ).first()
-        return NewJob(str(row[0]), str(row[1]), str(row[2])) if row is not None else None
-
-    if idempotency_key and (found := existing()) is not None:
-        return found, False
-    jid = new_id()
-    n_targets = len(spec["targets"])
-    # hand-written SQL on the hottest path (POST /jobs): a third of the ORM's CPU per request
-    params = {
-        "id": jid,
-        "user_id": user_id,
-        "key": idempotency_key,
-        "hash": request_hash,
-        "name": str(spec.get("name", "")),
-        "spec": json.dumps(spec),
-        "n": n_targets,
-        "state": Q,
-    }
-    stmt = _INSERT_JOB[s.get_bind().dialect.name]
-    if idempotency_key:  # a concurrent twin may win the unique constraint
-        try:
-            with s.begin_nested():
-                now = float(s.execute(stmt, params).scalar_one())
-        except IntegrityError:
-            found = existing()
-            assert found is not None
-            return found, False
-    else:
-        now = float(s.execute(stmt, params).scalar_one())
-    tasks = [
-        {"id": new_id(), "job": jid, "i": i, "state": Q, "max": max_attempts, "now": now}
-        for i in range(n_targets)
-    ]
-    s.execute(_INSERT_TASK, tasks)
-    s.execute(_INSERT_OUTBOX, [{"task": t["id"], "now": now} for t in tasks])
-    return NewJob(jid, Q, request_hash), True
+    """One job (see :func:`create_jobs`)."""
+    req = JobRequest(user_id, spec, request_hash, idempotency_key)
+    return create_jobs(s, [req], max_attempts)[0]
 
 
 # --- claiming and heartbeats ----------------------------------------------------------------

@@ -28,7 +28,9 @@ from engine.schema.errors import ErrorCode
 from engine.schema.jobs import JobState
 from server.api import errors, routes_auth, routes_jobs, routes_storage
 from server.api.deps import Svc
+from server.api.intake import JobIntake
 from server.db.models import Job
+from server.metrics import JOBS_TOTAL
 from server.services import Services
 
 log = logging.getLogger(__name__)
@@ -138,6 +140,12 @@ def create_app(svc: Services) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = svc
+
+    def created(n: int) -> None:
+        JOBS_TOTAL.labels(state="queued").inc(n)
+        svc.kick()
+
+    app.state.intake = JobIntake(svc.db, svc.settings.max_attempts, on_created=created)
     _JOBS.services = svc
     errors.install(app)
 

@@ -66,6 +66,9 @@ class Storage(abc.ABC):
     """Object storage. Implementations are thread-safe."""
 
     kind: str = "abstract"
+    #: True when reading an object's metadata is a local file-system call (cheap enough for the
+    #: API's event loop); False where it is a network round trip.
+    local_io: bool = False
 
     def __init__(self, audio: str, preset: str, viz: str) -> None:
         self.bucket_audio, self.bucket_preset, self.bucket_viz = audio, preset, viz
@@ -98,6 +101,14 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def head(self, bucket: str, key: str) -> ObjectInfo | None:
         """Size of an object, or None when it does not exist."""
+
+    def probe(self, bucket: str, key: str, length: int) -> tuple[ObjectInfo, bytes] | None:
+        """Size and first ``length`` bytes of an object, or None when it does not exist
+        (backends override it to need one call)."""
+        info = self.head(bucket, key)
+        if info is None:
+            return None
+        return info, self.read_head(bucket, key, length)
 
     @abc.abstractmethod
     def list_keys(self, bucket: str, prefix: str) -> list[str]:

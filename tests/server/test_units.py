@@ -281,3 +281,25 @@ def test_gpu_utilisation_from_nvidia_smi(tmp_path: Path, monkeypatch: pytest.Mon
     t.join(5)
     assert metrics.GPU_UTIL.labels(gpu="0")._value.get() == 0.37
     assert metrics.GPU_UTIL.labels(gpu="1")._value.get() == 0.05
+
+
+def test_verified_access_tokens_still_expire(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token whose check is cached is refused once it expires, and only under the
+    settings (secret, audience, issuer) that verified it."""
+    from server import auth
+    from server.auth import AuthError, User, issue_access_token, verify_access_token
+
+    s = load_settings(tmp_path, env={"JWT_SECRET": "s" * 40}, persist_secret=False)
+    now = time.time()
+    tok = issue_access_token(s, User(id="u1", name="n"), now)
+    assert verify_access_token(s, tok).user_id == "u1"
+    assert verify_access_token(s, tok).user_id == "u1"  # cached
+    with pytest.raises(AuthError):
+        verify_access_token(s.with_(jwt_secret="t" * 40), tok)
+    with pytest.raises(AuthError):
+        verify_access_token(s.with_(jwt_audience="other"), tok)
+    monkeypatch.setattr(auth.time, "time", lambda: now + s.access_ttl_s + auth.LEEWAY_S + 1)
+    with pytest.raises(AuthError):
+        verify_access_token(s, tok)

@@ -1,0 +1,150 @@
+"""Group commit of job submissions (``server.api.intake``, ``jobstore.create_jobs``) on SQLite
+and PostgreSQL: every submission committed once, idempotency keys resolved within a batch and
+across concurrent transactions, a failing submission isolated from the rest of its batch."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from server import jobstore
+from server.api.intake import JobIntake, Submission
+from server.db.migrate import upgrade
+from server.db.models import AuditLog, Job, Outbox, Task
+from server.db.session import Database
+from server.jobstore import JobRequest
+from tests.server.conftest import add_user
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'i.db'}"
+    else:
+        url = request.getfixturevalue("pg_url").replace("postgresql://", "postgresql+psycopg://")
+    d = Database(url)
+    upgrade(d)
+    return d
+
+
+def _spec(uid: str, n_targets: int = 1, amount: int = 100) -> dict[str, object]:
+    return {
+        "targets": [f"uploads/{uid}/u/t{i}.wav" for i in range(n_targets)],
+        "references": [f"uploads/{uid}/u/r.wav"],
+        "options": {"amount": amount},
+    }
+
+
+def _count(db: Database, model: type, *where: object) -> int:
+    with db.session() as s:
+        return int(s.execute(select(func.count()).select_from(model).where(*where)).scalar_one())
+
+
+def test_create_jobs_batch_idempotency(db: Database) -> None:
+    import secrets
+
+    uid = add_user(db, f"b{secrets.token_hex(4)}")
+    other = add_user(db, f"c{secrets.token_hex(4)}")
+    reqs = [
+        JobRequest(uid, _spec(uid, 2), "h1", "k1"),
+        JobRequest(uid, _spec(uid, 2), "h1", "k1"),  # a retry inside the same batch
+        JobRequest(uid, _spec(uid, 2, 50), "h2", "k1"),  # same key, other body
+        JobRequest(uid, _spec(uid), "h3", None),
+        JobRequest(uid, _spec(uid), "h3", None),  # no key: two jobs
+        JobRequest(other, _spec(other), "h4", "k1"),  # the same key of another user
+    ]
+    with db.session() as s:
+        out = jobstore.create_jobs(s, reqs, max_attempts=5)
+    ids = [j.id for j, _ in out]
+    assert [c for _, c in out] == [True, False, False, True, True, True]
+    assert ids[0] == ids[1] == ids[2] and len(set(ids)) == 4
+    assert out[2][0].request_hash == "h1"  # the caller sees the conflict
+    assert _count(db, Job) == 4
+    assert _count(db, Task, Task.job_id == ids[0]) == 2
+    assert _count(db, Outbox) == 2 + 1 + 1 + 1
+    with db.session() as s:  # a later batch finds the committed job
+        (job, created), (job2, created2) = jobstore.create_jobs(
+            s,
+            [JobRequest(uid, _spec(uid, 2), "h1", "k1"), JobRequest(uid, _spec(uid), "x", "k9")],
+            5,
+        )
+    assert (job.id, created, job.state) == (ids[0], False, "queued")
+    assert created2 and _count(db, Job) == 5
+
+
+@pytest.mark.services
+def test_concurrent_transactions_same_key_one_job(pg_url: str) -> None:
+    """Two API processes committing the same Idempotency-Key at the same instant."""
+    import secrets
+
+    db = Database(pg_url.replace("postgresql://", "postgresql+psycopg://"))
+    upgrade(db)
+    uid = add_user(db, f"r{secrets.token_hex(4)}")
+    barrier = threading.Barrier(8)
+    got: list[tuple[str, bool]] = []
+
+    def one() -> None:
+        barrier.wait()
+        with db.session() as s:
+            job, created = jobstore.create_jobs(s, [JobRequest(uid, _spec(uid), "h", "race")], 5)[0]
+        got.append((job.id, created))
+
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 8 and len({i for i, _ in got}) == 1
+    assert sum(c for _, c in got) == 1
+    assert _count(db, Job, Job.user_id == uid) == 1
+    db.dispose()
+
+
+def test_intake_batches_concurrent_submissions(db: Database) -> None:
+    import secrets
+
+    uid = add_user(db, f"i{secrets.token_hex(4)}")
+    created: list[int] = []
+    intake = JobIntake(db, 5, on_created=created.append)
+    n = 60
+
+    async def burst() -> list[object]:
+        subs = [
+            Submission(JobRequest(uid, _spec(uid), f"h{i}", f"key-{i % 50}"), "10.0.0.1", 1.0)
+            for i in range(n)
+        ]
+        return await asyncio.gather(*(intake.submit(s) for s in subs))
+
+    outs = asyncio.run(burst())
+    assert len(outs) == n
+    assert intake.batches < n // 2, intake.batches  # grouped, not one commit each
+    assert sum(created) == 50 and _count(db, Job, Job.user_id == uid) == 50
+    conflicts = [o for o in outs if getattr(o, "conflict", False)]
+    assert len(conflicts) == 10  # key-0..9 reused with another body
+    assert _count(db, AuditLog, AuditLog.user_id == uid, AuditLog.status == 202) == 50
+    assert _count(db, AuditLog, AuditLog.user_id == uid, AuditLog.status == 409) == 10
+
+
+def test_intake_isolates_a_failing_submission(db: Database) -> None:
+    """A submission the database refuses (unknown user: foreign key) fails alone."""
+    import secrets
+
+    uid = add_user(db, f"f{secrets.token_hex(4)}")
+    intake = JobIntake(db, 5)
+
+    async def burst() -> list[object]:
+        subs = [Submission(JobRequest(uid, _spec(uid), f"h{i}", None), "", 1.0) for i in range(5)]
+        bad = Submission(JobRequest("no-such-user", _spec("x"), "h", None), "", 1.0)
+        return await asyncio.gather(
+            *(intake.submit(s) for s in [*subs[:2], bad, *subs[2:]]), return_exceptions=True
+        )
+
+    outs = asyncio.run(burst())
+    assert isinstance(outs[2], Exception)
+    assert all(not isinstance(o, Exception) for i, o in enumerate(outs) if i != 2)
+    assert _count(db, Job, Job.user_id == uid) == 5
+    assert _count(db, Job, Job.user_id == "no-such-user") == 0
