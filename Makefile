@@ -39,6 +39,18 @@ demo: setup  ## headless: CLI on generated demo clips, writes artifacts/demo/
 bench: setup  ## quality/speed benchmark against Matchering (separate venv)
 	$(BIN)/python -m engine.bench --out artifacts/bench
 
+# GPU: onnxruntime-gpu (the `gpu` extra) and the CPU wheel onnxruntime (a core dependency) install
+# the same package, so they are swapped, never both installed. Run setup-gpu again after
+# `make setup` has reinstalled from the lock (the lock keeps the CPU wheel).
+.PHONY: setup-gpu gpu-check
+setup-gpu: setup  ## swap the CPU onnxruntime for onnxruntime-gpu (CUDA + cuDNN wheels)
+	$(BIN)/python -m pip uninstall -y -q onnxruntime onnxruntime-gpu
+	$(BIN)/python -m pip install -q "onnxruntime-gpu[cuda,cudnn]>=1.17"
+	$(BIN)/python -c "import onnxruntime as o; print('onnxruntime', o.__version__, o.get_available_providers())"
+
+gpu-check: setup  ## parity + throughput of the onnxruntime backend on CUDA (CPU provider without one)
+	$(BIN)/python -m engine.gpu_check
+
 clean:
 	rm -rf artifacts build dist .pytest_cache .mypy_cache .ruff_cache
 
