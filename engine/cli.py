@@ -63,13 +63,18 @@ def _add_device(p: argparse.ArgumentParser) -> None:
 def _show_backend_line(quiet: bool) -> None:
     """Let engine.backends' one line (GPU fallback) through to stderr unless ``-q``."""
     lg = logging.getLogger("engine.backends")
-    if quiet or lg.handlers:
-        return
-    h = logging.StreamHandler(sys.stderr)
-    h.setFormatter(logging.Formatter("audio-style: %(message)s"))
-    lg.addHandler(h)
-    lg.setLevel(logging.INFO)
-    lg.propagate = False
+    lg.handlers = [h for h in lg.handlers if not isinstance(h, _StderrLine)]
+    if not quiet:
+        lg.addHandler(_StderrLine())
+        lg.setLevel(logging.INFO)
+        lg.propagate = False
+
+
+class _StderrLine(logging.Handler):
+    """``audio-style: <message>`` on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"audio-style: {record.getMessage()}", file=sys.stderr)
 
 
 def _add_match_options(p: argparse.ArgumentParser) -> None:

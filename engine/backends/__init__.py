@@ -18,6 +18,7 @@ informative log line; ``gpu`` without one raises ``AudioStyleError(GPU_UNAVAILAB
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import threading
@@ -135,10 +136,11 @@ def _probe_cuda() -> tuple[bool, str, str]:
     if os.environ.get("AUDIO_STYLE_NO_GPU", "").strip() not in ("", "0"):
         return False, "disabled", "AUDIO_STYLE_NO_GPU"
     try:
-        from engine.backends import ort_backend
+        ort_backend = importlib.import_module("engine.backends.ort_backend")
     except ImportError as exc:  # onnxruntime or onnx not installed
         return False, "no_onnxruntime", str(exc.name or exc)
-    return ort_backend.probe_cuda()
+    ok, key, detail = ort_backend.probe_cuda()
+    return bool(ok), str(key), str(detail)
 
 
 def get_backend(device: str = "auto") -> Backend:
