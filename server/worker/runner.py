@@ -55,6 +55,21 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def gpu_enabled(settings: Settings) -> bool:
+    """``ENABLE_GPU`` (the GPU worker's deployment sets it; default off)."""
+    v = str(settings.extra.get("ENABLE_GPU", "")).strip().lower()
+    return v in ("1", "true", "yes", "on")
+
+
+def job_device(requested: str, settings: Settings) -> str:
+    """The engine device a job runs with: a worker without ``ENABLE_GPU`` computes ``auto``
+    jobs on the CPU (a ``gpu`` job fails there with the engine's E402, which is retryable, so
+    another worker may take it); with it, ``auto`` uses the GPU when onnxruntime finds one."""
+    if requested == "auto" and not gpu_enabled(settings):
+        return "cpu"
+    return requested
+
+
 def events_job_id(db: Database, task_id: str) -> str | None:
     from server.db.models import Task
 
@@ -342,12 +357,14 @@ class Worker:
             "viz": work / "viz.png",
         }
         chunking = s.chunk_enabled and s.chunk_min_s > 0
+        options = spec.options.model_dump(mode="json")
+        options["device"] = job_device(str(options.get("device", "auto")), s)
         r = self._sandbox(
             "match",
             {
                 "target": str(target),
                 "references": [str(p) for p in refs],
-                "options": spec.options.model_dump(mode="json"),
+                "options": options,
                 "format": spec.format,
                 "max_duration_s": s.max_duration_s,
                 "chunk_min_s": s.chunk_min_s if chunking else 0,
@@ -378,7 +395,8 @@ class Worker:
         elapsed = max(1e-6, time.monotonic() - t0)
         if m.get("duration_s"):
             m["render_speed_x"] = m["duration_s"] / elapsed
-            metrics.SPEED.labels(device="cpu").observe(m["render_speed_x"])
+            label = "cpu" if options["device"] == "cpu" else "gpu"
+            metrics.SPEED.labels(device=label).observe(m["render_speed_x"])
         keys = self._upload_results(c, out["audio"], out["preset"], out["viz"], m)
         if hb.lost.is_set() or not self._commit(c, result=keys):
             self._discard(keys)
