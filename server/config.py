@@ -91,6 +91,13 @@ class Settings:
     max_upload_bytes: int = 2 * 1024**3
     upload_ttl_s: int = 1800
     download_ttl_s: int = 3600
+    # request rate limits (token buckets per API process; 0 per minute: off). Full stack
+    # defaults: 600/min per user (burst 300) and 30/min per client address on /auth (burst 20);
+    # embedded: off unless set.
+    rate_limit_user_per_min: float = 0.0
+    rate_limit_user_burst: int = 300
+    rate_limit_auth_per_min: float = 0.0
+    rate_limit_auth_burst: int = 20
     # jobs
     lease_s: float = 60.0
     heartbeat_s: float = 15.0
@@ -205,6 +212,7 @@ def load_settings(
     elif db_url.startswith("postgres://"):
         db_url = "postgresql+psycopg://" + db_url[len("postgres://") :]
     backend = _storage_backend(merged)
+    full = bool(merged.get("QUEUE_URL"))
     cos_port = merged.get("COS_PORT")
     s = Settings(
         data_dir=ddir,
@@ -238,6 +246,10 @@ def load_settings(
         max_upload_bytes=_int(merged, "MAX_UPLOAD_BYTES", 2 * 1024**3),
         upload_ttl_s=_int(merged, "UPLOAD_TTL_S", 1800),
         download_ttl_s=_int(merged, "DOWNLOAD_TTL_S", 3600),
+        rate_limit_user_per_min=_num(merged, "RATE_LIMIT_USER_PER_MIN", 600.0 if full else 0.0),
+        rate_limit_user_burst=_int(merged, "RATE_LIMIT_USER_BURST", 300),
+        rate_limit_auth_per_min=_num(merged, "RATE_LIMIT_AUTH_PER_MIN", 30.0 if full else 0.0),
+        rate_limit_auth_burst=_int(merged, "RATE_LIMIT_AUTH_BURST", 20),
         lease_s=_num(merged, "LEASE_S", 60.0),
         heartbeat_s=_num(merged, "HEARTBEAT_S", 15.0),
         scheduler_interval_s=_num(merged, "SCHEDULER_INTERVAL_S", 2.0),
@@ -302,6 +314,10 @@ def settings_env(s: Settings) -> dict[str, str]:
         "SANDBOX_TIMEOUT_S": str(s.sandbox_timeout_s),
         "MAX_DURATION_S": str(s.max_duration_s),
         "MAX_UPLOAD_BYTES": str(s.max_upload_bytes),
+        "RATE_LIMIT_USER_PER_MIN": str(s.rate_limit_user_per_min),
+        "RATE_LIMIT_USER_BURST": str(s.rate_limit_user_burst),
+        "RATE_LIMIT_AUTH_PER_MIN": str(s.rate_limit_auth_per_min),
+        "RATE_LIMIT_AUTH_BURST": str(s.rate_limit_auth_burst),
     }
     if s.queue_url:
         env["QUEUE_URL"] = s.queue_url

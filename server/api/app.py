@@ -29,6 +29,7 @@ from engine.schema.jobs import JobState
 from server.api import errors, routes_auth, routes_jobs, routes_storage
 from server.api.deps import Svc
 from server.api.intake import JobIntake
+from server.api.ratelimit import RateLimiter
 from server.db.models import Job
 from server.metrics import JOBS_TOTAL
 from server.services import Services
@@ -146,6 +147,9 @@ def create_app(svc: Services) -> FastAPI:
         svc.kick()
 
     app.state.intake = JobIntake(svc.db, svc.settings.max_attempts, on_created=created)
+    st = svc.settings
+    app.state.user_limiter = RateLimiter(st.rate_limit_user_per_min, st.rate_limit_user_burst)
+    app.state.auth_limiter = RateLimiter(st.rate_limit_auth_per_min, st.rate_limit_auth_burst)
     _JOBS.services = svc
     errors.install(app)
 

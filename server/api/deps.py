@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from server.api.ratelimit import check
 from server.auth import AuthError, Principal, verify_access_token
 from server.db.session import Database
 from server.services import Services
@@ -24,7 +25,7 @@ Svc = Annotated[Services, Depends(services)]
 
 async def current_user(request: Request, svc: Svc) -> Principal:
     """The caller of a request with ``Authorization: Bearer <access token>`` (async: a
-    signature check is cheaper than a thread-pool hop)."""
+    signature check is cheaper than a thread-pool hop), within the per-user rate limit."""
     from server.api.errors import unauthorized
 
     header = request.headers.get("authorization", "")
@@ -32,9 +33,11 @@ async def current_user(request: Request, svc: Svc) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthorized()
     try:
-        return verify_access_token(svc.settings, token.strip())
+        principal = verify_access_token(svc.settings, token.strip())
     except AuthError as e:
         raise unauthorized() from e
+    check(request.app.state.user_limiter, principal.user_id, "user")
+    return principal
 
 
 User = Annotated[Principal, Depends(current_user)]

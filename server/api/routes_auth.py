@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from sqlalchemy import select
 
 from engine.schema.errors import ErrorCode
 from engine.schema.jobs import TokenResponse
 from server.api.deps import Svc, audit, audit_now
 from server.api.errors import ApiError, error_responses, unauthorized
+from server.api.ratelimit import limit_by_address
 from server.auth import (
     AuthError,
     authenticate,
@@ -21,8 +22,8 @@ from server.auth import (
 )
 from server.db.session import now_epoch
 
-router = APIRouter(prefix="/auth", tags=["auth"])
-ERRORS = error_responses(401, 422)
+router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(limit_by_address)])
+ERRORS = error_responses(401, 422, 429)
 
 
 @router.post("/token", response_model=TokenResponse, responses=ERRORS)

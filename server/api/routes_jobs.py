@@ -41,7 +41,7 @@ from server.scheduler.chunking import target_progress
 from server.storage.base import StorageError, upload_prefix, valid_key
 
 router = APIRouter(tags=["jobs"])
-ERR = error_responses(400, 401, 404, 409, 413, 415, 422, 503)
+ERR = error_responses(400, 401, 404, 409, 413, 415, 422, 429, 503)
 
 
 def _dt(t: float | None) -> datetime | None:
