@@ -4,6 +4,8 @@ where installed) or the CPU provider. Imported lazily (``import onnxruntime`` co
 from __future__ import annotations
 
 import contextlib
+import ctypes.util
+import importlib.util
 import io
 import threading
 from typing import Any
@@ -28,11 +30,19 @@ CUDA_OPTIONS = {"use_tf32": "0"}
 ort.set_default_logger_severity(3)  # onnxruntime's own warnings are not the user's business
 
 
+def tensorrt_installed() -> bool:
+    """onnxruntime-gpu lists TensorRT whether or not its libraries are there; look for them."""
+    if TENSORRT not in ort.get_available_providers():
+        return False
+    if importlib.util.find_spec("tensorrt") is not None:
+        return True
+    return any(ctypes.util.find_library(n) for n in ("nvinfer", "nvinfer_10"))
+
+
 def gpu_providers() -> list[Any]:
-    """CUDA, then TensorRT where this onnxruntime has it, then the CPU."""
-    avail = ort.get_available_providers()
+    """CUDA, then TensorRT where installed, then the CPU."""
     out: list[Any] = [(CUDA, dict(CUDA_OPTIONS))]
-    if TENSORRT in avail:
+    if tensorrt_installed():
         out.append(TENSORRT)
     out.append(CPU)
     return out
@@ -60,7 +70,14 @@ def _session(model: bytes, providers: list[Any], quiet: bool = False) -> ort.Inf
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     sink = io.StringIO()  # onnxruntime prints its provider fallback on stdout
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        return ort.InferenceSession(model, sess_options=opts, providers=providers)
+        try:
+            return ort.InferenceSession(model, sess_options=opts, providers=providers)
+        except Exception:
+            plain = [p[0] if isinstance(p, tuple) else p for p in providers]
+            if plain == providers:
+                raise
+            # an onnxruntime that does not know a provider option (use_tf32): without options
+            return ort.InferenceSession(model, sess_options=opts, providers=plain)
 
 
 class OrtConvolver:
