@@ -19,9 +19,11 @@ informative log line; ``gpu`` without one raises ``AudioStyleError(GPU_UNAVAILAB
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import os
 import threading
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -135,6 +137,13 @@ def cuda_status() -> tuple[bool, str, str]:
 def _probe_cuda() -> tuple[bool, str, str]:
     if os.environ.get("AUDIO_STYLE_NO_GPU", "").strip() not in ("", "0"):
         return False, "disabled", "AUDIO_STYLE_NO_GPU"
+    spec = importlib.util.find_spec("onnxruntime")
+    if spec is None or spec.origin is None:
+        return False, "no_onnxruntime", "onnxruntime"
+    # the CPU wheel ships no CUDA provider library: say so without importing onnxruntime/onnx
+    capi = Path(spec.origin).parent / "capi"
+    if capi.is_dir() and not any(capi.glob("*onnxruntime_providers_cuda*")):
+        return False, "no_cuda_provider", ""
     try:
         ort_backend = importlib.import_module("engine.backends.ort_backend")
     except ImportError as exc:  # onnxruntime or onnx not installed

@@ -160,14 +160,15 @@ def test_gpu_without_gpu_is_a_coded_error(no_gpu: None) -> None:
 
 def test_without_onnxruntime_auto_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AUDIO_STYLE_NO_GPU", raising=False)
-    monkeypatch.setitem(sys.modules, "engine.backends.ort_backend", None)  # import fails
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if not installed
     backends._reset_for_tests()
     try:
         ok, key, _ = backends.cuda_status()
         assert not ok and key == "no_onnxruntime"
         assert backends.get_backend("auto") is backends.numpy_backend()
-        with pytest.raises(AudioStyleError):
+        with pytest.raises(AudioStyleError) as err:
             backends.get_backend("gpu")
+        assert "onnxruntime" in err.value.message("en")
     finally:
         backends._reset_for_tests()
 
