@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.audio.output import AudioOutput, create_output
 from app.audio.player import Player
+from app.controllers.cloud_controller import CloudController
 from app.controllers.main_controller import MainController
 from app.i18n import detect_language, install_translators
 from app.settings import SettingsStore
@@ -48,7 +49,8 @@ def build_window(
     output = output if output is not None else create_output(settings.audio_device)
     player = Player(output)
     controller = MainController(settings, player, engine)  # type: ignore[arg-type]
-    return MainWindow(controller, store, "" if output.available else output.error)
+    cloud = CloudController(controller, persist=lambda: store.save(settings))
+    return MainWindow(controller, store, "" if output.available else output.error, cloud=cloud)
 
 
 def run_gui(references: list[str], targets: list[str]) -> int:

@@ -53,3 +53,19 @@ def overview_of(x: NDArray[np.floating], sample_rate: int, cols: int = 2000) -> 
     high = body.max(axis=1).astype(np.float32)
     times = ((np.arange(cols) + 0.5) * step / float(sample_rate)).astype(np.float64)
     return Overview(times, low, high)
+
+
+@dataclass
+class CloudJobRow:
+    """One line of the jobs panel (the cloud controller fills it; views only show it).
+
+    ``state``: uploading | queued | running | canceling | succeeded | failed | canceled."""
+
+    key: str
+    name: str
+    state: str
+    progress: float  # 0..1
+    detail: str = ""  # the server's stage, an error, where the result went
+    can_cancel: bool = False
+    can_download: bool = False
+    can_open: bool = False

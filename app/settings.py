@@ -39,6 +39,10 @@ class AppSettings:
     engine_device: str = "auto"  # auto | cpu | gpu
     language: str = "auto"  # auto | en | zh (applies on restart)
     loudness_match: bool = True
+    # the cloud account (no secret: the refresh token lives in cloud's token store, the
+    # keyring or a 0600 file; access tokens and storage credentials only in memory)
+    cloud_server: str = ""
+    cloud_username: str = ""
     recent_files: list[RecentFile] = field(default_factory=list)
     window_geometry: bytes = b""
     window_state: bytes = b""
@@ -113,6 +117,8 @@ class SettingsStore:
             engine_device=_choice(raw.get("engine_device"), ENGINE_DEVICES, "auto"),
             language=_choice(raw.get("language"), LANGUAGES, "auto"),
             loudness_match=_to_bool(raw.get("loudness_match"), True),
+            cloud_server=str(raw.get("cloud_server") or ""),
+            cloud_username=str(raw.get("cloud_username") or ""),
             recent_files=recent[:MAX_RECENT],
             window_geometry=_to_bytes(raw.get("window_geometry")),
             window_state=_to_bytes(raw.get("window_state")),

@@ -41,11 +41,15 @@ DECODE_BLOCK = 1 << 16
 
 @dataclass
 class _Job:
-    kind: str  # probe | load | match | preview | export | batch
+    kind: str  # probe | load | match | preview | export | batch | open | cloud-*
     label: str
     run: Callable[[Any], Generator[Any, None, Any]]
     done: Callable[[Any], None]
     fail: Callable[[AudioStyleError], None] | None = None
+    # quiet: background bookkeeping (cloud job polls): no status text, not "busy", kept by
+    # the global Cancel, and its failures go to ``fail`` only
+    quiet: bool = False
+    canceled: Callable[[], None] | None = None
 
 
 @dataclass
@@ -76,6 +80,25 @@ class _PreviewOutcome:
     audio: F32
     lufs: float
     baseline_eq_lufs: float
+
+
+@dataclass
+class ExternalResult:
+    """A match rendered elsewhere (the cloud): the audio file and the plan that made it."""
+
+    target: str
+    references: list[str]
+    audio_path: str
+    preset: Preset
+    gain_db: float  # the loudness gain the render applied (for the loop preview)
+
+
+@dataclass
+class _ExternalStats:
+    """What the preview needs of a render done elsewhere (``RenderStats`` has more)."""
+
+    gain_db: float
+    eq_lufs: float
 
 
 @dataclass
@@ -137,6 +160,7 @@ class MainController(QObject):
     task_progress = Signal(str, float)  # text, overall fraction
     task_finished = Signal(str, bool)  # kind, ok
     error = Signal(str)  # localised message for the window's message bar
+    _external_progress = Signal(str, float, str)  # emit_progress, from any thread
     info = Signal(str)  # localised status text
     export_done = Signal(list)  # written paths
 
@@ -156,13 +180,16 @@ class MainController(QObject):
         self.runner.finished.connect(self._on_finished)
         self.runner.failed.connect(self._on_failed)
         self.runner.canceled.connect(self._on_canceled)
+        self._external_progress.connect(self._on_progress)
         self._queue: list[_Job] = []
         self._current: _Job | None = None
+        self._busy = False
         self._tmp = tempfile.TemporaryDirectory(prefix="audio-style-")
         self._render_serial = 0
 
         self.references: list[str] = []
         self.targets: list[str] = []
+        self.durations_s: dict[str, float] = {}  # length of every checked file
         self.current_target: str | None = None
         self.current_reference: str | None = None
         self.options = MatchOptions.model_validate({"device": settings.engine_device})
@@ -185,7 +212,13 @@ class MainController(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._current is not None or bool(self._queue)
+        """True while user-visible work runs or waits (quiet bookkeeping does not count)."""
+        cur = self._current is not None and not self._current.quiet
+        return cur or any(not j.quiet for j in self._queue)
+
+    def total_target_length_s(self) -> float:
+        """Summed length of the targets (those whose length is known)."""
+        return float(sum(self.durations_s.get(t, 0.0) for t in self.targets))
 
     @property
     def sample_rate(self) -> int:
@@ -229,8 +262,8 @@ class MainController(QObject):
             for i, p in enumerate(paths):
                 token.check()
                 try:
-                    io.probe(p)
-                    checked.append((p, None))
+                    info = io.probe(p)
+                    checked.append((p, info.frames / max(1, info.sample_rate)))
                 except AudioStyleError as exc:
                     checked.append((p, exc))
                 yield self._progress("probe", (i + 1) / len(paths))
@@ -240,9 +273,10 @@ class MainController(QObject):
             lst = self.references if role == "reference" else self.targets
             errors = []
             for p, exc in checked:
-                if exc is not None:
+                if isinstance(exc, AudioStyleError):
                     errors.append(exc.message())
                     continue
+                self.durations_s[p] = float(exc)
                 if p not in lst:
                     lst.append(p)
                 self.settings.add_recent(p, role)
@@ -457,26 +491,87 @@ class MainController(QObject):
             return _MatchOutcome(preset, rendered.stats, ref_an, result, out_path)
 
         def done(m: _MatchOutcome) -> None:
-            for r, a in zip(refs, m.ref_analyses, strict=True):
-                self._ref_analyses[(r, m.result.rate)] = a
-            old = self._loaded.get("result")
-            self._loaded["result"] = m.result
-            if old is not None and old.path != m.result.path:
-                Path(old.path).unlink(missing_ok=True)
-            self.preset = m.preset
-            self.render_stats = m.stats
-            self._full_preset = m.preset
-            self._preview_baseline = {}
-            self.result_stale = False
-            self._options_dirty = False
-            self.player.set_overlay(0, None)
-            self._push_player_sources()
-            self.player.set_overlay(0, None)
-            self.result_changed.emit()
-            self.preset_changed.emit()
+            self._apply_match(m, refs)
             self.info.emit(self.tr("Match finished."))
 
         return _Job("match", self.tr("Matching {name}").format(name=Path(target).name), run, done)
+
+    def _apply_match(self, m: _MatchOutcome, refs: list[str]) -> None:
+        """Show a finished match: result audio, plan, curves, meters (GUI thread)."""
+        for r, a in zip(refs, m.ref_analyses, strict=True):
+            self._ref_analyses[(r, m.result.rate)] = a
+        old = self._loaded.get("result")
+        self._loaded["result"] = m.result
+        if old is not None and old.path != m.result.path and self._owns(old.path):
+            Path(old.path).unlink(missing_ok=True)
+        self.preset = m.preset
+        self.render_stats = m.stats
+        self._full_preset = m.preset
+        self._preview_baseline = {}
+        self.result_stale = False
+        self._options_dirty = False
+        self.player.set_overlay(0, None)
+        self._push_player_sources()
+        self.player.set_overlay(0, None)
+        self.result_changed.emit()
+        self.preset_changed.emit()
+
+    def _owns(self, path: str) -> bool:
+        """True for files in the session's temporary directory (ours to delete)."""
+        return Path(path).resolve().parent == Path(self._tmp.name).resolve()
+
+    @property
+    def work_dir(self) -> Path:
+        """The session's temporary directory (removed at shutdown)."""
+        return Path(self._tmp.name)
+
+    def open_result(self, result: ExternalResult) -> bool:
+        """Show a match rendered elsewhere like a local one: the target becomes the current
+        target (added if it was removed), its references are added, then the result audio is
+        analysed and shown with its plan. False (and a message) when the target is gone."""
+        if not Path(result.target).is_file():
+            self.error.emit(AudioStyleError(ErrorCode.FILE_NOT_FOUND, path=result.target).message())
+            return False
+        for r in result.references:
+            if r not in self.references and Path(r).is_file():
+                self.references.append(r)
+        if result.target not in self.targets:
+            self.targets.append(result.target)
+        self.current_target = result.target
+        self.files_changed.emit()
+        self._refresh_session()  # queues the target's load when it is not the one shown
+        self._enqueue(self._open_job(result))
+        return True
+
+    def _open_job(self, ext: ExternalResult) -> _Job:
+        pipeline = self.engine.pipeline
+        cached = dict(self._ref_analyses)
+        refs = list(ext.references)
+
+        def run(token: Any) -> Generator[Any, None, _MatchOutcome]:
+            loaded_target = self._loaded.get("target")  # the load job before this one is done
+            if loaded_target is None or loaded_target.path != ext.target:
+                raise AudioStyleError(ErrorCode.INTERNAL, reason="target not loaded")
+            rate = loaded_target.rate
+            ref_an = []
+            for j, r in enumerate(refs):
+                key = (r, rate)
+                if key not in cached:
+                    lo, hi = 0.3 * j / len(refs), 0.3 * (j + 1) / len(refs)
+                    gen = pipeline.analyze_file(r, sample_rate=rate, cancel=token)
+                    cached[key] = yield from _scaled(gen, lo, hi, self._progress)
+                ref_an.append(cached[key])
+            result = yield from self._load(ext.audio_path, rate, token, 0.3, 1.0)
+            lufs = float(result.analysis.summary.integrated_lufs)
+            stats = _ExternalStats(gain_db=ext.gain_db, eq_lufs=lufs - ext.gain_db)
+            return _MatchOutcome(ext.preset, stats, ref_an, result, ext.audio_path)
+
+        def done(m: _MatchOutcome) -> None:
+            self._apply_match(m, refs)
+            self.info.emit(self.tr("Result of {name} opened.").format(name=Path(ext.target).name))
+
+        label = self.tr("Opening the result of {name}").format(name=Path(ext.target).name)
+        return _Job("open", label, run, done)
 
     # -- edits and the loop preview ----------------------------------------------------------
 
@@ -808,9 +903,49 @@ class MainController(QObject):
     # -- the job queue -----------------------------------------------------------------------
 
     def cancel(self) -> None:
-        """Cancel the running job and everything queued."""
-        self._queue.clear()
-        self.runner.cancel()
+        """Cancel the running job and everything queued (quiet bookkeeping stays)."""
+        self._queue = [j for j in self._queue if j.quiet]
+        if self._current is not None and not self._current.quiet:
+            self.runner.cancel()
+        self._update_busy()
+
+    def run_task(
+        self,
+        kind: str,
+        label: str,
+        run: Callable[[Any], Generator[Any, None, Any]],
+        done: Callable[[Any], None],
+        fail: Callable[[AudioStyleError], None] | None = None,
+        *,
+        quiet: bool = False,
+        canceled: Callable[[], None] | None = None,
+        coalesce: bool = False,
+    ) -> None:
+        """Queue ``run(cancel_token)`` (a progress generator) on the task runner; ``done``,
+        ``fail`` or ``canceled`` is called on the GUI thread. For other controllers."""
+        self._enqueue(_Job(kind, label, run, done, fail, quiet, canceled), coalesce=coalesce)
+
+    @property
+    def current_kind(self) -> str:
+        """The kind of the job running now ("" when none)."""
+        return self._current.kind if self._current is not None else ""
+
+    def queued(self, kind: str) -> bool:
+        """True when a job of ``kind`` runs or waits."""
+        cur = self._current is not None and self._current.kind == kind
+        return cur or any(j.kind == kind for j in self._queue)
+
+    def unqueue(self, kind: str) -> int:
+        """Drop the waiting (not the running) jobs of ``kind``; returns how many."""
+        n = len(self._queue)
+        self._queue = [j for j in self._queue if j.kind != kind]
+        self._update_busy()
+        return n - len(self._queue)
+
+    def emit_progress(self, stage: str, fraction: float, message: str = "") -> None:
+        """Progress of the running job reported from outside its generator (a callback of
+        a blocking call on the worker thread): queued onto the GUI thread like the runner's."""
+        self._external_progress.emit(stage, float(fraction), message)
 
     def shutdown(self) -> None:
         """Stop background work and audio; remove temporary renders."""
@@ -838,33 +973,39 @@ class MainController(QObject):
     def _enqueue(self, job: _Job, coalesce: bool = False) -> None:
         if coalesce:
             self._queue = [j for j in self._queue if j.kind != job.kind]
-        was_busy = self.busy
         self._queue.append(job)
-        if not was_busy:
-            self.busy_changed.emit(True)
+        self._update_busy()
         self._pump()
+
+    def _update_busy(self) -> None:
+        busy = self.busy
+        if busy != self._busy:
+            self._busy = busy
+            self.busy_changed.emit(busy)
 
     def _pump(self) -> None:
         if self._current is not None or self.runner.busy:
             return
         if not self._queue:
-            self.busy_changed.emit(False)
+            self._update_busy()
             return
         job = self._queue.pop(0)
         self._current = job
-        self.task_started.emit(job.kind, job.label)
+        if not job.quiet:
+            self.task_started.emit(job.kind, job.label)
         self.runner.start(job.run)
 
     def _finish(self, ok: bool) -> None:
         job = self._current
         self._current = None
-        if job is not None:
+        if job is not None and not job.quiet:
             self.task_finished.emit(job.kind, ok)
         self._pump()
+        self._update_busy()
 
     def _on_progress(self, stage: str, fraction: float, message: str) -> None:
         job = self._current
-        if job is None:
+        if job is None or job.quiet:
             return
         text = job.label
         stage_text = self._stage_text(stage)
@@ -890,15 +1031,23 @@ class MainController(QObject):
         err = (
             error if isinstance(error, AudioStyleError) else as_audio_style_error(Exception(error))
         )
-        if job is not None and job.fail is not None:
-            job.fail(err)
-        else:
-            self.error.emit(err.message())
-        self._finish(False)
+        try:
+            if job is not None and job.fail is not None:
+                job.fail(err)
+            elif job is None or not job.quiet:
+                self.error.emit(err.message())
+        finally:
+            self._finish(False)
 
     def _on_canceled(self) -> None:
-        self.info.emit(self.tr("Canceled."))
-        self._finish(False)
+        job = self._current
+        try:
+            if job is not None and job.canceled is not None:
+                job.canceled()
+            elif job is None or not job.quiet:
+                self.info.emit(self.tr("Canceled."))
+        finally:
+            self._finish(False)
 
     def _stage_text(self, stage: str) -> str:
         return {
@@ -909,6 +1058,8 @@ class MainController(QObject):
             "eq": self.tr("equalising"),
             "gain": self.tr("planning gain"),
             "render": self.tr("rendering"),
+            "upload": self.tr("uploading"),
+            "download": self.tr("downloading"),
             "done": self.tr("done"),
         }.get(stage, "")
 

@@ -37,6 +37,7 @@ class ControlsPanel(QWidget):
     options_changed = Signal(dict)
     match_requested = Signal()
     cancel_requested = Signal()
+    cloud_toggled = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -150,12 +151,36 @@ class ControlsPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.match_button, 1)
         buttons.addWidget(self.cancel_button)
+        self.cloud = QCheckBox(self.tr("Process in the cloud"))
+        self.cloud.setObjectName("cloud_choice")
+        self.cloud.setToolTip(
+            self.tr(
+                "Upload every target with the references to your audio-style server and "
+                "process them there; the jobs panel follows them"
+            )
+        )
+        self.cloud.toggled.connect(self._cloud_toggled)
 
         lay = QVBoxLayout(self)
         lay.addWidget(amounts)
         lay.addWidget(limits)
+        lay.addWidget(self.cloud)
         lay.addLayout(buttons)
         lay.addStretch(1)
+
+    def _cloud_toggled(self, on: bool) -> None:
+        self._show_cloud(on)
+        self.cloud_toggled.emit(bool(on))
+
+    def _show_cloud(self, on: bool) -> None:
+        self.match_button.setText(self.tr("Match in the cloud") if on else self.tr("Match"))
+
+    def set_cloud(self, on: bool) -> None:
+        """Show the cloud choice without emitting ``cloud_toggled``."""
+        self.cloud.blockSignals(True)
+        self.cloud.setChecked(on)
+        self.cloud.blockSignals(False)
+        self._show_cloud(on)
 
     def _amount(self, field: str, value: int, label: QLabel) -> None:
         label.setText(self.tr("{value} %").format(value=value))

@@ -20,11 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.views.account_dialog import AccountDialog
 from app.views.controls_panel import ControlsPanel
 from app.views.curve_view import CurveView
 from app.views.drop_zone import DropZone
 from app.views.dynamics_view import DynamicsView
 from app.views.export_dialog import ExportDialog
+from app.views.jobs_panel import JobsPanel
 from app.views.loudness_view import LoudnessView, ShortTermView
 from app.views.message_bar import MessageBar
 from app.views.settings_dialog import SettingsDialog
@@ -34,6 +36,7 @@ from app.views.transport import TransportBar
 from app.views.waveform_view import WaveformView
 
 if TYPE_CHECKING:
+    from app.controllers.cloud_controller import CloudController
     from app.controllers.main_controller import MainController
     from app.settings import SettingsStore
 
@@ -50,10 +53,13 @@ class MainWindow(QMainWindow):
         store: SettingsStore | None = None,
         audio_error: str = "",
         parent: QWidget | None = None,
+        cloud: CloudController | None = None,
     ) -> None:
         super().__init__(parent)
         self.c = controller
+        self.cloud = cloud
         self.store = store
+        self.account_dialog: AccountDialog | None = None
         self.setObjectName("main_window")
         self.setWindowTitle(self.tr("audio-style — reference matching"))
         self.resize(1500, 940)
@@ -121,6 +127,14 @@ class MainWindow(QMainWindow):
         self.resizeDocks(
             [self.controls_dock, self.meters_dock], [360, 420], Qt.Orientation.Vertical
         )
+        self.jobs_panel = JobsPanel()
+        self.jobs_dock = QDockWidget(self.tr("Cloud jobs"), self)
+        self.jobs_dock.setObjectName("jobs_dock")
+        self.jobs_dock.setWidget(self.jobs_panel)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.jobs_dock)
+        self.splitDockWidget(self.files_dock, self.jobs_dock, Qt.Orientation.Vertical)
+        self.resizeDocks([self.files_dock, self.jobs_dock], [560, 300], Qt.Orientation.Vertical)
+        self.jobs_dock.setVisible(cloud is not None)
 
         # status bar: task text, progress, cancel
         self.status_text = QLabel("")
@@ -195,7 +209,7 @@ class MainWindow(QMainWindow):
         m.addAction(self._action(self.tr("&Quit"), self.close, QKeySequence.StandardKey.Quit))
 
         m = mb.addMenu(self.tr("&Match"))
-        self.match_action = self._action(self.tr("&Match"), self.c.match, "Ctrl+M")
+        self.match_action = self._action(self.tr("&Match"), self.match, "Ctrl+M")
         self.cancel_action = self._action(self.tr("&Cancel"), self.c.cancel, "Esc")
         m.addAction(self.match_action)
         m.addAction(self.cancel_action)
@@ -221,10 +235,21 @@ class MainWindow(QMainWindow):
         )
         m.addAction(self.matched_action)
 
+        m = mb.addMenu(self.tr("&Cloud"))
+        self.cloud_action = self._action(
+            self.tr("Process in the &cloud"), lambda on=False: self._set_cloud(bool(on))
+        )
+        self.cloud_action.setCheckable(True)
+        m.addAction(self.cloud_action)
+        m.addAction(self._action(self.tr("&Account…"), lambda: self.open_account()))
+        m.addAction(self.jobs_dock.toggleViewAction())
+        m.setEnabled(self.cloud is not None)
+
         m = mb.addMenu(self.tr("&View"))
         m.addAction(self.files_dock.toggleViewAction())
         m.addAction(self.controls_dock.toggleViewAction())
         m.addAction(self.meters_dock.toggleViewAction())
+        m.addAction(self.jobs_dock.toggleViewAction())
         m = mb.addMenu(self.tr("&Help"))
         m.addAction(self._action(self.tr("&About audio-style"), self.about))
 
@@ -236,7 +261,8 @@ class MainWindow(QMainWindow):
             zone.remove_requested.connect(lambda p, r=zone.role: self.c.remove_file(r, p))
             zone.current_changed.connect(lambda p, r=zone.role: self.c.set_current(r, p))
         self.controls.options_changed.connect(lambda ch: self.c.set_options(**ch))
-        self.controls.match_requested.connect(c.match)
+        self.controls.match_requested.connect(self.match)
+        self.controls.cloud_toggled.connect(self._set_cloud)
         self.controls.cancel_requested.connect(c.cancel)
         self.curve.band_edited.connect(c.set_band)
         self.waveform.loop_changed.connect(lambda a, b: self.c.set_loop_s(a, b))
@@ -256,8 +282,110 @@ class MainWindow(QMainWindow):
         c.error.connect(lambda text: self.message.show_message(text, "error"))
         c.info.connect(lambda text: self.statusBar().showMessage(text, 6000))
         c.export_done.connect(self._on_exported)
+        cl = self.cloud
+        if cl is None:
+            self.controls.cloud.hide()
+            return
+        p = self.jobs_panel
+        p.account_requested.connect(lambda: self.open_account())
+        p.refresh_requested.connect(cl.refresh)
+        p.cancel_requested.connect(cl.cancel)
+        p.download_requested.connect(cl.download)
+        p.open_requested.connect(cl.open)
+        cl.account_changed.connect(self._on_account)
+        cl.jobs_changed.connect(lambda: self.jobs_panel.set_rows(cl.rows()))
+        cl.status_changed.connect(self.jobs_panel.set_status)
+        cl.enabled_changed.connect(self._on_cloud_enabled)
+        cl.suggestion.connect(self._on_suggestion)
+        cl.offer_local.connect(self._offer_local)
+        cl.login_needed.connect(lambda text: self.open_account(text))
+        cl.login_result.connect(self._on_login_result)
+        cl.notice.connect(lambda text: self.message.show_message(text, "info"))
+        self._on_account()
 
     # -- user actions ------------------------------------------------------------------------
+
+    def match(self) -> None:
+        """Match here, or in the cloud when that is chosen."""
+        if self.cloud is not None and self.cloud.enabled:
+            self.jobs_dock.show()
+            self.cloud.submit()
+        else:
+            self.c.match()
+
+    def _set_cloud(self, on: bool) -> None:
+        if self.cloud is not None:
+            self.cloud.set_enabled(on)
+
+    def _on_cloud_enabled(self, on: bool) -> None:
+        self.controls.set_cloud(on)
+        self.cloud_action.setChecked(on)
+        if on:
+            self.jobs_dock.show()
+            if self.message.isVisible() and self.message.kind == "suggestion":
+                self.message.hide()
+
+    def open_account(self, message: str = "") -> AccountDialog | None:
+        """The account dialog (non-modal; one at a time)."""
+        cl = self.cloud
+        if cl is None:
+            return None
+        dlg = self.account_dialog
+        if dlg is None:
+            s = self.c.settings
+            dlg = AccountDialog(s.cloud_server, s.cloud_username, message, self)
+            dlg.login_requested.connect(cl.login)
+            dlg.logout_requested.connect(cl.logout)
+            dlg.finished.connect(lambda _=0: setattr(self, "account_dialog", None))
+            self.account_dialog = dlg
+        dlg.set_state(cl.account_text, cl.signed_in)
+        if message:
+            dlg.show_error(message)
+        dlg.show()
+        dlg.raise_()
+        return dlg
+
+    def _on_account(self) -> None:
+        cl = self.cloud
+        if cl is None:
+            return
+        self.jobs_panel.set_account(cl.account_text, cl.signed_in)
+        if self.account_dialog is not None:
+            self.account_dialog.set_state(cl.account_text, cl.signed_in)
+
+    def _on_login_result(self, ok: bool, text: str) -> None:
+        dlg = self.account_dialog
+        if dlg is None or self.cloud is None:
+            return
+        if ok:
+            dlg.set_state(text, True)
+            dlg.accept()
+        elif self.cloud.signed_in or text == self.cloud.account_text:
+            dlg.set_state(self.cloud.account_text, self.cloud.signed_in)
+        else:
+            dlg.show_error(text)
+
+    def _on_suggestion(self, text: str) -> None:
+        if not text:
+            if self.message.kind == "suggestion":
+                self.message.hide()
+            return
+        self.message.show_message(
+            text, "suggestion", self.tr("Process in the cloud"), lambda: self._set_cloud(True)
+        )
+
+    def _offer_local(self, reason: str) -> None:
+        cl = self.cloud
+        assert cl is not None
+        self.message.show_message(
+            self.tr(
+                "Cloud processing is not possible right now: {reason}\nYour files and settings "
+                "are unchanged; you can process on this computer instead."
+            ).format(reason=reason),
+            "error",
+            self.tr("Process on this computer"),
+            cl.process_locally,
+        )
 
     def open_files(self, role: str) -> None:
         title = (
@@ -515,4 +643,6 @@ class MainWindow(QMainWindow):
         self._tick.stop()
         self.save_window_state()
         self.c.shutdown()
+        if self.cloud is not None:
+            self.cloud.shutdown()
         super().closeEvent(event)

@@ -2,6 +2,41 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en" sourcelanguage="en">
 <context>
+    <name>AccountDialog</name>
+    <message>
+        <source>Cloud account</source>
+        <translation>Cloud account</translation>
+    </message>
+    <message>
+        <source>Your session is kept in the system keyring (or a file only you can read); the password is not stored.</source>
+        <translation>Your session is kept in the system keyring (or a file only you can read); the password is not stored.</translation>
+    </message>
+    <message>
+        <source>Server</source>
+        <translation>Server</translation>
+    </message>
+    <message>
+        <source>Account</source>
+        <translation>Account</translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation>Password</translation>
+    </message>
+    <message>
+        <source>Sign in</source>
+        <translation>Sign in</translation>
+    </message>
+    <message>
+        <source>Sign out</source>
+        <translation>Sign out</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Close</translation>
+    </message>
+</context>
+<context>
     <name>AudioOutput</name>
     <message>
         <source>Cannot open the audio output: {reason}</source>
@@ -18,6 +53,81 @@
     <message>
         <source>No audio output device was found.</source>
         <translation>No audio output device was found.</translation>
+    </message>
+</context>
+<context>
+    <name>CloudController</name>
+    <message>
+        <source>Signed in as {user} on {server}</source>
+        <translation>Signed in as {user} on {server}</translation>
+    </message>
+    <message>
+        <source>Not signed in</source>
+        <translation>Not signed in</translation>
+    </message>
+    <message>
+        <source>Enter the account name and the password.</source>
+        <translation>Enter the account name and the password.</translation>
+    </message>
+    <message>
+        <source>Signing in to {server}</source>
+        <translation>Signing in to {server}</translation>
+    </message>
+    <message>
+        <source>Signed out on this computer (the server was not reached).</source>
+        <translation>Signed out on this computer (the server was not reached).</translation>
+    </message>
+    <message>
+        <source>Signing out</source>
+        <translation>Signing out</translation>
+    </message>
+    <message>
+        <source>Sign in to process in the cloud.</source>
+        <translation>Sign in to process in the cloud.</translation>
+    </message>
+    <message>
+        <source>A big job: {minutes} min of audio in {n} target(s). Processing it in the cloud keeps this computer free.</source>
+        <translation>A big job: {minutes} min of audio in {n} target(s). Processing it in the cloud keeps this computer free.</translation>
+    </message>
+    <message>
+        <source>Add a reference and a target first.</source>
+        <translation>Add a reference and a target first.</translation>
+    </message>
+    <message>
+        <source>Submitted to the cloud as job {job}.</source>
+        <translation>Submitted to the cloud as job {job}.</translation>
+    </message>
+    <message>
+        <source>Upload canceled; nothing was submitted.</source>
+        <translation>Upload canceled; nothing was submitted.</translation>
+    </message>
+    <message>
+        <source>Uploading to the cloud: {name}</source>
+        <translation>Uploading to the cloud: {name}</translation>
+    </message>
+    <message>
+        <source>{reason} Your cloud jobs are kept; checking again shortly.</source>
+        <translation>{reason} Your cloud jobs are kept; checking again shortly.</translation>
+    </message>
+    <message>
+        <source>Cloud job {name} failed: {reason}</source>
+        <translation>Cloud job {name} failed: {reason}</translation>
+    </message>
+    <message>
+        <source>Cloud job {name} finished.</source>
+        <translation>Cloud job {name} finished.</translation>
+    </message>
+    <message>
+        <source>Downloaded {n} files to {folder}</source>
+        <translation>Downloaded {n} files to {folder}</translation>
+    </message>
+    <message>
+        <source>Downloading the result of {name}</source>
+        <translation>Downloading the result of {name}</translation>
+    </message>
+    <message>
+        <source>saved to {folder}</source>
+        <translation>saved to {folder}</translation>
     </message>
 </context>
 <context>
@@ -121,6 +231,18 @@
     <message>
         <source>Cancel</source>
         <translation>Cancel</translation>
+    </message>
+    <message>
+        <source>Process in the cloud</source>
+        <translation>Process in the cloud</translation>
+    </message>
+    <message>
+        <source>Upload every target with the references to your audio-style server and process them there; the jobs panel follows them</source>
+        <translation>Upload every target with the references to your audio-style server and process them there; the jobs panel follows them</translation>
+    </message>
+    <message>
+        <source>Match in the cloud</source>
+        <translation>Match in the cloud</translation>
     </message>
 </context>
 <context>
@@ -292,6 +414,97 @@
     </message>
 </context>
 <context>
+    <name>JobsPanel</name>
+    <message>
+        <source>Not signed in</source>
+        <translation>Not signed in</translation>
+    </message>
+    <message>
+        <source>Account…</source>
+        <translation>Account…</translation>
+    </message>
+    <message>
+        <source>Server and sign-in for cloud processing</source>
+        <translation>Server and sign-in for cloud processing</translation>
+    </message>
+    <message>
+        <source>Job</source>
+        <translation>Job</translation>
+    </message>
+    <message>
+        <source>Progress</source>
+        <translation>Progress</translation>
+    </message>
+    <message>
+        <source>No cloud jobs. Tick “Process in the cloud” and press Match to send one.</source>
+        <translation>No cloud jobs. Tick “Process in the cloud” and press Match to send one.</translation>
+    </message>
+    <message>
+        <source>Cancel job</source>
+        <translation>Cancel job</translation>
+    </message>
+    <message>
+        <source>Stop the upload or cancel the job on the server</source>
+        <translation>Stop the upload or cancel the job on the server</translation>
+    </message>
+    <message>
+        <source>Download…</source>
+        <translation>Download…</translation>
+    </message>
+    <message>
+        <source>Save the result audio and preset to a folder</source>
+        <translation>Save the result audio and preset to a folder</translation>
+    </message>
+    <message>
+        <source>Open result</source>
+        <translation>Open result</translation>
+    </message>
+    <message>
+        <source>Show the result in the views, like a local match</source>
+        <translation>Show the result in the views, like a local match</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>Refresh</translation>
+    </message>
+    <message>
+        <source>List the jobs of this account</source>
+        <translation>List the jobs of this account</translation>
+    </message>
+    <message>
+        <source>uploading</source>
+        <translation>uploading</translation>
+    </message>
+    <message>
+        <source>queued</source>
+        <translation>queued</translation>
+    </message>
+    <message>
+        <source>running</source>
+        <translation>running</translation>
+    </message>
+    <message>
+        <source>canceling</source>
+        <translation>canceling</translation>
+    </message>
+    <message>
+        <source>finished</source>
+        <translation>finished</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>failed</translation>
+    </message>
+    <message>
+        <source>canceled</source>
+        <translation>canceled</translation>
+    </message>
+    <message>
+        <source>Save the cloud results in</source>
+        <translation>Save the cloud results in</translation>
+    </message>
+</context>
+<context>
     <name>LoudnessView</name>
     <message>
         <source>Integrated (LUFS)</source>
@@ -355,6 +568,14 @@
     <message>
         <source>Matching {name}</source>
         <translation>Matching {name}</translation>
+    </message>
+    <message>
+        <source>Result of {name} opened.</source>
+        <translation>Result of {name} opened.</translation>
+    </message>
+    <message>
+        <source>Opening the result of {name}</source>
+        <translation>Opening the result of {name}</translation>
     </message>
     <message>
         <source>Preview is available for mono and stereo files only.</source>
@@ -421,6 +642,14 @@
         <translation>rendering</translation>
     </message>
     <message>
+        <source>uploading</source>
+        <translation>uploading</translation>
+    </message>
+    <message>
+        <source>downloading</source>
+        <translation>downloading</translation>
+    </message>
+    <message>
         <source>done</source>
         <translation>done</translation>
     </message>
@@ -458,6 +687,10 @@
     <message>
         <source>Loudness</source>
         <translation>Loudness</translation>
+    </message>
+    <message>
+        <source>Cloud jobs</source>
+        <translation>Cloud jobs</translation>
     </message>
     <message>
         <source>Cancel</source>
@@ -524,6 +757,18 @@
         <translation>Loudness-matched</translation>
     </message>
     <message>
+        <source>&amp;Cloud</source>
+        <translation>&amp;Cloud</translation>
+    </message>
+    <message>
+        <source>Process in the &amp;cloud</source>
+        <translation>Process in the &amp;cloud</translation>
+    </message>
+    <message>
+        <source>&amp;Account…</source>
+        <translation>&amp;Account…</translation>
+    </message>
+    <message>
         <source>&amp;View</source>
         <translation>&amp;View</translation>
     </message>
@@ -534,6 +779,20 @@
     <message>
         <source>&amp;About audio-style</source>
         <translation>&amp;About audio-style</translation>
+    </message>
+    <message>
+        <source>Process in the cloud</source>
+        <translation>Process in the cloud</translation>
+    </message>
+    <message>
+        <source>Cloud processing is not possible right now: {reason}
+Your files and settings are unchanged; you can process on this computer instead.</source>
+        <translation>Cloud processing is not possible right now: {reason}
+Your files and settings are unchanged; you can process on this computer instead.</translation>
+    </message>
+    <message>
+        <source>Process on this computer</source>
+        <translation>Process on this computer</translation>
     </message>
     <message>
         <source>Open reference tracks</source>

@@ -2,6 +2,41 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN" sourcelanguage="en">
 <context>
+    <name>AccountDialog</name>
+    <message>
+        <source>Cloud account</source>
+        <translation>云端账户</translation>
+    </message>
+    <message>
+        <source>Your session is kept in the system keyring (or a file only you can read); the password is not stored.</source>
+        <translation>会话保存在系统密钥环中（或仅您本人可读的文件中）；密码不会被保存。</translation>
+    </message>
+    <message>
+        <source>Server</source>
+        <translation>服务器</translation>
+    </message>
+    <message>
+        <source>Account</source>
+        <translation>账户</translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <source>Sign in</source>
+        <translation>登录</translation>
+    </message>
+    <message>
+        <source>Sign out</source>
+        <translation>退出登录</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+</context>
+<context>
     <name>AudioOutput</name>
     <message>
         <source>Cannot open the audio output: {reason}</source>
@@ -18,6 +53,81 @@
     <message>
         <source>No audio output device was found.</source>
         <translation>未找到音频输出设备。</translation>
+    </message>
+</context>
+<context>
+    <name>CloudController</name>
+    <message>
+        <source>Signed in as {user} on {server}</source>
+        <translation>已以 {user} 身份登录 {server}</translation>
+    </message>
+    <message>
+        <source>Not signed in</source>
+        <translation>未登录</translation>
+    </message>
+    <message>
+        <source>Enter the account name and the password.</source>
+        <translation>请输入账户名和密码。</translation>
+    </message>
+    <message>
+        <source>Signing in to {server}</source>
+        <translation>正在登录 {server}</translation>
+    </message>
+    <message>
+        <source>Signed out on this computer (the server was not reached).</source>
+        <translation>已在本机退出登录（未能连接服务器）。</translation>
+    </message>
+    <message>
+        <source>Signing out</source>
+        <translation>正在退出登录</translation>
+    </message>
+    <message>
+        <source>Sign in to process in the cloud.</source>
+        <translation>请先登录，才能在云端处理。</translation>
+    </message>
+    <message>
+        <source>A big job: {minutes} min of audio in {n} target(s). Processing it in the cloud keeps this computer free.</source>
+        <translation>这是一个大任务：{n} 个目标共 {minutes} 分钟音频。在云端处理可让这台电脑保持空闲。</translation>
+    </message>
+    <message>
+        <source>Add a reference and a target first.</source>
+        <translation>请先添加参考和目标。</translation>
+    </message>
+    <message>
+        <source>Submitted to the cloud as job {job}.</source>
+        <translation>已提交到云端，任务编号 {job}。</translation>
+    </message>
+    <message>
+        <source>Upload canceled; nothing was submitted.</source>
+        <translation>上传已取消；没有提交任何任务。</translation>
+    </message>
+    <message>
+        <source>Uploading to the cloud: {name}</source>
+        <translation>正在上传到云端：{name}</translation>
+    </message>
+    <message>
+        <source>{reason} Your cloud jobs are kept; checking again shortly.</source>
+        <translation>{reason} 您的云端任务都还在；稍后会再次检查。</translation>
+    </message>
+    <message>
+        <source>Cloud job {name} failed: {reason}</source>
+        <translation>云端任务 {name} 失败：{reason}</translation>
+    </message>
+    <message>
+        <source>Cloud job {name} finished.</source>
+        <translation>云端任务 {name} 已完成。</translation>
+    </message>
+    <message>
+        <source>Downloaded {n} files to {folder}</source>
+        <translation>已下载 {n} 个文件到 {folder}</translation>
+    </message>
+    <message>
+        <source>Downloading the result of {name}</source>
+        <translation>正在下载 {name} 的结果</translation>
+    </message>
+    <message>
+        <source>saved to {folder}</source>
+        <translation>已保存到 {folder}</translation>
     </message>
 </context>
 <context>
@@ -121,6 +231,18 @@
     <message>
         <source>Cancel</source>
         <translation>取消</translation>
+    </message>
+    <message>
+        <source>Process in the cloud</source>
+        <translation>在云端处理</translation>
+    </message>
+    <message>
+        <source>Upload every target with the references to your audio-style server and process them there; the jobs panel follows them</source>
+        <translation>将所有目标和参考上传到您的 audio-style 服务器并在那里处理；任务面板会跟踪进度</translation>
+    </message>
+    <message>
+        <source>Match in the cloud</source>
+        <translation>在云端匹配</translation>
     </message>
 </context>
 <context>
@@ -292,6 +414,97 @@
     </message>
 </context>
 <context>
+    <name>JobsPanel</name>
+    <message>
+        <source>Not signed in</source>
+        <translation>未登录</translation>
+    </message>
+    <message>
+        <source>Account…</source>
+        <translation>账户…</translation>
+    </message>
+    <message>
+        <source>Server and sign-in for cloud processing</source>
+        <translation>云端处理的服务器和登录</translation>
+    </message>
+    <message>
+        <source>Job</source>
+        <translation>任务</translation>
+    </message>
+    <message>
+        <source>Progress</source>
+        <translation>进度</translation>
+    </message>
+    <message>
+        <source>No cloud jobs. Tick “Process in the cloud” and press Match to send one.</source>
+        <translation>没有云端任务。勾选“在云端处理”后按“匹配”即可提交。</translation>
+    </message>
+    <message>
+        <source>Cancel job</source>
+        <translation>取消任务</translation>
+    </message>
+    <message>
+        <source>Stop the upload or cancel the job on the server</source>
+        <translation>停止上传，或取消服务器上的任务</translation>
+    </message>
+    <message>
+        <source>Download…</source>
+        <translation>下载…</translation>
+    </message>
+    <message>
+        <source>Save the result audio and preset to a folder</source>
+        <translation>将结果音频和预设保存到文件夹</translation>
+    </message>
+    <message>
+        <source>Open result</source>
+        <translation>打开结果</translation>
+    </message>
+    <message>
+        <source>Show the result in the views, like a local match</source>
+        <translation>像本地匹配一样在视图中显示结果</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>List the jobs of this account</source>
+        <translation>列出此账户的任务</translation>
+    </message>
+    <message>
+        <source>uploading</source>
+        <translation>上传中</translation>
+    </message>
+    <message>
+        <source>queued</source>
+        <translation>排队中</translation>
+    </message>
+    <message>
+        <source>running</source>
+        <translation>处理中</translation>
+    </message>
+    <message>
+        <source>canceling</source>
+        <translation>正在取消</translation>
+    </message>
+    <message>
+        <source>finished</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>canceled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <source>Save the cloud results in</source>
+        <translation>云端结果保存到</translation>
+    </message>
+</context>
+<context>
     <name>LoudnessView</name>
     <message>
         <source>Integrated (LUFS)</source>
@@ -355,6 +568,14 @@
     <message>
         <source>Matching {name}</source>
         <translation>正在匹配 {name}</translation>
+    </message>
+    <message>
+        <source>Result of {name} opened.</source>
+        <translation>已打开 {name} 的结果。</translation>
+    </message>
+    <message>
+        <source>Opening the result of {name}</source>
+        <translation>正在打开 {name} 的结果</translation>
     </message>
     <message>
         <source>Preview is available for mono and stereo files only.</source>
@@ -421,6 +642,14 @@
         <translation>渲染</translation>
     </message>
     <message>
+        <source>uploading</source>
+        <translation>上传中</translation>
+    </message>
+    <message>
+        <source>downloading</source>
+        <translation>下载中</translation>
+    </message>
+    <message>
         <source>done</source>
         <translation>完成</translation>
     </message>
@@ -458,6 +687,10 @@
     <message>
         <source>Loudness</source>
         <translation>响度</translation>
+    </message>
+    <message>
+        <source>Cloud jobs</source>
+        <translation>云端任务</translation>
     </message>
     <message>
         <source>Cancel</source>
@@ -524,6 +757,18 @@
         <translation>响度对齐</translation>
     </message>
     <message>
+        <source>&amp;Cloud</source>
+        <translation>云端(&amp;C)</translation>
+    </message>
+    <message>
+        <source>Process in the &amp;cloud</source>
+        <translation>在云端处理(&amp;C)</translation>
+    </message>
+    <message>
+        <source>&amp;Account…</source>
+        <translation>账户(&amp;A)…</translation>
+    </message>
+    <message>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
@@ -534,6 +779,20 @@
     <message>
         <source>&amp;About audio-style</source>
         <translation>关于 audio-style(&amp;A)</translation>
+    </message>
+    <message>
+        <source>Process in the cloud</source>
+        <translation>在云端处理</translation>
+    </message>
+    <message>
+        <source>Cloud processing is not possible right now: {reason}
+Your files and settings are unchanged; you can process on this computer instead.</source>
+        <translation>目前无法在云端处理：{reason}
+您的文件和设置均未改变；可以改为在这台电脑上处理。</translation>
+    </message>
+    <message>
+        <source>Process on this computer</source>
+        <translation>在这台电脑上处理</translation>
     </message>
     <message>
         <source>Open reference tracks</source>

@@ -20,6 +20,15 @@ from app.main import build_window  # noqa: E402
 from app.settings import SettingsStore  # noqa: E402
 from app.views.main_window import MainWindow  # noqa: E402
 
+# the cloud tests' servers and client fixtures, for the desktop's cloud tests (test_cloud_gui)
+from tests.cloud.conftest import (  # noqa: E402,F401 (fixtures re-exported for this directory)
+    cloud_home,
+    moto_s3sts,
+    sts_spy,
+    token_spy,
+)
+from tests.server.conftest import amqp_url, pg_url, queue_name  # noqa: E402,F401
+
 SR = 44100
 MATCH_TIMEOUT_MS = 30000
 
