@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup run test lint demo bench screenshots clean
+.PHONY: setup run test lint demo bench screenshots package clean
 
 LOCK := packaging/requirements/dev.lock
 
@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q --require-hashes --no-deps -r $(LOCK)
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
-	@$(BIN)/python -m pip check || { echo "make setup: $(LOCK) is behind pyproject.toml: run packaging/lock.sh" >&2; exit 1; }
+	@$(BIN)/python packaging/check_env.py app server dev && $(BIN)/python -m pip check -q \
+	  || { echo "make setup: $(LOCK) is behind pyproject.toml: run packaging/lock.sh" >&2; exit 1; }
 	@touch $(STAMP)
 
 setup: $(STAMP)  ## idempotent: .venv with the project and its extras
@@ -30,7 +31,8 @@ lint: setup
 	$(BIN)/mypy $(wildcard engine cloud server)
 	$(BIN)/lint-imports
 
-test: setup lint  ## every test (services required when REQUIRE_SERVICES=1)
+# PACKAGE_SMOKE=1: build the desktop bundle first; tests/packaging then runs it (.ci/run does)
+test: setup lint $(if $(filter 1,$(PACKAGE_SMOKE)),package)  ## every test (services required when REQUIRE_SERVICES=1)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 demo: setup  ## headless: CLI on generated demo clips, writes artifacts/demo/
@@ -50,6 +52,12 @@ setup-gpu: setup  ## swap the CPU onnxruntime for onnxruntime-gpu (CUDA + cuDNN 
 
 gpu-check: setup  ## parity + throughput of the onnxruntime backend on CUDA (CPU provider without one)
 	$(BIN)/python -m engine.gpu_check
+
+package: setup  ## desktop bundle dist/audio-style/ (PyInstaller, CPU only; packaging/README.md)
+	rm -rf dist/audio-style build/pyinstaller
+	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
+	  packaging/audio-style.spec
+	@du -sh dist/audio-style
 
 clean:
 	rm -rf artifacts build dist .pytest_cache .mypy_cache .ruff_cache

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.audio.output import AudioOutput, create_output
@@ -53,12 +55,26 @@ def build_window(
     return MainWindow(controller, store, "" if output.available else output.error, cloud=cloud)
 
 
+def _smoke_exit(app: QApplication, window: MainWindow) -> None:
+    """Print how long after the process start the window was shown, then quit."""
+    try:  # Linux: this process's start time (clock ticks after boot), field 22 of stat
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime_s = float(Path("/proc/uptime").read_text().split()[0])
+        age = f"{uptime_s - ticks / os.sysconf('SC_CLK_TCK'):.2f} s"
+    except (OSError, ValueError, IndexError):
+        age = "unknown"
+    print(f"smoke: window shown={window.isVisible()} after {age}", flush=True)
+    app.exit(0 if window.isVisible() else 1)
+
+
 def run_gui(references: list[str], targets: list[str]) -> int:
     """Open the main window with optional files; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = create_app()
     window = build_window(app, SettingsStore())
     window.show()
+    if os.environ.get("AUDIO_STYLE_SMOKE_EXIT") == "1":  # packaging smoke test (tests/packaging)
+        QTimer.singleShot(0, lambda: _smoke_exit(app, window))
     if references:
         window.c.add_files("reference", references)
     if targets:
