@@ -5,6 +5,7 @@ Settings come from the environment / ``.env`` (``DATA_DIR`` for ``--data-dir``).
 from __future__ import annotations
 
 from server.api import create_app
+from server.api.app import tune_gc
 from server.config import load_settings
 from server.stack import api_services, core
 
@@ -15,3 +16,4 @@ if _settings.embedded:
         "in-process queue cannot be shared between processes"
     )
 app = create_app(api_services(core(_settings), embedded_workers=0))
+tune_gc()

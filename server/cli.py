@@ -45,6 +45,7 @@ def cmd_server(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.api import create_app
+    from server.api.app import tune_gc
     from server.stack import api_services, core
 
     s = _settings(args)
@@ -89,6 +90,7 @@ def cmd_server(args: argparse.Namespace) -> int:
         return 0
     c = core(s)
     app = create_app(api_services(c, embedded_workers=args.workers))
+    tune_gc()
     mode = "embedded" if s.embedded else "full stack"
     logging.getLogger("server").info(
         "audio-style server (%s) on http://%s:%d, data in %s",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -114,6 +115,20 @@ class ObserveMiddleware:
             route = getattr(scope.get("route"), "path", "unmatched")
             LATENCY.labels(method, route).observe(time.perf_counter() - t0)
             REQUESTS.labels(method, route, str(status[0])).inc()
+
+
+def tune_gc() -> None:
+    """Garbage-collector settings for a serving process, called once the app is built.
+
+    A burst of requests keeps thousands of objects alive at once (every request waiting for
+    its commit), and CPython's default thresholds then run a full collection again and again
+    over everything the process imported: measured on ``POST /jobs``, a third of the server's
+    CPU. Freezing the start-up objects takes them out of every collection, and larger
+    thresholds collect the young generation less often (reference counting still frees all
+    acyclic garbage at once; cycles wait a little longer)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def create_app(svc: Services) -> FastAPI:
