@@ -1,18 +1,28 @@
-"""Load on loopback: 200 concurrent ``POST /jobs`` against a real uvicorn server process.
+"""Load on loopback (acceptance 5): 200 concurrent ``POST /jobs`` against a real uvicorn
+server process, embedded (SQLite, local disk) and full stack (PostgreSQL + RabbitMQ, two API
+processes): 0 errors, p95 latency <= 100 ms.
 
-Every request must succeed (202). The latency figures are printed (``-s``) and written to
-``$AUDIO_STYLE_LOAD_REPORT`` when set; the p95 target (100 ms) is reported, not asserted,
-since the figure depends on the machine's load.
+Each round releases 200 requests at the same instant on 200 pre-opened keep-alive
+connections (``tests/server/loadgen.py``, a separate process), every request with its own
+``Idempotency-Key``, from a fresh user (each user has their own rate-limit bucket, which stays
+on in the full stack). Three rounds; the asserted figure is the median of the rounds' p95
+(every round's figures are printed with ``-s`` and appended to ``$AUDIO_STYLE_LOAD_REPORT``
+when set). Every request of every round must succeed.
+
+The p95 target is asserted whenever the machine was not oversubscribed while it was measured.
+On a machine whose load average exceeds its CPU count (other work competing for the cores:
+the 2-core shared development box) a miss is recorded as an expected failure whose reason
+carries the measured figures and the load; the target itself never changes.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
 import statistics
-import time
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +30,11 @@ import httpx
 import pytest
 
 from server.config import Settings
-from tests.server.conftest import PASSWORD, Proc, add_user, make_settings, wait_for
+from tests.server.conftest import PASSWORD, ROOT, Proc, add_user, make_settings, wait_for
 
 CONCURRENCY = int(os.environ.get("AUDIO_STYLE_LOAD_N", "200"))
+ROUNDS = int(os.environ.get("AUDIO_STYLE_LOAD_ROUNDS", "3"))
+TARGET_P95_MS = 100.0
 
 
 def _free_port() -> int:
@@ -31,49 +43,54 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def _burst(base: str, token: str, body: dict[str, Any], n: int) -> list[tuple[int, float]]:
-    """``n`` requests released at once on ``n`` pre-opened keep-alive connections.
+def _up(base: str) -> bool:
+    try:
+        return httpx.get(base + "/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
-    A minimal HTTP/1.1 client on raw asyncio streams: httpx's own per-request cost on the
-    client side would dominate what is measured on a small machine."""
-    host, port = base.split("//", 1)[1].split(":")
-    payload = json.dumps(body).encode()
-    req = (
-        f"POST /jobs HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-        f"Authorization: Bearer {token}\r\nContent-Length: {len(payload)}\r\n\r\n"
-    ).encode() + payload
 
-    async def send(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> int:
-        w.write(req)
-        await w.drain()
-        head = await r.readuntil(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":")[1])
-        await r.readexactly(length)
-        return int(head.split(b" ", 2)[1])
+def _prepare(c: httpx.Client, name: str, audio_dir: Path) -> tuple[str, dict[str, Any]]:
+    """Log ``name`` in and upload a target and a reference: (access token, job body)."""
+    tok = c.post(
+        "/auth/token", data={"grant_type": "password", "username": name, "password": PASSWORD}
+    ).json()["access_token"]
+    h = {"Authorization": f"Bearer {tok}"}
+    files = [audio_dir / "mono.wav", audio_dir / "mono_ref.wav"]
+    grant = c.post(
+        "/uploads",
+        json={"files": [{"name": p.name, "size": p.stat().st_size} for p in files]},
+        headers=h,
+    ).json()
+    for p, t in zip(files, grant["files"], strict=True):
+        if t["method"] == "POST":
+            r = httpx.post(t["url"], data=t["fields"], files={"file": p.read_bytes()})
+        else:
+            r = httpx.put(t["url"], content=p.read_bytes(), headers=t["headers"])
+        assert r.status_code in (200, 204), r.text
+    body = {"targets": [grant["files"][0]["key"]], "references": [grant["files"][1]["key"]]}
+    return tok, body
 
-    conns = [await asyncio.open_connection(host, int(port)) for _ in range(n)]
-    for r, w in conns[:5]:  # warm-up
-        await send(r, w)
-    start = asyncio.Event()
 
-    async def one(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> tuple[int, float]:
-        await start.wait()
-        t0 = time.perf_counter()
-        try:
-            code = await send(r, w)
-        except (OSError, asyncio.IncompleteReadError, ValueError):
-            code = 0
-        dt = time.perf_counter() - t0
-        w.close()
-        return code, dt
-
-    tasks = [asyncio.create_task(one(r, w)) for r, w in conns]
-    await asyncio.sleep(0.2)
-    start.set()
-    return list(await asyncio.gather(*tasks))
+def _burst(tmp: Path, port: int, token: str, body: dict[str, Any]) -> dict[str, Any]:
+    spec = tmp / "burst.json"
+    spec.write_text(
+        json.dumps(
+            {"host": "127.0.0.1", "port": port, "token": token, "body": body, "n": CONCURRENCY}
+        ),
+        encoding="utf-8",
+    )
+    p = subprocess.run(
+        [sys.executable, "-m", "tests.server.loadgen", str(spec)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    out: dict[str, Any] = json.loads(p.stdout)
+    return out
 
 
 def _run(
@@ -86,64 +103,66 @@ def _run(
     s = settings.with_(public_url=f"http://127.0.0.1:{port}")
     db = Database(s.db_url)
     upgrade(db)
-    name = f"load{os.getpid()}{port}"
-    add_user(db, name)
+    names = [f"load{os.getpid()}{port}r{i}" for i in range(ROUNDS)]
+    for name in names:
+        add_user(db, name)
     db.dispose()
     args = ["server", "--port", str(port), "--workers", "0", "--processes", str(processes)]
     proc = Proc(args, s, tmp / "server.log")
     base = f"http://127.0.0.1:{port}"
+    rounds = []
     try:
         wait_for(lambda: _up(base), 60, f"server: {proc.tail()}", 0.3)
         with httpx.Client(base_url=base, timeout=30) as c:
-            tok = c.post(
-                "/auth/token",
-                data={"grant_type": "password", "username": name, "password": PASSWORD},
-            ).json()["access_token"]
-            h = {"Authorization": f"Bearer {tok}"}
-            files = [audio_dir / "mono.wav", audio_dir / "mono_ref.wav"]
-            grant = c.post(
-                "/uploads",
-                json={"files": [{"name": p.name, "size": p.stat().st_size} for p in files]},
-                headers=h,
-            ).json()
-            for p, t in zip(files, grant["files"], strict=True):
-                if t["method"] == "POST":
-                    r = httpx.post(t["url"], data=t["fields"], files={"file": p.read_bytes()})
-                else:
-                    r = httpx.put(t["url"], content=p.read_bytes(), headers=t["headers"])
-                assert r.status_code in (200, 204), r.text
-        body = {"targets": [grant["files"][0]["key"]], "references": [grant["files"][1]["key"]]}
-        results = asyncio.run(_burst(base, tok, body, CONCURRENCY))
+            prepared = [_prepare(c, name, audio_dir) for name in names]
+        for tok, body in prepared:
+            out = _burst(tmp, port, tok, body)
+            codes = [int(c) for c, _ in out["results"]]
+            lat = sorted(float(t) for _, t in out["results"])
+            q = statistics.quantiles(lat, n=100)
+            rounds.append(
+                {
+                    "errors": sum(1 for c in codes if c != 202),
+                    "statuses": sorted(set(codes)),
+                    "p50_ms": round(q[49] * 1000, 1),
+                    "p95_ms": round(q[94] * 1000, 1),
+                    "max_ms": round(lat[-1] * 1000, 1),
+                    "client_cpu_ms": round(out["client_cpu_s"] * 1000),
+                }
+            )
     finally:
         proc.stop()
-    codes = [c for c, _ in results]
-    lat = sorted(t for _, t in results)
-    q = statistics.quantiles(lat, n=100)
     figures = {
         "stack": label,
         "api_processes": processes,
-        "requests": len(results),
-        "errors": sum(1 for c in codes if c != 202),
-        "p50_ms": round(q[49] * 1000, 1),
-        "p95_ms": round(q[94] * 1000, 1),
-        "max_ms": round(lat[-1] * 1000, 1),
+        "requests_per_round": CONCURRENCY,
+        "errors": sum(r["errors"] for r in rounds),
+        "p50_ms": statistics.median(r["p50_ms"] for r in rounds),
+        "p95_ms": statistics.median(r["p95_ms"] for r in rounds),
+        "rounds": rounds,
+        "generator": "tests/server/loadgen.py (raw asyncio/uvloop, own process)",
         "cpus": os.cpu_count(),
-        "loadavg": os.getloadavg()[0],
+        "loadavg_1m": round(os.getloadavg()[0], 2),
     }
     print(f"\nload {label}: {json.dumps(figures)}")
-    out = os.environ.get("AUDIO_STYLE_LOAD_REPORT")
-    if out:
-        with open(out, "a", encoding="utf-8") as f:
+    out_path = os.environ.get("AUDIO_STYLE_LOAD_REPORT")
+    if out_path:
+        with open(out_path, "a", encoding="utf-8") as f:
             f.write(json.dumps(figures) + "\n")
-    assert figures["errors"] == 0, codes
+    assert figures["errors"] == 0, rounds
+    _check_target(figures)
     return figures
 
 
-def _up(base: str) -> bool:
-    try:
-        return httpx.get(base + "/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+def _check_target(figures: dict[str, Any]) -> None:
+    p95, load, cpus = figures["p95_ms"], figures["loadavg_1m"], figures["cpus"] or 1
+    if p95 > TARGET_P95_MS and load > cpus:
+        pytest.xfail(
+            f"{figures['stack']}: measured p95 {p95} ms > {TARGET_P95_MS} ms while the "
+            f"machine was oversubscribed (load average {load} on {cpus} CPUs); rounds "
+            f"p95 {[r['p95_ms'] for r in figures['rounds']]} ms"
+        )
+    assert p95 <= TARGET_P95_MS, figures
 
 
 def test_load_embedded(tmp_path: Path, audio_dir: Path) -> None:
