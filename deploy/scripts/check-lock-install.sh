@@ -19,7 +19,7 @@ pip=("$venv/bin/pip" install --quiet --index-url https://pypi.org/simple)
 src=$(mktemp -d)
 cp "$root/pyproject.toml" "$src/"
 cp "$root"/README* "$root"/LICENSE* "$src/" 2>/dev/null || true
-for d in engine server app cloud; do [ -d "$root/$d" ] && cp -r "$root/$d" "$src/"; done
+for d in engine server app cloud resources; do [ -d "$root/$d" ] && cp -r "$root/$d" "$src/"; done
 "${pip[@]}" --no-deps --no-build-isolation "$src"
 "$venv/bin/pip" uninstall --quiet -y setuptools wheel
 case "$role" in
@@ -34,4 +34,6 @@ case "$role" in
   worker|worker-gpu) "$venv/bin/python" -c "import engine.pipeline, server, soundfile, soxr" ;;
 esac
 "$venv/bin/audio-style" --help >/dev/null
+# resources/ installed as data files (translations, icons, models) and found from the package
+"$venv/bin/python" -c "from engine.resources import resource_path as r; assert r('i18n').is_dir(), r('i18n')"
 echo "ok: $role lock installs with --require-hashes into $venv"
