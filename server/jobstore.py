@@ -106,17 +106,29 @@ def enqueue(s: Session, tasks: Sequence[Task], now: float) -> None:
         s.add(Outbox(task_id=t.id, created_at=now))
 
 
-_INSERT_JOB = text(
+# the insert path of POST /jobs: plain SQL at the driver level (executemany with tuples, no
+# per-row parameter processing by SQLAlchemy); "?" becomes "%s" for psycopg
+_INSERT_JOB = (
     "INSERT INTO jobs (id, user_id, idempotency_key, request_hash, name, spec, n_targets,"
-    " state, stage, progress, attempt, created_at, updated_at) VALUES (:id, :user_id, :key,"
-    " :hash, :name, :spec, :n, :state, 'queued', 0, 0, :now, :now) ON CONFLICT DO NOTHING"
+    " state, stage, progress, attempt, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?,"
+    f" '{Q}', 'queued', 0, 0, ?, ?) ON CONFLICT DO NOTHING"
 )
-_INSERT_TASK = text(
+_INSERT_TASK = (
     "INSERT INTO tasks (id, job_id, kind, target_index, chunk_index, state, attempt,"
     " max_attempts, next_attempt_at, payload, progress, created_at, updated_at) VALUES"
-    " (:id, :job, 'match', :i, 0, :state, 0, :max, 0, '{}', 0, :now, :now)"
+    f" (?, ?, 'match', ?, 0, '{Q}', 0, ?, 0, '{{}}', 0, ?, ?)"
 )
-_INSERT_OUTBOX = text("INSERT INTO outbox (task_id, created_at) VALUES (:task, :now)")
+_INSERT_OUTBOX = "INSERT INTO outbox (task_id, created_at) VALUES (?, ?)"
+
+
+def insert_many(s: Session, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """``executemany`` of ``sql`` (``?`` placeholders) on the session's connection."""
+    conn = s.connection()
+    if conn.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
+    conn.exec_driver_sql(sql, rows)
+
+
 _SELECT_KEYED = text(
     "SELECT id, state, request_hash, user_id, idempotency_key FROM jobs"
     " WHERE user_id IN :users AND idempotency_key IN :keys"
@@ -140,6 +152,7 @@ class JobRequest:
     spec: dict[str, Any]
     request_hash: str
     idempotency_key: str | None = None
+    spec_json: str = ""  # ``spec`` encoded, when the caller has it already
 
 
 def create_jobs(
@@ -154,7 +167,8 @@ def create_jobs(
     concurrent transaction (the unique constraint decides; the insert skips the conflict);
     the caller compares ``request_hash`` to refuse a different body under the same key."""
     now = _now(s)
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
+    n_targets: dict[str, int] = {}
     first: dict[tuple[str, str], str] = {}  # (user, key) -> id proposed in this batch
     proposed: list[str] = []
     for r in requests:
@@ -166,20 +180,21 @@ def create_jobs(
                 continue
             first[k] = jid
         proposed.append(jid)
+        n_targets[jid] = len(r.spec["targets"])
         rows.append(
-            {
-                "id": jid,
-                "user_id": r.user_id,
-                "key": r.idempotency_key,
-                "hash": r.request_hash,
-                "name": str(r.spec.get("name", "")),
-                "spec": json.dumps(r.spec),
-                "n": len(r.spec["targets"]),
-                "state": Q,
-                "now": now,
-            }
+            (
+                jid,
+                r.user_id,
+                r.idempotency_key,
+                r.request_hash,
+                str(r.spec.get("name", "")),
+                r.spec_json or json.dumps(r.spec),
+                n_targets[jid],
+                now,
+                now,
+            )
         )
-    s.execute(_INSERT_JOB, rows)
+    insert_many(s, _INSERT_JOB, rows)
     # who owns each (user, key) now: our row (inserted) or an earlier job (a repeat)
     owner: dict[tuple[str, str], NewJob] = {}
     if first:
@@ -198,15 +213,12 @@ def create_jobs(
         if is_new:
             created.add(jid)
         out.append((job, is_new))
-    by_id = {row["id"]: row for row in rows}
     tasks = [
-        {"id": new_id(), "job": jid, "i": i, "state": Q, "max": max_attempts, "now": now}
-        for jid in created
-        for i in range(int(by_id[jid]["n"]))
+        (new_id(), jid, i, max_attempts, now, now) for jid in created for i in range(n_targets[jid])
     ]
     if tasks:
-        s.execute(_INSERT_TASK, tasks)
-        s.execute(_INSERT_OUTBOX, [{"task": t["id"], "now": now} for t in tasks])
+        insert_many(s, _INSERT_TASK, tasks)
+        insert_many(s, _INSERT_OUTBOX, [(t[0], now) for t in tasks])
     return out
 
 

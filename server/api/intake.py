@@ -17,14 +17,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import anyio.to_thread
-from sqlalchemy import text
 
 from server import jobstore
 from server.db.session import Database
 
-_INSERT_AUDIT = text(
-    "INSERT INTO audit_log (at, user_id, action, resource, status, ip)"
-    " VALUES (:at, :user_id, :action, :resource, :status, :ip)"
+_INSERT_AUDIT = (
+    "INSERT INTO audit_log (at, user_id, action, resource, status, ip) VALUES (?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -125,17 +123,18 @@ class JobIntake:
                 Outcome(job, created, sub.request.request_hash)
                 for sub, (job, created) in zip(subs, made, strict=True)
             ]
-            s.execute(
+            jobstore.insert_many(
+                s,
                 _INSERT_AUDIT,
                 [
-                    {
-                        "at": sub.at,
-                        "user_id": sub.request.user_id,
-                        "action": "job_submit",
-                        "resource": o.job.id,
-                        "status": 409 if o.conflict else 202,
-                        "ip": sub.ip[:64],
-                    }
+                    (
+                        sub.at,
+                        sub.request.user_id,
+                        "job_submit",
+                        o.job.id,
+                        409 if o.conflict else 202,
+                        sub.ip[:64],
+                    )
                     for sub, o in zip(subs, outcomes, strict=True)
                 ],
             )

@@ -210,11 +210,11 @@ async def submit_job(
         }
     )
     body = resolved.model_dump(mode="json")
-    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    body_json = json.dumps(body, sort_keys=True)
+    digest = hashlib.sha256(body_json.encode()).hexdigest()
     intake: JobIntake = request.app.state.intake
-    sub = Submission(
-        JobRequest(user.user_id, body, digest, idempotency_key), client_ip(request), time.time()
-    )
+    req = JobRequest(user.user_id, body, digest, idempotency_key, body_json)
+    sub = Submission(req, client_ip(request), time.time())
     out = await intake.submit(sub)
     if out.conflict:
         raise ApiError(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +35,20 @@ def _now_sqlite(element: now_epoch, compiler: SQLCompiler, **kw: Any) -> str:
     return "((julianday('now') - 2440587.5) * 86400.0)"
 
 
+# SQLite has one writer at a time and every transaction here takes the write lock up front
+# (BEGIN IMMEDIATE). Between threads of one process the wait is a lock per database file: a
+# waiting transaction starts the moment the previous one ends, instead of polling in SQLite's
+# busy handler, whose sleeps grow to 25-100 ms (an embedded server's API, scheduler and
+# workers are threads of one process). Other processes still meet the busy timeout.
+_SQLITE_LOCKS: dict[str, threading.RLock] = {}
+_SQLITE_LOCKS_GUARD = threading.Lock()
+
+
+def _sqlite_lock(url: str) -> threading.RLock:
+    with _SQLITE_LOCKS_GUARD:
+        return _SQLITE_LOCKS.setdefault(url, threading.RLock())
+
+
 class Database:
     """An engine plus a session factory; ``session()`` is a transaction scope."""
 
@@ -47,7 +63,9 @@ class Database:
                 url, connect_args={"check_same_thread": False, "timeout": 60}
             )
             _sqlite_setup(self.engine)
+            self._lock: threading.RLock | contextlib.nullcontext[None] = _sqlite_lock(url)
         else:
+            self._lock = contextlib.nullcontext()
             self.engine = create_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
@@ -56,12 +74,12 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session in a transaction: committed on success, rolled back on error."""
-        with self.sessions() as s, s.begin():
+        with self._lock, self.sessions() as s, s.begin():
             yield s
 
     def now(self) -> float:
         """The database clock (epoch seconds)."""
-        with self.sessions() as s:
+        with self._lock, self.sessions() as s:
             return float(s.execute(select(now_epoch())).scalar_one())
 
     def check(self) -> None:

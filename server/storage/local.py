@@ -33,6 +33,7 @@ class LocalStorage(Storage):
     ) -> None:
         super().__init__(audio, preset, viz)
         self.root = Path(root)
+        self._root_s = str(self.root)
         self.public_url = public_url.rstrip("/")
         self._key = hmac.new(secret.encode(), b"audio-style local storage v1", "sha256").digest()
 
@@ -115,8 +116,10 @@ class LocalStorage(Storage):
         return ObjectInfo(size=st.st_size, etag=f"{st.st_mtime_ns:x}-{st.st_size:x}")
 
     def probe(self, bucket: str, key: str, length: int) -> tuple[ObjectInfo, bytes] | None:
-        try:  # os-level calls: no buffered file object for a 64-byte read
-            fd = os.open(self.path(bucket, key), os.O_RDONLY)
+        if bucket not in self.buckets or not valid_key(key):
+            raise StorageError(f"invalid object name {bucket}/{key}")
+        try:  # os-level calls and a string path: this runs for every source of POST /jobs
+            fd = os.open(os.path.join(self._root_s, bucket, key), os.O_RDONLY)
         except (FileNotFoundError, NotADirectoryError):
             return None
         try:
