@@ -103,10 +103,20 @@ class _Worker(QObject):
                 log.error("background task failed:\n%s", traceback.format_exc())
             _release_free_memory()
             self.failed.emit(self._id, as_audio_style_error(exc))
+            self._quit_thread()
             return
         del gen  # the finished generator's frame and its temporaries
         _release_free_memory()
         self.finished.emit(self._id, result)
+        self._quit_thread()
+
+    def _quit_thread(self) -> None:
+        """End this thread's event loop now (the signals are already queued to the GUI): a
+        ``wait`` on the GUI thread (shutdown while a job ends) must not depend on the GUI
+        thread processing them first."""
+        thread = self.thread()
+        if thread is not None:
+            thread.quit()
 
 
 class TaskRunner(QObject):

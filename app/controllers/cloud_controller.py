@@ -90,7 +90,7 @@ class CloudController(QObject):
         super().__init__(parent or main)
         self.main = main
         self.settings = main.settings
-        self._factory = client_factory or self._default_client
+        self.client_factory: ClientFactory = client_factory or self._default_client
         self._persist = persist
         self._client: Any = None
         self._client_lock = threading.Lock()
@@ -127,7 +127,7 @@ class CloudController(QObject):
                 return c
             if c is not None:
                 c.close()
-            self._client = self._factory(server, username)
+            self._client = self.client_factory(server, username)
             return self._client
 
     def _account(self) -> tuple[str, str]:
@@ -608,13 +608,15 @@ class CloudController(QObject):
     def rows(self) -> list[CloudJobRow]:
         out = []
         for j in self.jobs.values():
-            detail = j.error if j.state == "failed" else j.stage
+            detail = "\n".join(x for x in (j.name, j.error or j.stage) if x)
             if j.saved_to and j.state == "succeeded":
-                detail = self.tr("saved to {folder}").format(folder=j.saved_to)
+                detail += "\n" + self.tr("saved to {folder}").format(folder=j.saved_to)
+            names = [n for n in j.name.split(" | ") if n]  # the job name lists the targets
+            short = names[0] + (f" +{len(names) - 1}" if len(names) > 1 else "") if names else j.key
             out.append(
                 CloudJobRow(
                     key=j.key,
-                    name=j.name,
+                    name=short,
                     state=j.state,
                     progress=j.progress,
                     detail=detail,
@@ -628,6 +630,8 @@ class CloudController(QObject):
     def shutdown(self) -> None:
         """Stop polling and close connections (jobs on the server go on)."""
         self._poll_timer.stop()
+        for job in self.jobs.values():
+            job.cached.clear()
         with self._client_lock:
             if self._client is not None:
                 self._client.close()

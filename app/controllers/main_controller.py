@@ -953,6 +953,9 @@ class MainController(QObject):
         self._queue.clear()
         self.runner.shutdown()
         self.player.close()
+        self.player.clear()  # the session's audio (hundreds of MB for long files) goes now,
+        self._loaded.clear()  # not whenever the window's wrapper objects are collected
+        self._ref_analyses.clear()
         self._tmp.cleanup()
 
     def wait_idle(self, timeout_ms: int = 60000) -> bool:

@@ -59,11 +59,12 @@ class JobsPanel(QWidget):
         self.tree.setRootIsDecorated(False)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setUniformRowHeights(True)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(1, 130)
+        header.resizeSection(1, 104)
         self.tree.itemSelectionChanged.connect(self._update_buttons)
         self.tree.itemDoubleClicked.connect(lambda *_: self._open())
         self.empty = QLabel(
@@ -147,8 +148,7 @@ class JobsPanel(QWidget):
                 bar = self._bar()
                 self.tree.setItemWidget(item, 1, bar)
             item.setText(0, r.name)
-            tip = r.name if not r.detail else f"{r.name}\n{r.detail}"
-            item.setToolTip(0, tip)
+            item.setToolTip(0, r.detail or r.name)
             bar.setValue(int(round(1000 * max(0.0, min(1.0, r.progress)))))
             state = self.state_name(r.state)
             bar.setFormat(

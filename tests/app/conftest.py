@@ -30,6 +30,22 @@ from tests.cloud.conftest import (  # noqa: E402,F401 (fixtures re-exported for 
 from tests.server.conftest import amqp_url, pg_url, queue_name  # noqa: E402,F401
 
 SR = 44100
+RUN_LAST = "test_cloud_gui.py"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The cloud GUI tests run after the other app tests: their in-process servers (FastAPI,
+    SQLAlchemy, uvicorn and moto threads) stay in the test process for good and would count
+    against ``test_responsiveness``'s memory budget for the app."""
+    app_dir = Path(__file__).parent
+    last = [i for i in items if i.path.name == RUN_LAST and i.path.parent == app_dir]
+    if not last:
+        return
+    rest = [i for i in items if i not in last]
+    after = max((k for k, i in enumerate(rest) if i.path.parent == app_dir), default=-1)
+    items[:] = rest[: after + 1] + last + rest[after + 1 :]
+
+
 MATCH_TIMEOUT_MS = 30000
 
 

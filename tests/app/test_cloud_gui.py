@@ -403,3 +403,4 @@ def test_big_batch_suggests_the_cloud(
     dlg.reject()
     w.c.remove_file("target", copies[0])  # back to 5: the suggestion goes away
     assert not w.message.isVisible() or w.message.kind != "suggestion"
+    wait_idle(qtbot, w)
