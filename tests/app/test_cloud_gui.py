@@ -190,6 +190,7 @@ def settings_file(w: MainWindow) -> Path:
 def test_gui_cloud_match_embedded(
     qtbot: Any,
     window: MainWindow,
+    make_window: WindowFactory,
     audio: Path,
     tmp_path: Path,
     cloud_home: CloudHome,
@@ -207,6 +208,8 @@ def test_gui_cloud_match_embedded(
         user = srv.user("gui")
         sign_in(qtbot, w, srv.url, user)
         assert "keyring" in w.message.text()  # headless: told once where the session went
+        token_file = cloud_home.config / "refresh-token"
+        assert token_file.stat().st_mode & 0o077 == 0  # 0600
         load_files(qtbot, w, target, ref)
         set_options(w)
         t0 = time.monotonic()
@@ -221,6 +224,28 @@ def test_gui_cloud_match_embedded(
         assert files[0].read_bytes() == cached.read_bytes()
         assert load_preset(files[1]) == preset
         options = w.c.options
+        job_id = w.cloud.jobs[key].job_id
+
+        # a restart: the next window finds the stored session and lists the job (its local
+        # files are unknown to it: it can be downloaded, not opened)
+        w2 = make_window()
+        assert w2.cloud is not None
+        qtbot.waitUntil(lambda: job_id in w2.cloud.jobs, timeout=30_000)
+        assert w2.cloud.signed_in and user in w2.jobs_panel.account.text()
+        assert w2.cloud.jobs[job_id].state == "succeeded"
+        w2.jobs_panel.select(job_id)
+        assert w2.jobs_panel.download_button.isEnabled()
+        assert not w2.jobs_panel.open_button.isEnabled()
+        w2.close()
+
+        # sign out from the account dialog: the session is gone from this computer
+        dlg = w.open_account()
+        assert dlg is not None and dlg.logout_button.isEnabled()
+        click(qtbot, dlg.logout_button)
+        qtbot.waitUntil(lambda: not w.cloud.signed_in, timeout=30_000)
+        assert w.jobs_panel.account.text() == "Not signed in"
+        assert not (cloud_home.config / "refresh-token").exists()
+        dlg.reject()
 
     want = local_match(target, ref, tmp_path / "local.wav", options, "wav32f")
     diff = peak_diff_dbfs(files[0], want)
@@ -228,11 +253,11 @@ def test_gui_cloud_match_embedded(
     assert diff <= -90.0
 
     secrets_ = sorted(set(token_spy))
-    assert len(secrets_) >= 2
-    disk = [settings_file(w), *cloud_home.files(), *files]
+    assert len(secrets_) >= 4  # two sessions' worth (this window, then the restarted one)
+    ini = settings_file(w)
+    assert srv.url in ini.read_text() and user in ini.read_text()  # the account, no secret
+    disk = [ini, *cloud_home.files(), *files]
     assert_no_secrets(secrets_, logs=caplog.text, files=disk)
-    assert w.c.settings.cloud_server == srv.url and w.c.settings.cloud_username == user
-    assert (cloud_home.config / "refresh-token").stat().st_mode & 0o077 == 0
 
 
 # --- 1. end to end: the full stack, the 5-minute file -----------------------------------------------
