@@ -97,6 +97,17 @@ def new_task(
     )
 
 
+OUTBOX_CHANNEL = "audio_style_outbox"
+
+
+def notify_outbox(s: Session) -> None:
+    """PostgreSQL: wake the scheduler's outbox relay when this transaction commits
+    (``NOTIFY``, delivered at commit, collapsed within a transaction; SQLite: nothing)."""
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"NOTIFY {OUTBOX_CHANNEL}")
+
+
 def enqueue(s: Session, tasks: Sequence[Task], now: float) -> None:
     """Add tasks and their outbox rows (same transaction as the state change causing them)."""
     for t in tasks:
@@ -104,6 +115,8 @@ def enqueue(s: Session, tasks: Sequence[Task], now: float) -> None:
     s.flush()
     for t in tasks:
         s.add(Outbox(task_id=t.id, created_at=now))
+    if tasks:
+        notify_outbox(s)
 
 
 # the insert path of POST /jobs: plain SQL at the driver level (executemany with tuples, no
@@ -219,6 +232,7 @@ def create_jobs(
     if tasks:
         insert_many(s, _INSERT_TASK, tasks)
         insert_many(s, _INSERT_OUTBOX, [(t[0], now) for t in tasks])
+        notify_outbox(s)
     return out
 
 

@@ -41,10 +41,14 @@ def core(settings: Settings, *, migrate: bool = True, ensure_buckets: bool = Tru
 
 def api_services(c: Core, *, embedded_workers: int | None = None) -> Services:
     """Services of the API process. Embedded (no broker): the scheduler and the workers run
-    in-process too. Full stack: only the fast outbox relay."""
-    relay = OutboxRelay(c.db, c.queue)
-    svc = Services(c.settings, c.db, c.storage, c.queue, kick=relay.kick)
-    svc.background.append(("outbox-relay", relay.run))
+    in-process too. Full stack on PostgreSQL: nothing in the background, the scheduler relays
+    the outbox when the commit notifies it (the API never talks to the broker on the request
+    path); on another database: an in-process outbox relay, kicked after each commit."""
+    svc = Services(c.settings, c.db, c.storage, c.queue)
+    if c.settings.embedded or not c.db.url.startswith("postgresql"):
+        relay = OutboxRelay(c.db, c.queue)
+        svc.kick = relay.kick
+        svc.background.append(("outbox-relay", relay.run))
     if c.settings.embedded:
         from server import jobstore
 

@@ -14,6 +14,13 @@ Every ``SCHEDULER_INTERVAL_S``:
 4. **Dead letters** — messages the broker dead-lettered after the delivery limit fail their
    task when it is out of attempts.
 
+On PostgreSQL the scheduler also ``LISTEN``s: every transaction that adds outbox rows (a job
+accepted by the API, the next phase of a chunked job, a retry) sends ``NOTIFY`` at commit, and
+the relay runs at once, so a message goes out milliseconds after its commit while the API
+processes never talk to the broker on the request path. The tick stays the backstop (a
+notification missed while the listener reconnects). Without PostgreSQL (embedded) the API
+process relays itself (:class:`OutboxRelay`).
+
 Chunk phases advance at commit time (:mod:`server.scheduler.chunking`), not here. Several
 scheduler instances may run: the outbox rows are taken with ``SKIP LOCKED`` and every other
 step is idempotent.
@@ -21,9 +28,12 @@ step is idempotent.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 
@@ -120,10 +130,67 @@ class Scheduler:
         return st
 
     def run(self, stop: threading.Event) -> None:
-        """Tick until ``stop`` is set."""
-        while not stop.is_set():
-            self.tick()
-            stop.wait(self.settings.scheduler_interval_s)
+        """Tick until ``stop`` is set; between ticks, relay at once when notified."""
+        listener = OutboxListener(self.db.url) if self.db.url.startswith("postgresql") else None
+        try:
+            while not stop.is_set():
+                self.tick()
+                deadline = time.monotonic() + self.settings.scheduler_interval_s
+                while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+                    if listener is None or not listener.wait(min(left, 0.5), stop):
+                        if listener is None:
+                            stop.wait(left)
+                        continue
+                    try:
+                        RELAYED.labels(reason="outbox").inc(relay_outbox(self.db, self.queue))
+                    except Exception as e:  # the tick retries
+                        log.warning("outbox relay: %r", e)
+        finally:
+            if listener is not None:
+                listener.close()
+
+
+class OutboxListener:
+    """``LISTEN`` for outbox notifications on a connection of its own (autocommit)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.replace("postgresql+psycopg://", "postgresql://", 1)
+        self.conn: Any = None
+        self._retry_at = 0.0
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+        conn.execute(f"LISTEN {jobstore.OUTBOX_CHANNEL}")
+        return conn
+
+    def wait(self, timeout: float, stop: threading.Event) -> bool:
+        """True when a notification arrived within ``timeout`` seconds."""
+        if self.conn is None:
+            if time.monotonic() < self._retry_at:
+                stop.wait(timeout)
+                return False
+            try:
+                self.conn = self._connect()
+            except Exception as e:
+                log.warning("outbox listener: %r (relaying on the tick)", e)
+                self._retry_at = time.monotonic() + 5.0
+                stop.wait(timeout)
+                return False
+            return True  # (re)connected: something may have been missed meanwhile
+        try:
+            return any(True for _ in self.conn.notifies(timeout=timeout, stop_after=1))
+        except Exception as e:
+            log.warning("outbox listener: %r", e)
+            self.close()
+            return False
+
+    def close(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            self.conn = None
 
 
 class OutboxRelay:

@@ -148,3 +148,48 @@ def test_intake_isolates_a_failing_submission(db: Database) -> None:
     assert all(not isinstance(o, Exception) for i, o in enumerate(outs) if i != 2)
     assert _count(db, Job, Job.user_id == uid) == 5
     assert _count(db, Job, Job.user_id == "no-such-user") == 0
+
+
+@pytest.mark.services
+def test_scheduler_relays_on_notify(pg_url: str, tmp_path: Path) -> None:
+    """A commit that adds outbox rows wakes the scheduler (LISTEN/NOTIFY): the message goes
+    out long before the next tick, and the API process holds no relay of its own."""
+    import secrets
+    import time
+
+    from server.queue.memory import MemoryQueue
+    from server.scheduler.service import Scheduler
+    from server.stack import Core, api_services
+    from server.storage.local import LocalStorage
+    from tests.server.conftest import make_settings
+
+    url = pg_url.replace("postgresql://", "postgresql+psycopg://")
+    db = Database(url)
+    upgrade(db)
+    uid = add_user(db, f"n{secrets.token_hex(4)}")
+    settings = make_settings(
+        tmp_path, DB_URL=url, QUEUE_URL="amqp://unused", SCHEDULER_INTERVAL_S="30"
+    )
+    queue = MemoryQueue()
+    storage = LocalStorage(tmp_path / "st", "k", "http://x", "audio", "preset", "viz")
+    svc = api_services(Core(settings, db, storage, queue))
+    assert svc.background == []  # full stack on PostgreSQL: no relay in the API process
+    stop = threading.Event()
+    t = threading.Thread(target=Scheduler(settings, db, queue).run, args=(stop,), daemon=True)
+    t.start()
+    try:
+        time.sleep(1.0)  # first tick done, listening
+        with db.session() as s:
+            ((job, _),) = jobstore.create_jobs(s, [JobRequest(uid, _spec(uid, 2), "h")], 5)
+            tids = set(s.execute(select(Task.id).where(Task.job_id == job.id)).scalars())
+        t0 = time.monotonic()
+        while not tids <= {tid for tid, _ in queue._items} and time.monotonic() - t0 < 5:
+            time.sleep(0.01)
+        waited = time.monotonic() - t0
+        assert tids <= {tid for tid, _ in queue._items}
+        assert waited < 2.0, waited  # the tick is 30 s away
+        assert _count(db, Outbox, Outbox.task_id.in_(tids)) == 0
+    finally:
+        stop.set()
+        t.join(10)
+        db.dispose()
