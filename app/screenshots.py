@@ -211,7 +211,12 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         files = demo_files(work)
         with contextlib.ExitStack() as stack:
-            url = None if args.no_cloud else stack.enter_context(embedded_server(work))
+            url = None
+            if not args.no_cloud:
+                try:
+                    url = stack.enter_context(embedded_server(work))
+                except (SystemExit, OSError, subprocess.CalledProcessError) as e:
+                    print(f"no jobs panel shot (the embedded server did not start): {e}")
             for lang in args.lang.split(","):
                 for path in shoot(lang.strip(), files, out, work, url):
                     print(path)

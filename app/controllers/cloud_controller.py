@@ -105,6 +105,7 @@ class CloudController(QObject):
         self._poll_timer.setSingleShot(True)
         self._poll_timer.timeout.connect(self._poll)
         self._suggested_for: frozenset[str] | None = None
+        self._closed = False
         self._last_emit = 0.0
         self._transfer.connect(self._on_transfer)
         main.files_changed.connect(self.check_suggestion)
@@ -248,12 +249,13 @@ class CloudController(QObject):
         if key == self._suggested_for:
             return
         self._suggested_for = key
-        minutes = self.main.total_target_length_s() / 60.0
+        total = int(round(self.main.total_target_length_s()))
+        length = f"{total // 3600}:{total // 60 % 60:02d}:{total % 60:02d}"
         self.suggestion.emit(
             self.tr(
-                "A big job: {minutes} min of audio in {n} target(s). Processing it in the cloud "
+                "A big job: {n} target(s), {length} of audio in all. Processing it in the cloud "
                 "keeps this computer free."
-            ).format(minutes=f"{minutes:.0f}", n=len(self.main.targets))
+            ).format(length=length, n=len(self.main.targets))
         )
 
     # -- submitting ----------------------------------------------------------------------------
@@ -307,17 +309,17 @@ class CloudController(QObject):
 
         def fail(e: AudioStyleError) -> None:
             job.token = None
-            if e.code == ErrorCode.SERVER_UNREACHABLE:
-                self.jobs.pop(key, None)  # never reached the server: nothing to track
+            if e.code == ErrorCode.SERVER_UNREACHABLE or e.code in LOGIN_NEEDED:
+                self.jobs.pop(key, None)  # nothing was submitted: nothing to follow
                 self.jobs_changed.emit()
+            if e.code == ErrorCode.SERVER_UNREACHABLE:
                 self.offer_local.emit(e.message())
-                return
-            job.state, job.error = "failed", e.message()
-            self.jobs_changed.emit()
-            if e.code in LOGIN_NEEDED:
+            elif e.code in LOGIN_NEEDED:
                 self._set_signed_in(False)
                 self.login_needed.emit(e.message())
             else:
+                job.state, job.error = "failed", e.message()
+                self.jobs_changed.emit()
                 m.error.emit(e.message())
 
         def canceled() -> None:
@@ -391,10 +393,14 @@ class CloudController(QObject):
         return float("inf")  # submitted in this session, newer than the listing
 
     def _poll_soon(self) -> None:
+        if self._closed:
+            return
         self._poll_delay_s = self.poll_first_s
         self._poll_timer.start(int(self.poll_first_s * 1000))
 
     def _poll(self) -> None:
+        if self._closed:
+            return
         ids = [j.job_id for j in self.jobs.values() if j.job_id and j.state in ACTIVE]
         if not ids or not self.signed_in:
             return
@@ -432,6 +438,8 @@ class CloudController(QObject):
         )
 
     def _poll_later(self) -> None:
+        if self._closed:
+            return
         self._poll_delay_s = min(self.poll_max_s, self._poll_delay_s * self.poll_factor)
         self._poll_timer.start(int(self._poll_delay_s * 1000))
 
@@ -629,6 +637,7 @@ class CloudController(QObject):
 
     def shutdown(self) -> None:
         """Stop polling and close connections (jobs on the server go on)."""
+        self._closed = True
         self._poll_timer.stop()
         for job in self.jobs.values():
             job.cached.clear()

@@ -184,6 +184,7 @@ class MainController(QObject):
         self._queue: list[_Job] = []
         self._current: _Job | None = None
         self._busy = False
+        self._closed = False  # after shutdown: no new jobs, late results are dropped
         self._tmp = tempfile.TemporaryDirectory(prefix="audio-style-")
         self._render_serial = 0
 
@@ -949,6 +950,7 @@ class MainController(QObject):
 
     def shutdown(self) -> None:
         """Stop background work and audio; remove temporary renders."""
+        self._closed = True
         self._preview_timer.stop()
         self._queue.clear()
         self.runner.shutdown()
@@ -974,6 +976,8 @@ class MainController(QObject):
         return True
 
     def _enqueue(self, job: _Job, coalesce: bool = False) -> None:
+        if self._closed:
+            return
         if coalesce:
             self._queue = [j for j in self._queue if j.kind != job.kind]
         self._queue.append(job)
@@ -1020,6 +1024,9 @@ class MainController(QObject):
 
     def _on_finished(self, result: object) -> None:
         job = self._current
+        if self._closed:
+            self._current = None
+            return
         try:
             if job is not None:
                 job.done(result)
@@ -1034,6 +1041,9 @@ class MainController(QObject):
         err = (
             error if isinstance(error, AudioStyleError) else as_audio_style_error(Exception(error))
         )
+        if self._closed:
+            self._current = None
+            return
         try:
             if job is not None and job.fail is not None:
                 job.fail(err)
@@ -1044,6 +1054,9 @@ class MainController(QObject):
 
     def _on_canceled(self) -> None:
         job = self._current
+        if self._closed:
+            self._current = None
+            return
         try:
             if job is not None and job.canceled is not None:
                 job.canceled()

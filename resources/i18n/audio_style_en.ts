@@ -86,8 +86,8 @@
         <translation>Sign in to process in the cloud.</translation>
     </message>
     <message>
-        <source>A big job: {minutes} min of audio in {n} target(s). Processing it in the cloud keeps this computer free.</source>
-        <translation>A big job: {minutes} min of audio in {n} target(s). Processing it in the cloud keeps this computer free.</translation>
+        <source>A big job: {n} target(s), {length} of audio in all. Processing it in the cloud keeps this computer free.</source>
+        <translation>A big job: {n} target(s), {length} of audio in all. Processing it in the cloud keeps this computer free.</translation>
     </message>
     <message>
         <source>Add a reference and a target first.</source>

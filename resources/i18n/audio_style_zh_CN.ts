@@ -86,8 +86,8 @@
         <translation>请先登录，才能在云端处理。</translation>
     </message>
     <message>
-        <source>A big job: {minutes} min of audio in {n} target(s). Processing it in the cloud keeps this computer free.</source>
-        <translation>这是一个大任务：{n} 个目标共 {minutes} 分钟音频。在云端处理可让这台电脑保持空闲。</translation>
+        <source>A big job: {n} target(s), {length} of audio in all. Processing it in the cloud keeps this computer free.</source>
+        <translation>这是一个大任务：{n} 个目标，共 {length} 的音频。在云端处理可让这台电脑保持空闲。</translation>
     </message>
     <message>
         <source>Add a reference and a target first.</source>

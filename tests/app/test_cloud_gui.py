@@ -363,6 +363,59 @@ def test_unreachable_server_offers_local_processing(
     assert peak_diff_dbfs(result, want) <= -90.0
 
 
+# --- a session revoked elsewhere: back to sign-in -------------------------------------------------
+
+
+def test_revoked_session_sends_the_user_back_to_sign_in(
+    qtbot: Any,
+    window: MainWindow,
+    clips: Clips,
+    tmp_path: Path,
+    cloud_home: CloudHome,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The session is revoked on the server (signed out on another device) and the access
+    token expires: Match in the cloud opens the account dialog with a clear message; nothing
+    of the session is lost, and signing in again sends the job."""
+    import json
+
+    import httpx
+
+    import server.auth
+
+    monkeypatch.setattr(server.auth, "LEEWAY_S", 0)
+    w = window
+    assert w.cloud is not None
+    with served(tmp_path, workers=0, ACCESS_TOKEN_TTL_S="2") as srv:
+        user = srv.user("revoked")
+        sign_in(qtbot, w, srv.url, user)
+        load_files(qtbot, w, clips.mono, clips.reference)
+        stored = json.loads((cloud_home.config / "refresh-token").read_text())["refresh_token"]
+        r = httpx.post(f"{srv.url}/auth/logout", data={"refresh_token": stored}, timeout=10)
+        assert r.status_code in (200, 204), r.text
+        qtbot.wait(2500)  # the access token in memory expires as well
+        before = (list(w.c.references), list(w.c.targets), w.c.options)
+        match_in_cloud(qtbot, w)
+        qtbot.waitUntil(
+            lambda: w.account_dialog is not None and w.account_dialog.message.isVisible(),
+            timeout=60_000,
+        )
+        dlg = w.account_dialog
+        assert AudioStyleError(ErrorCode.SESSION_EXPIRED).message() in dlg.message.text()
+        assert not w.cloud.signed_in and w.jobs_panel.account.text() == "Not signed in"
+        assert not w.cloud.jobs  # nothing was submitted
+        assert (list(w.c.references), list(w.c.targets), w.c.options) == before
+        assert w.cloud.enabled  # the choice stays
+        assert dlg.server.text() == srv.url and dlg.username.text() == user
+
+        dlg.password.setText(PASSWORD)
+        click(qtbot, dlg.login_button)
+        qtbot.waitUntil(lambda: w.cloud.signed_in, timeout=30_000)
+        click(qtbot, w.controls.match_button)
+        key = next(iter(w.cloud.jobs))
+        qtbot.waitUntil(lambda: w.cloud.jobs[key].state == "queued", timeout=60_000)
+
+
 # --- 4. cancel from the jobs panel ------------------------------------------------------------------
 
 
@@ -418,7 +471,7 @@ def test_big_batch_suggests_the_cloud(
     w.c.add_files("target", copies[5:])
     wait_idle(qtbot, w)
     assert w.message.isVisible() and w.message.kind == "suggestion"
-    assert "6 target(s)" in w.message.text()
+    assert "6 target(s), 0:00:21 of audio" in w.message.text()
     assert not w.cloud.enabled and not w.controls.cloud.isChecked()  # only suggested
     click(qtbot, w.message.action_button)
     assert w.cloud.enabled and w.controls.cloud.isChecked() and w.cloud_action.isChecked()
@@ -429,3 +482,28 @@ def test_big_batch_suggests_the_cloud(
     w.c.remove_file("target", copies[0])  # back to 5: the suggestion goes away
     assert not w.message.isVisible() or w.message.kind != "suggestion"
     wait_idle(qtbot, w)
+
+
+def test_long_targets_suggest_the_cloud(
+    qtbot: Any, window: MainWindow, clips: Clips, tmp_path: Path
+) -> None:
+    """More than 10 minutes of targets in all: suggested too (the long file is only probed,
+    it is not the one shown)."""
+    import soundfile as sf
+
+    w = window
+    assert w.cloud is not None
+    long = tmp_path / "long_take.wav"
+    with sf.SoundFile(str(long), "w", 8000, 1, subtype="PCM_16") as f:
+        noise = 0.1 * np.random.default_rng(1).standard_normal(8000 * 60)
+        for _ in range(10):  # 10 minutes
+            f.write(noise)
+    w.c.add_files("reference", [str(clips.reference)])
+    w.c.add_files("target", [str(clips.target)])
+    w.c.add_files("target", [str(long)])
+    wait_idle(qtbot, w)
+    assert w.c.current_target == str(clips.target)
+    assert w.c.total_target_length_s() == pytest.approx(604.0, abs=0.01)
+    assert w.message.isVisible() and w.message.kind == "suggestion"
+    assert "2 target(s), 0:10:04 of audio" in w.message.text()
+    assert not w.cloud.enabled
