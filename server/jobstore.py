@@ -119,29 +119,88 @@ def enqueue(s: Session, tasks: Sequence[Task], now: float) -> None:
         notify_outbox(s)
 
 
-# the insert path of POST /jobs: plain SQL at the driver level (executemany with tuples, no
-# per-row parameter processing by SQLAlchemy); "?" becomes "%s" for psycopg
-_INSERT_JOB = (
-    "INSERT INTO jobs (id, user_id, idempotency_key, request_hash, name, spec, n_targets,"
-    " state, stage, progress, attempt, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?,"
-    f" '{Q}', 'queued', 0, 0, ?, ?) ON CONFLICT DO NOTHING"
-)
-_INSERT_TASK = (
-    "INSERT INTO tasks (id, job_id, kind, target_index, chunk_index, state, attempt,"
-    " max_attempts, next_attempt_at, payload, progress, created_at, updated_at) VALUES"
-    f" (?, ?, 'match', ?, 0, '{Q}', 0, ?, 0, '{{}}', 0, ?, ?)"
-)
-_INSERT_OUTBOX = "INSERT INTO outbox (task_id, created_at) VALUES (?, ?)"
+@dataclass(frozen=True)
+class Insert:
+    """An INSERT of many rows: ``params`` are ``(column, PostgreSQL type)`` filled from each
+    row tuple in order, ``constants`` are ``(column, SQL literal)`` the same for every row."""
+
+    table: str
+    params: tuple[tuple[str, str], ...]
+    constants: tuple[tuple[str, str], ...] = ()
+    tail: str = ""
+
+    @property
+    def columns(self) -> str:
+        return ", ".join([c for c, _ in self.params] + [c for c, _ in self.constants])
+
+    @property
+    def sqlite(self) -> str:
+        values = ", ".join(["?"] * len(self.params) + [v for _, v in self.constants])
+        return f"INSERT INTO {self.table} ({self.columns}) VALUES ({values}){self.tail}"
+
+    @property
+    def postgresql(self) -> str:
+        arrays = ", ".join(f"%s::{'text' if t == 'json' else t}[]" for _, t in self.params)
+        names = ", ".join(c for c, _ in self.params)
+        picks = ", ".join(f"r.{c}::json" if t == "json" else f"r.{c}" for c, t in self.params)
+        consts = "".join(f", {v}" for _, v in self.constants)
+        return (
+            f"INSERT INTO {self.table} ({self.columns}) SELECT {picks}{consts}"
+            f" FROM unnest({arrays}) AS r({names}){self.tail}"
+        )
 
 
-def insert_many(s: Session, sql: str, rows: list[tuple[Any, ...]]) -> None:
-    """``executemany`` of ``sql`` (``?`` placeholders) on the session's connection."""
+def insert_many(s: Session, ins: Insert, rows: list[tuple[Any, ...]]) -> None:
+    """Insert ``rows`` on the session's connection, with no per-row work in SQLAlchemy: SQLite
+    runs ``executemany`` in C; PostgreSQL gets one statement whatever the number of rows (one
+    array per column, ``unnest``), not one statement per row."""
+    if not rows:
+        return
     conn = s.connection()
-    if conn.dialect.paramstyle != "qmark":
-        sql = sql.replace("?", "%s")
-    conn.exec_driver_sql(sql, rows)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(ins.postgresql, tuple(list(col) for col in zip(*rows, strict=True)))
+    else:
+        conn.exec_driver_sql(ins.sqlite, rows)
 
 
+# the insert path of POST /jobs
+_INSERT_JOB = Insert(
+    "jobs",
+    (
+        ("id", "text"),
+        ("user_id", "text"),
+        ("idempotency_key", "text"),
+        ("request_hash", "text"),
+        ("name", "text"),
+        ("spec", "json"),
+        ("n_targets", "int"),
+        ("created_at", "float8"),
+        ("updated_at", "float8"),
+    ),
+    (("state", f"'{Q}'"), ("stage", "'queued'"), ("progress", "0"), ("attempt", "0")),
+    " ON CONFLICT DO NOTHING",
+)
+_INSERT_TASK = Insert(
+    "tasks",
+    (
+        ("id", "text"),
+        ("job_id", "text"),
+        ("target_index", "int"),
+        ("max_attempts", "int"),
+        ("created_at", "float8"),
+        ("updated_at", "float8"),
+    ),
+    (
+        ("kind", "'match'"),
+        ("chunk_index", "0"),
+        ("state", f"'{Q}'"),
+        ("attempt", "0"),
+        ("next_attempt_at", "0"),
+        ("payload", "'{}'"),
+        ("progress", "0"),
+    ),
+)
+_INSERT_OUTBOX = Insert("outbox", (("task_id", "text"), ("created_at", "float8")))
 _SELECT_KEYED = text(
     "SELECT id, state, request_hash, user_id, idempotency_key FROM jobs"
     " WHERE user_id IN :users AND idempotency_key IN :keys"

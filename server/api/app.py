@@ -29,6 +29,7 @@ from engine.schema.errors import ErrorCode
 from engine.schema.jobs import JobState
 from server.api import errors, routes_auth, routes_jobs, routes_storage
 from server.api.deps import Svc
+from server.api.fastpath import JobSubmitFastPath
 from server.api.intake import JobIntake
 from server.api.ratelimit import RateLimiter
 from server.db.models import Job
@@ -168,6 +169,7 @@ def create_app(svc: Services) -> FastAPI:
     _JOBS.services = svc
     errors.install(app)
 
+    app.add_middleware(JobSubmitFastPath, fastapi_app=app)  # inside the metrics middleware
     app.add_middleware(ObserveMiddleware)
 
     @app.get("/health", tags=["ops"])

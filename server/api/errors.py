@@ -64,7 +64,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(request, exc.status, exc.code, exc.headers, **exc.params)
+        return answer_for(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -88,6 +88,19 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _db_down(request: Request, exc: OperationalError) -> JSONResponse:
+        return answer_for(request, exc)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        return answer_for(request, exc)
+
+
+def answer_for(request: Request, exc: Exception) -> JSONResponse:
+    """The error body of an exception raised while serving ``request`` (an ``ApiError``, the
+    database out of reach, or anything else: 500)."""
+    if isinstance(exc, ApiError):
+        return error_response(request, exc.status, exc.code, exc.headers, **exc.params)
+    if isinstance(exc, OperationalError):
         log.warning("database unavailable: %s", exc)
         return error_response(
             request,
@@ -96,11 +109,8 @@ def install(app: FastAPI) -> None:
             {"Retry-After": "5"},
             reason="database",
         )
-
-    @app.exception_handler(Exception)
-    async def _internal(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(request, 500, ErrorCode.INTERNAL, reason="see server log")
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(request, 500, ErrorCode.INTERNAL, reason="see server log")
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

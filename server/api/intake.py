@@ -21,8 +21,16 @@ import anyio.to_thread
 from server import jobstore
 from server.db.session import Database
 
-_INSERT_AUDIT = (
-    "INSERT INTO audit_log (at, user_id, action, resource, status, ip) VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT_AUDIT = jobstore.Insert(
+    "audit_log",
+    (
+        ("at", "float8"),
+        ("user_id", "text"),
+        ("action", "text"),
+        ("resource", "text"),
+        ("status", "int"),
+        ("ip", "text"),
+    ),
 )
 
 

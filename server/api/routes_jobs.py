@@ -32,6 +32,7 @@ from server.api.deps import Svc, User, audit, audit_now, client_ip
 from server.api.errors import ApiError, error_responses, lang_of, not_found
 from server.api.intake import JobIntake, Submission
 from server.api.magic import ALLOWED_EXTENSIONS, HEAD_BYTES, looks_like_audio
+from server.auth import Principal
 from server.db.models import Job, JobResultRow, Task, Upload
 from server.db.session import now_epoch
 from server.ids import new_id
@@ -184,6 +185,39 @@ def _resolve_all(svc: Svc, user_id: str, sources: list[str]) -> dict[str, str]:
     return {src: resolve_source(svc, user_id, src) for src in dict.fromkeys(sources)}
 
 
+async def accept_job(
+    svc: Svc,
+    intake: JobIntake,
+    user: Principal,
+    spec: JobSpec,
+    idempotency_key: str | None,
+    ip: str,
+) -> JSONResponse:
+    """The work of ``POST /jobs`` once the caller and the body are known (shared by the route
+    and its fast path, :mod:`server.api.fastpath`). Raises :class:`ApiError`."""
+    sources = [*spec.targets, *spec.references]
+    if svc.storage.local_io:  # a stat and a 64-byte read: cheaper than a thread hop
+        keys = _resolve_all(svc, user.user_id, sources)
+    else:
+        keys = await anyio.to_thread.run_sync(_resolve_all, svc, user.user_id, sources)
+    body = spec.model_dump(mode="json")
+    body["targets"] = [keys[t] for t in spec.targets]
+    body["references"] = [keys[r] for r in spec.references]
+    body_json = json.dumps(body, sort_keys=True)
+    digest = hashlib.sha256(body_json.encode()).hexdigest()
+    req = JobRequest(user.user_id, body, digest, idempotency_key, body_json)
+    out = await intake.submit(Submission(req, ip, time.time()))
+    if out.conflict:
+        raise ApiError(
+            409, ErrorCode.CONFLICT, reason="Idempotency-Key reused with a different request"
+        )
+    return JSONResponse(
+        {"id": out.job.id, "state": out.job.state},
+        status_code=202,
+        headers={"Location": f"/jobs/{out.job.id}"},
+    )
+
+
 @router.post("/jobs", response_model=JobAccepted, status_code=202, responses=ERR)
 async def submit_job(
     request: Request,
@@ -197,34 +231,11 @@ async def submit_job(
     with a different body is a conflict (409).
 
     The hot path of the API: async, no thread hop where the storage is local disk, and the
-    job is written together with every other submission of the moment (``JobIntake``)."""
-    sources = [*spec.targets, *spec.references]
-    if svc.storage.local_io:  # a stat and a 64-byte read: cheaper than a thread hop
-        keys = _resolve_all(svc, user.user_id, sources)
-    else:
-        keys = await anyio.to_thread.run_sync(_resolve_all, svc, user.user_id, sources)
-    resolved = spec.model_copy(
-        update={
-            "targets": [keys[t] for t in spec.targets],
-            "references": [keys[r] for r in spec.references],
-        }
-    )
-    body = resolved.model_dump(mode="json")
-    body_json = json.dumps(body, sort_keys=True)
-    digest = hashlib.sha256(body_json.encode()).hexdigest()
+    job is written together with every other submission of the moment (``JobIntake``).
+    Well-formed requests are served by :mod:`server.api.fastpath` before FastAPI's routing;
+    this route answers the rest (and documents the endpoint)."""
     intake: JobIntake = request.app.state.intake
-    req = JobRequest(user.user_id, body, digest, idempotency_key, body_json)
-    sub = Submission(req, client_ip(request), time.time())
-    out = await intake.submit(sub)
-    if out.conflict:
-        raise ApiError(
-            409, ErrorCode.CONFLICT, reason="Idempotency-Key reused with a different request"
-        )
-    return JSONResponse(
-        {"id": out.job.id, "state": out.job.state},
-        status_code=202,
-        headers={"Location": f"/jobs/{out.job.id}"},
-    )
+    return await accept_job(svc, intake, user, spec, idempotency_key, client_ip(request))
 
 
 # --- job views ------------------------------------------------------------------------------

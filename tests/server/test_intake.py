@@ -63,9 +63,10 @@ def test_create_jobs_batch_idempotency(db: Database) -> None:
     assert [c for _, c in out] == [True, False, False, True, True, True]
     assert ids[0] == ids[1] == ids[2] and len(set(ids)) == 4
     assert out[2][0].request_hash == "h1"  # the caller sees the conflict
-    assert _count(db, Job) == 4
+    mine = Job.user_id.in_([uid, other])  # (the PostgreSQL database is the session's)
+    assert _count(db, Job, mine) == 4
     assert _count(db, Task, Task.job_id == ids[0]) == 2
-    assert _count(db, Outbox) == 2 + 1 + 1 + 1
+    assert _count(db, Outbox, Outbox.task_id.in_(select(Task.id).where(Task.job_id.in_(ids)))) == 5
     with db.session() as s:  # a later batch finds the committed job
         (job, created), (job2, created2) = jobstore.create_jobs(
             s,
@@ -73,7 +74,7 @@ def test_create_jobs_batch_idempotency(db: Database) -> None:
             5,
         )
     assert (job.id, created, job.state) == (ids[0], False, "queued")
-    assert created2 and _count(db, Job) == 5
+    assert created2 and _count(db, Job, mine) == 5
 
 
 @pytest.mark.services
