@@ -63,23 +63,24 @@ class JobSubmitFastPath:
         ):
             await self.app(scope, receive, send)
             return
-        token = ctype = key = None
-        length = -1
-        for k, v in scope["headers"]:
+        token = ctype = key = clen = None
+        for k, v in scope["headers"]:  # the first of each, as Starlette's headers.get()
             if k == b"authorization":
-                token = v
+                token = v if token is None else token
             elif k == b"content-type":
-                ctype = v
+                ctype = v if ctype is None else ctype
             elif k == b"content-length":
-                length = int(v) if v.isdigit() else -1
+                clen = v if clen is None else clen
             elif k == b"idempotency-key":
-                key = v
+                key = v if key is None else key
         if (
             token is None
             or token[:7].lower() != b"bearer "
             or ctype is None
             or ctype.split(b";", 1)[0].strip().lower() != b"application/json"
-            or not 0 <= length <= MAX_BODY
+            or clen is None
+            or not clen.isdigit()
+            or int(clen) > MAX_BODY
             or (key is not None and len(key) > MAX_IDEMPOTENCY_KEY)
         ):
             await self.app(scope, receive, send)
