@@ -289,6 +289,7 @@ def region_gains(
         gain_db=np.array([plan.gain_db]),
         kw=kw,
         peak=peak,
+        capped=np.array([plan.extra.get("loudness_capped", 0.0)]),
     )
     return {"gain_db": float(plan.gain_db), "predicted_lufs": float(plan.predicted_lufs)}
 
@@ -312,6 +313,7 @@ def join(
     g = np.load(gains_npz)
     kw, peak, hop = g["kw"], g["peak"], int(g["hop"][0])
     total, gain_db = np.asarray(g["total_db"], dtype=np.float64), float(g["gain_db"][0])
+    capped = bool(g["capped"][0]) if "capped" in g else False
     centres = (np.arange(len(total)) + 0.5) * hop
     frames = sum(p.stat().st_size for p in chunks) // (4 * channels)
     edge = max(1, int(getattr(rd, "EDGE_FADE_MS", 0.0) * sample_rate / 1000))
@@ -345,6 +347,8 @@ def join(
             preset.loudness.enabled
             and math.isfinite(out_lufs)
             and abs(out_lufs - preset.loudness.target_lufs) > rd.LUFS_TOLERANCE
+            # a target past the limiter's budget is not chased upwards (as engine.render)
+            and not (capped and out_lufs < preset.loudness.target_lufs)
         ):
             correction = preset.loudness.target_lufs - out_lufs
         tp_limit = preset.limiter.ceiling_dbtp - rd.TP_CHECK_MARGIN_DB

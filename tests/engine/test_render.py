@@ -68,3 +68,36 @@ def test_mono_stays_mono() -> None:
     p = _preset(x, ref)
     y = render_array(p, x, SR).audio
     assert y.shape == (len(x), 1)
+
+
+def test_unreachable_loudness_target_is_not_chased_by_crushing() -> None:
+    # sparse clicks over near-silence: reaching -6 LUFS would need tens of dB of limiting
+    # (an unbounded solver found +150 dB on such material and flattened it to the ceiling)
+    from engine.render import MAX_LIMITER_PUSH_DB
+
+    x = pinkish(SR * 10, seed=3) * 0.01
+    x[:: SR // 4] += 0.9
+    preset = _preset(x, pinkish(SR * 10))
+    preset = preset.model_copy(
+        update={"loudness": preset.loudness.model_copy(update={"target_lufs": -6.0})}
+    )
+    out = render_array(preset, x, SR)
+    eq_lufs = out.stats.eq_lufs
+    unlimited_gain = -6.0 - eq_lufs  # gain that would reach the target without limiting
+    assert out.gain_db <= unlimited_gain + MAX_LIMITER_PUSH_DB + 1e-6
+    assert out.stats.output_lufs < -6.0 - 1.0  # the target is given up, not faked
+    assert true_peak_dbtp(out.audio, SR) <= -1.0 + 0.05
+    # the quiet bed is raised by the gain only: its level relative to the clicks survives
+    quiet = np.sqrt(np.mean(out.audio[SR // 8 : SR // 8 + 2000] ** 2))
+    assert 20 * np.log10(quiet) < -15.0  # not flattened up to the ceiling
+
+
+def test_reachable_loudness_target_is_met_with_the_smallest_gain() -> None:
+    x = pinkish(SR * 8, seed=4)
+    preset = _preset(x, pinkish(SR * 8, seed=5))
+    preset = preset.model_copy(
+        update={"loudness": preset.loudness.model_copy(update={"target_lufs": -12.0})}
+    )
+    out = render_array(preset, x, SR)
+    assert abs(out.stats.output_lufs + 12.0) <= 0.05
+    assert true_peak_dbtp(out.audio, SR) <= -1.0 + 0.05
