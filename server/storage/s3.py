@@ -135,6 +135,35 @@ class S3Storage(Storage):
         except (BotoCoreError, ClientError) as e:
             raise StorageError(str(e)) from e
 
+    def probe(self, bucket: str, key: str, length: int) -> tuple[ObjectInfo, bytes] | None:
+        """One ranged GET: the first bytes, and the size from ``Content-Range``."""
+        try:
+            r = self.client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{length - 1}")
+            with contextlib.closing(r["Body"]) as body:
+                data: bytes = body.read(length)  # (a server ignoring Range sends it all)
+        except ClientError as e:
+            code = str(e.response.get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchKey", "NotFound"):
+                return None
+            if code == "InvalidRange":  # an empty object
+                info = self.head(bucket, key)
+                return None if info is None else (info, b"")
+            raise StorageError(str(e)) from e
+        except BotoCoreError as e:
+            raise StorageError(str(e)) from e
+        content_range = str(r.get("ContentRange") or "")
+        total = content_range.rpartition("/")[2]
+        if total.isdigit():
+            size = int(total)
+        elif not content_range:  # the whole object came back
+            size = int(r["ContentLength"])
+        else:  # "bytes 0-63/*": ask
+            info = self.head(bucket, key)
+            if info is None:
+                return None
+            size = info.size
+        return ObjectInfo(size=size, etag=str(r.get("ETag", ""))), data
+
     def head(self, bucket: str, key: str) -> ObjectInfo | None:
         try:
             r = self.client.head_object(Bucket=bucket, Key=key)

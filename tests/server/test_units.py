@@ -303,3 +303,30 @@ def test_verified_access_tokens_still_expire(
     monkeypatch.setattr(auth.time, "time", lambda: now + s.access_ttl_s + auth.LEEWAY_S + 1)
     with pytest.raises(AuthError):
         verify_access_token(s, tok)
+
+
+def test_probe_size_and_head_in_one_call(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """``Storage.probe`` (size + first bytes, what POST /jobs checks) on local disk and on S3
+    (moto): small, large, empty and missing objects."""
+    import secrets
+
+    from server.storage import make_storage
+    from tests.server.conftest import make_settings, s3_env
+
+    local = make_storage(make_settings(tmp_path / "l"))
+    moto = request.getfixturevalue("moto")
+    s3 = make_storage(make_settings(tmp_path / "s", **s3_env(moto, f"p{secrets.token_hex(3)}")))
+    s3.ensure_buckets()
+    big = bytes(range(256)) * 400
+    for st in (local, s3):
+        b = st.bucket_audio
+        st.put_bytes(b, "uploads/u/x/big.wav", big)
+        st.put_bytes(b, "uploads/u/x/small.wav", b"RIFF")
+        st.put_bytes(b, "uploads/u/x/empty.wav", b"")
+        got = st.probe(b, "uploads/u/x/big.wav", 64)
+        assert got is not None and got[0].size == len(big) and got[1] == big[:64], st.kind
+        got = st.probe(b, "uploads/u/x/small.wav", 64)
+        assert got is not None and (got[0].size, got[1]) == (4, b"RIFF"), st.kind
+        got = st.probe(b, "uploads/u/x/empty.wav", 64)
+        assert got is not None and (got[0].size, got[1]) == (0, b""), st.kind
+        assert st.probe(b, "uploads/u/x/missing.wav", 64) is None, st.kind
