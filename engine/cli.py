@@ -25,6 +25,7 @@ from engine.progress import Progress, drive
 from engine.schema.errors import AudioStyleError, ErrorCode
 from engine.schema.i18n import current_language, set_language
 from engine.schema.options import AUDIO_FORMATS, MatchOptions
+from engine.schema.preset import Preset
 
 EXIT_BAD_INPUT = 2
 
@@ -219,7 +220,17 @@ def cmd_match(args: argparse.Namespace) -> int:
                 trust=r.preset.eq.reference_trust,
             )
         )
+        _loudness_note(r.preset, st.output_lufs)
     return 0
+
+
+def _loudness_note(preset: Preset, output_lufs: float) -> None:
+    """Say so when the loudness target was given up (engine.render.MAX_LIMITER_PUSH_DB)."""
+    from engine.render import LUFS_TOLERANCE, MAX_LIMITER_PUSH_DB
+
+    target = preset.loudness.target_lufs
+    if preset.loudness.enabled and output_lufs < target - max(0.5, 10 * LUFS_TOLERANCE):
+        print(T("loudness_short", target=target, budget=MAX_LIMITER_PUSH_DB, lufs=output_lufs))
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
@@ -254,6 +265,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             trust=preset.eq.reference_trust,
         )
     )
+    _loudness_note(preset, st.output_lufs)
     return 0
 
 

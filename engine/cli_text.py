@@ -83,6 +83,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "m_length": ("length", "时长"),
     "m_rate": ("sample rate", "采样率"),
     "m_channels": ("channels", "声道数"),
+    "loudness_short": (
+        "note: {target:.1f} LUFS would need more than {budget:.0f} dB of limiting; "
+        "left at {lufs:.1f} LUFS to keep the dynamics",
+        "提示：达到 {target:.1f} LUFS 需要超过 {budget:.0f} dB 的限幅；"
+        "为保留动态，停在 {lufs:.1f} LUFS",
+    ),
     "result_line": (
         "{output}: {lufs:.1f} LUFS, true peak {tp:.1f} dBTP, gain {gain:+.1f} dB, reference trust {trust:.0%}",
         "{output}：{lufs:.1f} LUFS，真峰值 {tp:.1f} dBTP，增益 {gain:+.1f} dB，参考可信度 {trust:.0%}",
