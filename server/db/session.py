@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Double, create_engine, event, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -63,9 +63,9 @@ class Database:
                 url, connect_args={"check_same_thread": False, "timeout": 60}
             )
             _sqlite_setup(self.engine)
-            self._lock: threading.RLock | contextlib.nullcontext[None] = _sqlite_lock(url)
+            self._lock: threading.RLock | None = _sqlite_lock(url)
         else:
-            self._lock = contextlib.nullcontext()
+            self._lock = None
             self.engine = create_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
@@ -74,13 +74,26 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session in a transaction: committed on success, rolled back on error."""
-        with self._lock, self.sessions() as s, s.begin():
+        with self._writer(), self.sessions() as s, s.begin():
             yield s
 
     def now(self) -> float:
         """The database clock (epoch seconds)."""
-        with self._lock, self.sessions() as s:
+        with self._writer(), self.sessions() as s:
             return float(s.execute(select(now_epoch())).scalar_one())
+
+    @contextmanager
+    def _writer(self) -> Iterator[None]:
+        """SQLite: this process's turn at the write lock (the busy timeout's 60 s at most)."""
+        if self._lock is None:
+            yield
+            return
+        if not self._lock.acquire(timeout=60.0):
+            raise OperationalError("BEGIN IMMEDIATE", None, TimeoutError("database is locked"))
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def check(self) -> None:
         """Raise if the database cannot be reached."""
