@@ -53,6 +53,18 @@ setup-gpu: setup  ## swap the CPU onnxruntime for onnxruntime-gpu (CUDA + cuDNN 
 gpu-check: setup  ## parity + throughput of the onnxruntime backend on CUDA (CPU provider without one)
 	$(BIN)/python -m engine.gpu_check
 
+# Learned style estimator (engine/estimator): PyTorch only here, in its own venv; the result is
+# resources/models/style-estimator.{onnx,json}. MUSIC_DIR=any folder of music to train on others.
+TRAIN_MUSIC ?= $(HOME)/.cache/audio-style-train/music
+MUSIC_DIR ?= $(TRAIN_MUSIC)
+.PHONY: train
+train:  ## train the learned estimator (torch==2.13.0 CPU) and export resources/models/*.onnx
+	test -x .venv-train/bin/python || python3 -m venv .venv-train
+	.venv-train/bin/python -m pip install -q torch==2.13.0 onnx -e .
+	@if [ "$(MUSIC_DIR)" = "$(TRAIN_MUSIC)" ]; then engine/estimator/training/fetch_music.sh "$(MUSIC_DIR)"; fi
+	.venv-train/bin/python -m engine.estimator.training.train --music "$(MUSIC_DIR)" \
+	  --out resources/models --cache $(HOME)/.cache/audio-style-train/segments.npz
+
 package: setup  ## desktop bundle dist/audio-style/ (PyInstaller, CPU only; packaging/README.md)
 	rm -rf dist/audio-style build/pyinstaller
 	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \

@@ -19,6 +19,8 @@ from engine.analysis.loudness import integrated_loudness, short_term_loudness
 from engine.analysis.spectrum import smooth_octaves
 from engine.dsp.dynamics import compressor_gain_db, level_envelope_db
 from engine.eqfit import fit_parametric
+from engine.estimator import StyleEstimate, estimate
+from engine.estimator.features import SideInfo, curve_on_grid
 from engine.schema.options import MatchOptions
 from engine.schema.preset import (
     ChannelEq,
@@ -206,7 +208,11 @@ def _dyn_error(energies: F64, lufs: float, thr: float, ratio: float, ref_p: F64)
 
 
 def build_preset(target: Analysis, references: Sequence[Analysis], options: MatchOptions) -> Preset:
-    """Build the match plan for ``target`` from one or more ``references``."""
+    """Build the match plan for ``target`` from one or more ``references``.
+
+    ``options.estimator`` chooses how the reference's style is separated from its content:
+    ``rules`` (trust-scaled smoothing and amounts) or ``learned`` (the ONNX style estimator,
+    :mod:`engine.estimator`)."""
     freqs = target.freqs_hz
     tp = profile_of(target)
     ref = average_profiles([profile_of(r, freqs) for r in references])
@@ -214,20 +220,34 @@ def build_preset(target: Analysis, references: Sequence[Analysis], options: Matc
     smoothing = options.smoothing_octaves or smoothing_for_trust(trust)
     eq_amt = options.scaled(options.eq_amount, options.eq_enabled)
     width_amt = options.scaled(options.width_amount, options.width_enabled)
+    learned = _learned_estimate(target, references) if options.estimator == "learned" else None
 
-    mid_raw = match_curve(tp.mid_db, ref.mid_db, freqs, smoothing, options)
-    offset = curve_offset(mid_raw, tp.mid_db, freqs)
-    mid_full = finish_curve(mid_raw, offset, options)
-    mid = mid_full * eq_amt * trust_amount(trust, EQ_FLOOR)
+    if learned is not None:
+        smoothing = options.smoothing_octaves or MIN_SMOOTHING_OCT
+        mid_raw = learned_curve(learned.mid_band_db, tp.mid_db, freqs, smoothing, options)
+        offset = curve_offset(mid_raw, tp.mid_db, freqs)
+        mid_full = finish_curve(mid_raw, offset, options)
+        mid = mid_full * eq_amt
+    else:
+        mid_raw = match_curve(tp.mid_db, ref.mid_db, freqs, smoothing, options)
+        offset = curve_offset(mid_raw, tp.mid_db, freqs)
+        mid_full = finish_curve(mid_raw, offset, options)
+        mid = mid_full * eq_amt * trust_amount(trust, EQ_FLOOR)
     side_eq: ChannelEq | None = None
     width = WidthSettings(enabled=width_amt > 0)
     sr = target.sample_rate
     if tp.side_db is not None and ref.side_db is not None:
-        side_raw = match_curve(tp.side_db, ref.side_db, freqs, max(smoothing, 0.5), options)
-        # same offset as mid: the broadband side/mid change is the width change
-        side_full = finish_curve(side_raw, offset, options)
-        width_delta = smooth_octaves(side_full - mid_full, POINTS_PER_OCTAVE, 1.0)
-        width_delta = width_delta * trust_amount(trust, WIDTH_FLOOR)
+        if learned is not None:
+            width_delta = smooth_octaves(
+                curve_on_grid(learned.width_band_db, freqs), POINTS_PER_OCTAVE, 1.0
+            )
+            width_delta = _soft_limit(width_delta, options.max_boost_db, options.max_cut_db)
+        else:
+            side_raw = match_curve(tp.side_db, ref.side_db, freqs, max(smoothing, 0.5), options)
+            # same offset as mid: the broadband side/mid change is the width change
+            side_full = finish_curve(side_raw, offset, options)
+            width_delta = smooth_octaves(side_full - mid_full, POINTS_PER_OCTAVE, 1.0)
+            width_delta = width_delta * trust_amount(trust, WIDTH_FLOOR)
         side = mid + width_amt * width_delta
         side_eq = _channel_eq(freqs, side, sr)
         edges = target.band_edges_hz
@@ -254,7 +274,9 @@ def build_preset(target: Analysis, references: Sequence[Analysis], options: Matc
             reference_trust=trust,
         ),
         width=width,
-        dynamics=plan_dynamics(
+        dynamics=plan_dynamics(target, learned.st_percentiles, dyn_amt)
+        if learned is not None
+        else plan_dynamics(
             target, ref.st_percentiles, dyn_amt * trust_amount(trust, DYNAMICS_FLOOR)
         ),
         loudness=LoudnessSettings(
@@ -263,6 +285,27 @@ def build_preset(target: Analysis, references: Sequence[Analysis], options: Matc
         limiter=LimiterSettings(enabled=options.limiter_enabled, ceiling_dbtp=options.ceiling_dbtp),
         reference=None,
     )
+
+
+def side_info(a: Analysis) -> SideInfo:
+    """What the learned estimator needs of an analysis."""
+    return SideInfo(a.freqs_hz, a.mid_raw_db, a.side_raw_db, st_percentiles(a))
+
+
+def _learned_estimate(target: Analysis, references: Sequence[Analysis]) -> StyleEstimate:
+    return estimate(side_info(target), [side_info(r) for r in references])
+
+
+def learned_curve(
+    band_db: F64, target_db: F64, freqs_hz: F64, smoothing_octaves: float, options: MatchOptions
+) -> F64:
+    """The estimator's per-band curve on the full grid: smoothed, flat where the target has
+    no content or outside ``low_hz..high_hz`` (as :func:`match_curve`)."""
+    curve = smooth_octaves(curve_on_grid(band_db, freqs_hz), POINTS_PER_OCTAVE, smoothing_octaves)
+    floor = target_db.max() - CONTENT_FLOOR_DB
+    weight = np.clip((target_db - floor) / 12.0, 0, 1)
+    weight = weight * _band_taper(freqs_hz, options.low_hz, options.high_hz)
+    return np.asarray(curve * smooth_octaves(weight, POINTS_PER_OCTAVE, 1 / 3), dtype=np.float64)
 
 
 def _channel_eq(freqs: F64, gain_db: F64, sample_rate: int) -> ChannelEq:

@@ -40,6 +40,7 @@ class ErrorCode(StrEnum):
     # runtime (E4xx)
     CANCELED = "E401"
     GPU_UNAVAILABLE = "E402"
+    MODEL_UNAVAILABLE = "E403"
     INTERNAL = "E499"
     # server / cloud (E5xx)
     UNAUTHORIZED = "E501"
@@ -121,6 +122,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.GPU_UNAVAILABLE: (
         "GPU requested but not available: {reason}",
         "请求使用 GPU，但 GPU 不可用：{reason}",
+    ),
+    ErrorCode.MODEL_UNAVAILABLE: (
+        "The learned style estimator cannot run: {reason}",
+        "无法运行学习型风格估计器：{reason}",
     ),
     ErrorCode.INTERNAL: ("Internal error: {reason}", "内部错误：{reason}"),
     ErrorCode.UNAUTHORIZED: (
