@@ -30,9 +30,22 @@ case "$role" in
         echo "FAIL: $mod is importable in the API environment" >&2; exit 1
       fi
     done ;;
-  scheduler) "$venv/bin/python" -c "import engine.pipeline, server" ;;
-  worker|worker-gpu) "$venv/bin/python" -c "import engine.pipeline, server, soundfile, soxr" ;;
+  scheduler) "$venv/bin/python" -c "import engine.pipeline, server, onnxruntime, onnx" ;;
+  worker|worker-gpu)
+    "$venv/bin/python" -c "import engine.pipeline, server, soundfile, soxr, onnxruntime, onnx" ;;
 esac
+# exactly one ONNX Runtime distribution: onnxruntime and onnxruntime-gpu install the same module
+ort_dists=$("$venv/bin/python" -c "import importlib.metadata as m; print(' '.join(sorted(
+    d.metadata['Name'].lower() for d in m.distributions()
+    if d.metadata['Name'].lower() in ('onnxruntime', 'onnxruntime-gpu'))))")
+case "$role" in
+  api) want="" ;;
+  worker-gpu) want="onnxruntime-gpu" ;;
+  *) want="onnxruntime" ;;
+esac
+if [ "$ort_dists" != "$want" ]; then
+  echo "FAIL: ONNX Runtime distributions in $role: '$ort_dists', expected '$want'" >&2; exit 1
+fi
 "$venv/bin/audio-style" --help >/dev/null
 # resources/ installed as data files (translations, icons, models) and found from the package
 "$venv/bin/python" -c "from engine.resources import resource_path as r; assert r('i18n').is_dir(), r('i18n')"

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -379,12 +380,32 @@ def test_api_lock_has_no_dsp_or_gpu_packages() -> None:
     assert not [p for p in _lock_packages("api") if p.startswith("nvidia-")]
 
 
+def _core_dependencies() -> set[str]:
+    """Normalised names of pyproject.toml's core (non-extra) dependencies."""
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    names = set()
+    for req in data["project"]["dependencies"]:
+        m = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)", req)
+        assert m, req
+        names.add(re.sub(r"[-_.]+", "-", m.group(1)).lower())
+    return names
+
+
 def test_worker_locks_carry_the_engine() -> None:
+    core = _core_dependencies()
+    assert {"numpy", "onnxruntime", "onnx"} <= core
     for role in ("worker", "scheduler", "worker-gpu"):
         pkgs = set(_lock_packages(role))
-        assert {"numpy", "scipy", "soundfile", "soxr", "pyloudnorm"} <= pkgs, role
+        assert {"numpy", "scipy", "soundfile", "soxr", "pyloudnorm", "onnx"} <= pkgs, role
+        # every core dependency of the project (installed there with --no-deps); the GPU
+        # variant has onnxruntime-gpu in place of the CPU wheel (same `onnxruntime` module)
+        want = core - {"onnxruntime"} | {"onnxruntime-gpu"} if role == "worker-gpu" else core
+        assert not want - pkgs, f"{role}.lock lacks {sorted(want - pkgs)}"
     assert "onnxruntime-gpu" in _lock_packages("worker-gpu")
-    assert "onnxruntime-gpu" not in _lock_packages("worker")
+    assert "onnxruntime" not in _lock_packages("worker-gpu")
+    for role in ("worker", "scheduler"):
+        assert "onnxruntime" in _lock_packages(role), role
+        assert "onnxruntime-gpu" not in _lock_packages(role), role
     # the same version of every shared package in all roles (one tested set)
     api, worker = _lock_packages("api"), _lock_packages("worker")
     assert {k: v for k, v in worker.items() if k in api} == api
