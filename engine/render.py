@@ -23,7 +23,6 @@ from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import sosfilt
 
 from engine.analysis.loudness import (
     KWeightedEnergy,
@@ -40,6 +39,7 @@ from engine.dsp.dynamics import (
     maximum_filter1d,
 )
 from engine.dsp.fir import design_fir
+from engine.dsp.iir import sosfilt
 from engine.progress import CancelToken, Progress, check
 from engine.schema.preset import Preset
 

@@ -20,8 +20,8 @@ from typing import TypeVar
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
-from scipy.signal import sosfilt
 
+from engine.dsp.iir import sosfilt
 from engine.schema.errors import AudioStyleError, ErrorCode
 
 F64 = NDArray[np.float64]
