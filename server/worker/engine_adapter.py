@@ -348,7 +348,7 @@ def join(
             and math.isfinite(out_lufs)
             and abs(out_lufs - preset.loudness.target_lufs) > rd.LUFS_TOLERANCE
             # a target past the limiter's budget is not chased upwards (as engine.render)
-            and not (capped and out_lufs < preset.loudness.target_lufs)
+            and not (capped and out_lufs < preset.loudness.target_lufs - rd.CAPPED_TOP_UP_LU)
         ):
             correction = preset.loudness.target_lufs - out_lufs
         tp_limit = preset.limiter.ceiling_dbtp - rd.TP_CHECK_MARGIN_DB
