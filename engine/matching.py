@@ -42,7 +42,7 @@ CONTENT_FLOOR_DB = 60.0  # bands more than this below the spectrum's peak carry 
 # mastering's broad tonal tilt and width with the target's desired result, partly).
 EQ_FLOOR = 0.5
 WIDTH_FLOOR = 0.75
-DYNAMICS_FLOOR = 0.5
+DYNAMICS_FLOOR = 0.0  # another song's dynamics are its content: only trusted ones are copied
 
 
 @dataclass
