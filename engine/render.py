@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Generator, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -141,6 +142,17 @@ class _Spill:
         self.blocks = []
 
 
+_SIDE: ThreadPoolExecutor | None = None
+
+
+def _side_thread() -> ThreadPoolExecutor:
+    """One helper thread for work that overlaps the main loop (never waits on other pools)."""
+    global _SIDE
+    if _SIDE is None:
+        _SIDE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render-side")
+    return _SIDE
+
+
 class HopStats:
     """Per-hop K-weighted energy (BS.1770-4) and true peak (Annex 2) of a streamed signal."""
 
@@ -155,13 +167,15 @@ class HopStats:
         self.tp = TruePeakMeter(sample_rate, channels, envelope_hop=self.hop)
 
     def push(self, block: F64) -> None:
-        self.tp.push(block)
+        # the true-peak FFTs and the K-weighting release the GIL: run them side by side
+        peaks = _side_thread().submit(self.tp.push, block)
         x = np.concatenate([self.pending, block], axis=0)
         n = (len(x) // self.hop) * self.hop
         if n:
             y = self._kweight(x[:n])
             self.kw.append(((y * y) @ self.weights).reshape(-1, self.hop).mean(axis=1))
         self.pending = x[n:]
+        peaks.result()
 
     def _kweight(self, x: F64) -> F64:
         y, self.zi = sosfilt(self.sos, x, axis=0, zi=self.zi)
@@ -501,7 +515,11 @@ def edge_fade(idx: F64, frames: int, length: int) -> F64:
     song starts and ends abruptly, and playback from silence would click and overshoot the
     true-peak ceiling on that step."""
     ramp = np.clip(np.minimum(idx + 0.5, frames - 0.5 - idx) / length, 0.0, 1.0)
-    return np.asarray(0.5 - 0.5 * np.cos(np.pi * ramp), dtype=np.float64)
+    out = np.ones_like(ramp, dtype=np.float64)
+    edge = ramp < 1.0  # the cosine only where it is not 1 (a block inside the programme: none)
+    if edge.any():
+        out[edge] = 0.5 - 0.5 * np.cos(np.pi * ramp[edge])
+    return out
 
 
 def true_peak_bound_db(peak: F64, total_db: F64) -> float:
@@ -537,8 +555,9 @@ def _apply(
         idx = np.arange(pos, pos + len(b), dtype=np.float64)
         g = np.interp(idx, centres, total) * edge_fade(idx, frames, edge)
         y = b.astype(np.float64) * g[:, None]
-        sink.write(y)
+        written = _side_thread().submit(sink.write, y)  # dither + encode beside the meter
         meter.push(y)
+        written.result()
         pos += len(b)
         yield Progress("render", 0.62 + 0.38 * min(1.0, pos / max(1, n_total)))
     return float(integrated_loudness(meter.energies()))
