@@ -42,6 +42,10 @@ CONTENT_FLOOR_DB = 60.0  # bands more than this below the spectrum's peak carry 
 # mastering's broad tonal tilt and width with the target's desired result, partly).
 EQ_FLOOR = 0.5
 WIDTH_FLOOR = 0.75
+# Which parts of the plan the learned estimator decides; the others stay rule-based. Its width
+# and dynamics outputs measured worse than the rules on the benchmark (width error 1.66|2.31 vs
+# 0.76|1.92 dB); its EQ alone: tonal 2.56|2.28 vs 2.65|2.58 dB, MR-STFT 0.725|0.825.
+LEARNED_ASPECTS = frozenset({"eq"})
 DYNAMICS_FLOOR = 0.0  # another song's dynamics are its content: only trusted ones are copied
 
 
@@ -222,31 +226,31 @@ def build_preset(target: Analysis, references: Sequence[Analysis], options: Matc
     width_amt = options.scaled(options.width_amount, options.width_enabled)
     learned = _learned_estimate(target, references) if options.estimator == "learned" else None
 
-    if learned is not None:
+    # the rule-based curves (also the reference for the width change when that stays rule-based)
+    r_raw = match_curve(tp.mid_db, ref.mid_db, freqs, smoothing, options)
+    offset = curve_offset(r_raw, tp.mid_db, freqs)
+    r_full = finish_curve(r_raw, offset, options)
+    if learned is not None and "eq" in LEARNED_ASPECTS:
         smoothing = options.smoothing_octaves or MIN_SMOOTHING_OCT
-        mid_raw = learned_curve(learned.mid_band_db, tp.mid_db, freqs, smoothing, options)
-        offset = curve_offset(mid_raw, tp.mid_db, freqs)
-        mid_full = finish_curve(mid_raw, offset, options)
-        mid = mid_full * eq_amt
+        l_raw = learned_curve(learned.mid_band_db, tp.mid_db, freqs, smoothing, options)
+        mid = finish_curve(l_raw, curve_offset(l_raw, tp.mid_db, freqs), options) * eq_amt
     else:
-        mid_raw = match_curve(tp.mid_db, ref.mid_db, freqs, smoothing, options)
-        offset = curve_offset(mid_raw, tp.mid_db, freqs)
-        mid_full = finish_curve(mid_raw, offset, options)
-        mid = mid_full * eq_amt * trust_amount(trust, EQ_FLOOR)
+        mid = r_full * eq_amt * trust_amount(trust, EQ_FLOOR)
     side_eq: ChannelEq | None = None
     width = WidthSettings(enabled=width_amt > 0)
     sr = target.sample_rate
     if tp.side_db is not None and ref.side_db is not None:
-        if learned is not None:
+        if learned is not None and "width" in LEARNED_ASPECTS:
             width_delta = smooth_octaves(
                 curve_on_grid(learned.width_band_db, freqs), POINTS_PER_OCTAVE, 1.0
             )
             width_delta = _soft_limit(width_delta, options.max_boost_db, options.max_cut_db)
         else:
-            side_raw = match_curve(tp.side_db, ref.side_db, freqs, max(smoothing, 0.5), options)
+            r_smoothing = options.smoothing_octaves or smoothing_for_trust(trust)
+            side_raw = match_curve(tp.side_db, ref.side_db, freqs, max(r_smoothing, 0.5), options)
             # same offset as mid: the broadband side/mid change is the width change
             side_full = finish_curve(side_raw, offset, options)
-            width_delta = smooth_octaves(side_full - mid_full, POINTS_PER_OCTAVE, 1.0)
+            width_delta = smooth_octaves(side_full - r_full, POINTS_PER_OCTAVE, 1.0)
             width_delta = width_delta * trust_amount(trust, WIDTH_FLOOR)
         side = mid + width_amt * width_delta
         side_eq = _channel_eq(freqs, side, sr)
@@ -275,7 +279,7 @@ def build_preset(target: Analysis, references: Sequence[Analysis], options: Matc
         ),
         width=width,
         dynamics=plan_dynamics(target, learned.st_percentiles, dyn_amt)
-        if learned is not None
+        if learned is not None and "dynamics" in LEARNED_ASPECTS
         else plan_dynamics(
             target, ref.st_percentiles, dyn_amt * trust_amount(trust, DYNAMICS_FLOOR)
         ),

@@ -90,3 +90,19 @@ def test_missing_model_is_a_coded_error(tmp_path: Path) -> None:
     with pytest.raises(AudioStyleError) as e:
         predict_raw(np.zeros((1, N_FEATURES), np.float32), tmp_path / "none.onnx")
     assert e.value.code is ErrorCode.MODEL_UNAVAILABLE
+
+
+def test_learned_estimator_decides_only_its_aspects() -> None:
+    from engine import matching
+
+    x = pinkish(SR * 8, seed=21)
+    ref = biquad(pinkish(SR * 8, seed=22), "low_shelf", 120.0, 4.0, 0.707)
+    ta, ra = analyze_array(x, SR), analyze_array(ref, SR)
+    rules = build_preset(ta, [ra], MatchOptions(estimator="rules"))
+    learned = build_preset(ta, [ra], MatchOptions(estimator="learned"))
+    for aspect, same in (
+        ("width", rules.width.side_gain_db == learned.width.side_gain_db),
+        ("dynamics", rules.dynamics == learned.dynamics),
+        ("eq", rules.eq.mid.curve.gain_db == learned.eq.mid.curve.gain_db),
+    ):
+        assert same is (aspect not in matching.LEARNED_ASPECTS), aspect
