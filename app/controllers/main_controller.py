@@ -409,7 +409,10 @@ class MainController(QObject):
         rate = rate or info.sample_rate
         mid = lo + 0.5 * (hi - lo)
         analysis = yield from _scaled(
-            pipeline.analyze_file(path, sample_rate=rate, cancel=token), lo, mid, self._progress
+            pipeline.analyze_file(path, sample_rate=rate, cancel=token, device=self.options.device),
+            lo,
+            mid,
+            self._progress,
         )
         audio = np.empty((info.frames, 2), dtype=np.float32)
         pos = 0
@@ -479,13 +482,21 @@ class MainController(QObject):
                 key = (r, rate)
                 if key not in cached:
                     lo, hi = 0.15 * j / len(refs), 0.15 * (j + 1) / len(refs)
-                    gen = pipeline.analyze_file(r, sample_rate=rate, cancel=token)
+                    gen = pipeline.analyze_file(
+                        r, sample_rate=rate, cancel=token, device=self.options.device
+                    )
                     cached[key] = yield from _scaled(gen, lo, hi, self._progress)
                 ref_an.append(cached[key])
             yield self._progress("plan", 0.16)
             preset = _named(pipeline.build_preset(loaded_target.analysis, ref_an, options), refs)
             gen = pipeline.render_file(
-                preset, target, out_path, fmt="wav32f", force=True, cancel=token
+                preset,
+                target,
+                out_path,
+                fmt="wav32f",
+                force=True,
+                cancel=token,
+                device=self.options.device,
             )
             rendered = yield from _scaled(gen, 0.18, 0.75, self._progress)
             result = yield from self._load(out_path, rate, token, 0.75, 1.0)
@@ -559,7 +570,9 @@ class MainController(QObject):
                 key = (r, rate)
                 if key not in cached:
                     lo, hi = 0.3 * j / len(refs), 0.3 * (j + 1) / len(refs)
-                    gen = pipeline.analyze_file(r, sample_rate=rate, cancel=token)
+                    gen = pipeline.analyze_file(
+                        r, sample_rate=rate, cancel=token, device=self.options.device
+                    )
                     cached[key] = yield from _scaled(gen, lo, hi, self._progress)
                 ref_an.append(cached[key])
             result = yield from self._load(ext.audio_path, rate, token, 0.3, 1.0)
@@ -675,15 +688,19 @@ class MainController(QObject):
             old_eq = baseline
             if old_eq is None:  # the region's EQ'd loudness under the fully rendered plan
                 old_eq = pipeline.render_array(
-                    full_preset, xf, rate, gain_db=full_gain
+                    full_preset, xf, rate, gain_db=full_gain, device=self.options.device
                 ).stats.eq_lufs
             yield self._progress("render", 0.3)
-            out = pipeline.render_array(preset, xf, rate, gain_db=full_gain)
+            out = pipeline.render_array(
+                preset, xf, rate, gain_db=full_gain, device=self.options.device
+            )
             token.check()
             gain = preview_gain(preset, full_preset, full_stats, old_eq, float(out.stats.eq_lufs))
             if abs(gain - full_gain) > 0.05:
                 yield self._progress("render", 0.6)
-                out = pipeline.render_array(preset, xf, rate, gain_db=gain)
+                out = pipeline.render_array(
+                    preset, xf, rate, gain_db=gain, device=self.options.device
+                )
             audio = np.empty((len(out.audio), 2), dtype=np.float32)
             to_stereo(out.audio, audio)
             yield self._progress("analyze", 0.85)
@@ -787,12 +804,22 @@ class MainController(QObject):
                 out = str(stem) + EXTENSIONS[req.audio_format] if req.audio else None
                 dest = out or str(tmp_dir / "report-render.wav")
                 fmt = req.audio_format if req.audio else "wav32f"
-                gen = pipeline.render_file(preset, target, dest, fmt=fmt, force=True, cancel=token)
+                gen = pipeline.render_file(
+                    preset,
+                    target,
+                    dest,
+                    fmt=fmt,
+                    force=True,
+                    cancel=token,
+                    device=self.options.device,
+                )
                 rendered = yield from _scaled(gen, 0.0, 0.8, self._progress)
                 if out:
                     written.append(out)
                 if req.report:
-                    gen = pipeline.analyze_file(dest, cancel=token, require_signal=False)
+                    gen = pipeline.analyze_file(
+                        dest, cancel=token, require_signal=False, device=self.options.device
+                    )
                     out_an = yield from _scaled(gen, 0.8, 0.95, self._progress)
                     rep = report.build_report(
                         t_an, ref_an, out_an, preset, rendered.stats, target, out or ""
