@@ -477,16 +477,7 @@ class MainController(QObject):
             if loaded_target is None or loaded_target.path != target:
                 raise AudioStyleError(ErrorCode.INTERNAL, reason="target not loaded")
             rate = loaded_target.rate
-            ref_an = []
-            for j, r in enumerate(refs):
-                key = (r, rate)
-                if key not in cached:
-                    lo, hi = 0.15 * j / len(refs), 0.15 * (j + 1) / len(refs)
-                    gen = pipeline.analyze_file(
-                        r, sample_rate=rate, cancel=token, device=self.options.device
-                    )
-                    cached[key] = yield from _scaled(gen, lo, hi, self._progress)
-                ref_an.append(cached[key])
+            ref_an = yield from self._reference_analyses(refs, rate, cached, token, 0.15)
             yield self._progress("plan", 0.16)
             preset = _named(pipeline.build_preset(loaded_target.analysis, ref_an, options), refs)
             gen = pipeline.render_file(
@@ -555,8 +546,30 @@ class MainController(QObject):
         self._enqueue(self._open_job(result))
         return True
 
-    def _open_job(self, ext: ExternalResult) -> _Job:
+    def _reference_analyses(
+        self,
+        refs: list[str],
+        rate: int,
+        cached: dict[tuple[str, int], Any],
+        token: Any,
+        span: float,
+    ) -> Generator[Any, None, list[Any]]:
+        """Analyses of ``refs`` at ``rate`` (from ``cached`` or computed into it), reporting
+        progress over 0..``span`` of the job."""
         pipeline = self.engine.pipeline
+        out = []
+        for j, r in enumerate(refs):
+            key = (r, rate)
+            if key not in cached:
+                lo, hi = span * j / len(refs), span * (j + 1) / len(refs)
+                gen = pipeline.analyze_file(
+                    r, sample_rate=rate, cancel=token, device=self.options.device
+                )
+                cached[key] = yield from _scaled(gen, lo, hi, self._progress)
+            out.append(cached[key])
+        return out
+
+    def _open_job(self, ext: ExternalResult) -> _Job:
         cached = dict(self._ref_analyses)
         refs = list(ext.references)
 
@@ -565,16 +578,7 @@ class MainController(QObject):
             if loaded_target is None or loaded_target.path != ext.target:
                 raise AudioStyleError(ErrorCode.INTERNAL, reason="target not loaded")
             rate = loaded_target.rate
-            ref_an = []
-            for j, r in enumerate(refs):
-                key = (r, rate)
-                if key not in cached:
-                    lo, hi = 0.3 * j / len(refs), 0.3 * (j + 1) / len(refs)
-                    gen = pipeline.analyze_file(
-                        r, sample_rate=rate, cancel=token, device=self.options.device
-                    )
-                    cached[key] = yield from _scaled(gen, lo, hi, self._progress)
-                ref_an.append(cached[key])
+            ref_an = yield from self._reference_analyses(refs, rate, cached, token, 0.3)
             result = yield from self._load(ext.audio_path, rate, token, 0.3, 1.0)
             lufs = float(result.analysis.summary.integrated_lufs)
             stats = _ExternalStats(gain_db=ext.gain_db, eq_lufs=lufs - ext.gain_db)

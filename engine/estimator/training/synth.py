@@ -28,10 +28,19 @@ from engine.estimator.features import (
 )
 from engine.estimator.training.data import SAMPLE_RATE, Segments
 from engine.matching import PERCENTILES
-from engine.schema.preset import ParametricBand
+from engine.schema.preset import FilterType, ParametricBand
 
 F64 = NDArray[np.float64]
 F32 = NDArray[np.float32]
+
+
+def _shelf(
+    rng: np.random.Generator, kind: FilterType, low_hz: float, high_hz: float
+) -> ParametricBand:
+    """A shelf at a log-uniform corner in ``low_hz..high_hz`` with a gain of ±6 dB (the corner
+    is drawn first, then the gain: the draw order keeps trained models reproducible)."""
+    freq_hz = float(np.exp(rng.uniform(np.log(low_hz), np.log(high_hz))))
+    return ParametricBand(type=kind, freq_hz=freq_hz, gain_db=rng.uniform(-6, 6), q=0.707)
 
 
 def _eq(rng: np.random.Generator, freqs: F64, rough: bool) -> F64:
@@ -47,22 +56,8 @@ def _eq(rng: np.random.Generator, freqs: F64, rough: bool) -> F64:
                 )
             )
     else:
-        bands.append(
-            ParametricBand(
-                type="low_shelf",
-                freq_hz=float(np.exp(rng.uniform(np.log(40), np.log(400)))),
-                gain_db=rng.uniform(-6, 6),
-                q=0.707,
-            )
-        )
-        bands.append(
-            ParametricBand(
-                type="high_shelf",
-                freq_hz=float(np.exp(rng.uniform(np.log(2000), np.log(14000)))),
-                gain_db=rng.uniform(-6, 6),
-                q=0.707,
-            )
-        )
+        bands.append(_shelf(rng, "low_shelf", 40.0, 400.0))
+        bands.append(_shelf(rng, "high_shelf", 2000.0, 14000.0))
         for _ in range(rng.integers(0, 4)):
             f = float(np.exp(rng.uniform(np.log(80), np.log(12000))))
             bands.append(
