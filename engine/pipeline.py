@@ -20,7 +20,7 @@ from engine.analysis import Analysis, AnalysisAccumulator, analyze_array
 from engine.backends import Backend, get_backend
 from engine.matching import build_preset
 from engine.presets import save_preset
-from engine.progress import CancelToken, Progress, check, drive, scaled
+from engine.progress import Beside, CancelToken, Progress, check, drive, scaled
 from engine.render import BLOCK_FRAMES, RenderStats, render, render_array_stats
 from engine.report import build_report, save_report
 from engine.schema.errors import AudioStyleError, ErrorCode
@@ -29,6 +29,9 @@ from engine.schema.preset import Preset
 
 F64 = NDArray[np.float64]
 SILENCE_DBFS = -100.0
+# a target up to this size (decoded, float32) is kept in memory between analysis and render
+# (about 12 minutes of 44.1 kHz stereo); longer ones are decoded twice to keep memory bounded
+KEEP_DECODED_BYTES = 256 * 1024 * 1024
 
 __all__ = [
     "Analysis",
@@ -90,13 +93,16 @@ def analyze_file(
     require_signal: bool = True,
     true_peak: bool = True,
     device: str | Backend = "auto",
+    keep: list[NDArray[np.float32]] | None = None,
 ) -> Generator[Progress, None, Analysis]:
     """Analyse a file in blocks, resampled to ``sample_rate`` when given (soxr, HQ).
 
     Raises ``AudioStyleError(SILENT)`` for a silent file when ``require_signal``. With
     ``true_peak=False`` the (costly) oversampled peak is skipped and the summary carries the
     sample peak instead (``true_peak_measured`` False). ``device`` (``auto``, ``cpu``, ``gpu``
-    or a resolved backend) runs the spectrum's FFTs (:mod:`engine.backends`).
+    or a resolved backend) runs the spectrum's FFTs (:mod:`engine.backends`). ``keep``, when
+    given, receives the decoded blocks (as read, before any resampling) so a render can reuse
+    them instead of decoding the file again.
     """
     info = io.probe(path)
     rate = sample_rate or info.sample_rate
@@ -109,6 +115,8 @@ def analyze_file(
     for block in io.iter_blocks(path, BLOCK_FRAMES, info=info):
         check(cancel)
         done += len(block)
+        if keep is not None:
+            keep.append(block)
         last = done >= info.frames
         b = stream.resample_chunk(block, last=last) if stream is not None else block
         if len(b):
@@ -184,9 +192,11 @@ def render_file(
     cancel: CancelToken | None = None,
     gain_db: float | None = None,
     device: str | Backend = "auto",
+    decoded: Sequence[NDArray[np.float32]] | None = None,
 ) -> Generator[Progress, None, RenderResult]:
     """Render ``target`` through ``preset`` into ``out`` (atomically: temp file + rename);
-    ``device`` runs the EQ's convolution (:mod:`engine.backends`)."""
+    ``device`` runs the EQ's convolution (:mod:`engine.backends`). ``decoded``: the target's
+    blocks already decoded by :func:`analyze_file` (``keep``), used instead of the file."""
     info = io.probe(target)
     out_path = Path(out)
     io.check_output_path(out_path, force)
@@ -199,7 +209,11 @@ def render_file(
             preset,
             (
                 np.asarray(b, dtype=np.float64)
-                for b in io.iter_blocks(target, BLOCK_FRAMES, info=info)
+                for b in (
+                    decoded
+                    if decoded is not None
+                    else io.iter_blocks(target, BLOCK_FRAMES, info=info)
+                )
             ),
             info.sample_rate,
             info.channels,
@@ -256,22 +270,34 @@ def match_files(
         lo, hi = i / n, (i + 1) / n
         step = hi - lo
         rate = info.sample_rate
-        if rate not in ref_cache:
-            refs: list[Analysis] = []
-            for j, r in enumerate(references):
-                a = lo + step * 0.25 * j / len(references)
-                b = lo + step * 0.25 * (j + 1) / len(references)
-                gen = analyze_file(
-                    r, sample_rate=rate, cancel=cancel, true_peak=want_tp, device=backend
-                )
-                refs.append((yield from scaled(gen, a, b)))
-            ref_cache[rate] = refs
-        refs = ref_cache[rate]
-        t_an = yield from scaled(
-            analyze_file(target, cancel=cancel, true_peak=want_tp, device=backend),
-            lo + 0.25 * step,
-            lo + 0.4 * step,
+        # a target that fits KEEP_DECODED_BYTES is decoded once, for analysis and render
+        kept: list[NDArray[np.float32]] | None = None
+        if info.frames * info.channels * 4 <= KEEP_DECODED_BYTES:
+            kept = []
+        target_an = analyze_file(
+            target, cancel=cancel, true_peak=want_tp, device=backend, keep=kept
         )
+        if rate in ref_cache:
+            refs = ref_cache[rate]
+            t_an = yield from scaled(target_an, lo + 0.25 * step, lo + 0.4 * step)
+        else:
+            # the references and the target are analysed side by side (decoding, filters and
+            # FFTs release the GIL): the references on a helper thread
+            side = Beside(_analyze_references(references, rate, cancel, want_tp, backend), cancel)
+            try:
+                while True:
+                    try:
+                        p = next(target_an)
+                    except StopIteration as done:
+                        t_an = done.value
+                        break
+                    f = lo + step * (0.25 * side.fraction + 0.15 * p.fraction)
+                    yield Progress(p.stage, f, p.message)
+                refs = yield from side.join("analyze", lo + 0.15 * step, lo + 0.4 * step)
+            finally:
+                target_an.close()
+                side.stop()
+            ref_cache[rate] = refs
         preset = build_preset(t_an, refs, options)
         preset = preset.model_copy(
             update={
@@ -281,10 +307,20 @@ def match_files(
             }
         )
         rendered = yield from scaled(
-            render_file(preset, target, out, fmt=fmt, force=force, cancel=cancel, device=backend),
+            render_file(
+                preset,
+                target,
+                out,
+                fmt=fmt,
+                force=force,
+                cancel=cancel,
+                device=backend,
+                decoded=kept,
+            ),
             lo + 0.4 * step,
             hi - (0.1 * step if report_out else 0.0),
         )
+        kept = None
         result = MatchResult(Path(target), Path(out), preset, rendered, t_an, refs)
         if preset_out is not None:
             result.preset_path = _per_target(Path(preset_out), Path(target), n)
@@ -303,6 +339,21 @@ def match_files(
         results.append(result)
     yield Progress("done", 1.0)
     return results
+
+
+def _analyze_references(
+    references: Sequence[str | Path],
+    rate: int,
+    cancel: CancelToken | None,
+    true_peak: bool,
+    backend: Backend,
+) -> Generator[Progress, None, list[Analysis]]:
+    """Analyse every reference at the target's ``rate``, one after the other."""
+    refs: list[Analysis] = []
+    for j, r in enumerate(references):
+        gen = analyze_file(r, sample_rate=rate, cancel=cancel, true_peak=true_peak, device=backend)
+        refs.append((yield from scaled(gen, j / len(references), (j + 1) / len(references))))
+    return refs
 
 
 def _per_target(path: Path, target: Path, n: int) -> Path:

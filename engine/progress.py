@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Generator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from engine.schema.errors import AudioStyleError, ErrorCode
 
@@ -71,3 +73,57 @@ def scaled(
         except StopIteration as s:
             return s.value  # type: ignore[no-any-return]
         yield Progress(p.stage, start + (stop - start) * p.fraction, p.message)
+
+
+_BESIDE: ThreadPoolExecutor | None = None
+
+
+def _beside_pool() -> ThreadPoolExecutor:
+    global _BESIDE
+    if _BESIDE is None:
+        _BESIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="beside")
+    return _BESIDE
+
+
+class Beside(Generic[T]):
+    """Drives a progress generator on a helper thread while the caller does other work.
+
+    The helper stops at its next progress report once the caller's ``cancel`` token is set or
+    :meth:`stop` is called (then :meth:`join` raises ``CANCELED``); ``fraction`` is the helper's
+    latest progress (0..1). Use :meth:`join` to wait for the result while yielding progress.
+    """
+
+    def __init__(self, gen: Generator[Progress, None, T], cancel: CancelToken | None) -> None:
+        self._halt = threading.Event()
+        self.fraction = 0.0
+        self._future: Future[T] = _beside_pool().submit(self._run, gen, cancel)
+
+    def _run(self, gen: Generator[Progress, None, T], cancel: CancelToken | None) -> T:
+        try:
+            while True:
+                if self._halt.is_set():
+                    raise AudioStyleError(ErrorCode.CANCELED)
+                check(cancel)
+                try:
+                    p = next(gen)
+                except StopIteration as s:
+                    return s.value  # type: ignore[no-any-return]
+                self.fraction = p.fraction
+        finally:
+            gen.close()
+
+    def stop(self) -> None:
+        """Stop the helper (if still running) and wait until it has."""
+        self._halt.set()
+        wait([self._future])
+
+    def join(self, stage: str, start: float, stop: float) -> Generator[Progress, None, T]:
+        """Wait for the result, reporting the helper's progress mapped to ``start..stop``."""
+        try:
+            while True:
+                try:
+                    return self._future.result(timeout=0.1)
+                except FuturesTimeout:
+                    yield Progress(stage, start + (stop - start) * self.fraction)
+        finally:
+            self.stop()

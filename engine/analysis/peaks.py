@@ -16,11 +16,11 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import scipy.fft as sp_fft
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
 
 from engine.analysis.loudness import as_frames, check_sample_rate, parallel_map
+from engine.dsp import fft as sp_fft
 from engine.schema.errors import AudioStyleError, ErrorCode
 
 F32 = NDArray[np.float32]
@@ -88,9 +88,7 @@ def _frame_peaks(seg: F32, count: int, factor: int) -> F32:
     """
     windows = sliding_window_view(seg[: (count - 1) * _FFT_HOP + _FFT_SIZE], _FFT_SIZE)
     spec = sp_fft.rfft(windows[::_FFT_HOP], axis=-1)
-    y = sp_fft.irfft(
-        spec[:, None, :] * _phase_spectra(factor)[None], n=_FFT_SIZE, axis=-1, overwrite_x=True
-    )
+    y = sp_fft.irfft(spec[:, None, :] * _phase_spectra(factor)[None], n=_FFT_SIZE, axis=-1)
     np.abs(y, out=y)
     peaks = y[:, :, TAPS_PER_PHASE - 1 :].max(axis=1).reshape(-1)
     np.maximum(peaks, np.abs(seg[_HALF - 1 : _HALF - 1 + count * _FFT_HOP]), out=peaks)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft as sfft
 from numpy.typing import NDArray
 
+from engine.dsp import fft as sfft
 from engine.dsp.fir import BlockConvolver, convolve_aligned
 
 F64 = NDArray[np.float64]

