@@ -246,16 +246,17 @@ def _eq_blocks(
     skip = conv.delay
     for b in blocks:
         b64 = np.asarray(b, dtype=np.float64)
-        for i in range(0, len(b64), BLOCK_FRAMES):
-            part = b64[i : i + BLOCK_FRAMES]
-            y = conv.process(_to_ms(part) if channels == 2 else part)
+        sig = _to_ms(b64) if channels == 2 else b64
+        parts = []
+        for i in range(0, len(sig), BLOCK_FRAMES):
+            y = conv.process(sig[i : i + BLOCK_FRAMES])
             if skip:
                 cut = min(skip, len(y))
                 y, skip = y[cut:], skip - cut
-            if len(y):
-                yield (_from_ms(y) if channels == 2 else y), len(part)
-            else:
-                yield np.zeros((0, channels)), len(part)
+            parts.append(y)
+        y = np.concatenate(parts) if len(parts) != 1 else parts[0]
+        # one output block per input block (the caller's granularity)
+        yield (_from_ms(y) if channels == 2 else y), len(b64)
     tail = conv.flush()[skip:]
     if len(tail):
         yield (_from_ms(tail) if channels == 2 else tail), 0
