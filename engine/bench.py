@@ -6,7 +6,7 @@ same song (same-song) or another song (cross-song) with the same style is the re
 rough mix of the first part is the target. Scores: log-spectral STFT distance to the truth,
 LUFS error to the reference, tonal (1/3-octave) error, true peak.
 Speed and memory: the whole ``audio-style match`` process versus Matchering 2.0 on a 180 s
-stereo 44.1 kHz file (wall time and peak RSS via ``wait4``; medians of ``--speed-runs``
+stereo 44.1 kHz file (wall time and the command's own peak RSS, ``VmHWM``; medians of ``--speed-runs``
 alternating runs, since single runs on a shared machine vary by about 30 %). Matchering (GPLv3) is installed
 into a separate venv only for this benchmark; it is never a dependency of audio-style.
 """
@@ -124,13 +124,37 @@ def tonal_db(x: F64, y: F64) -> float:
 
 
 def run_measured(cmd: list[str]) -> tuple[float, float, int]:
-    """Run ``cmd``; return wall seconds, peak RSS in MB, exit status."""
+    """Run ``cmd``; return wall seconds, peak RSS in MB, exit status.
+
+    The peak is the command's own ``VmHWM`` (polled from ``/proc`` every 10 ms): ``wait4``'s
+    ``ru_maxrss`` also counts the pages the child shared with this (large) process between
+    fork and exec, which overstated a small command's peak by this process's size. Where
+    ``/proc`` is missing, ``ru_maxrss`` is the fallback.
+    """
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(p.pid, 0)
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    hwm_kb = 0
+    while True:
+        pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            break
+        hwm_kb = max(hwm_kb, _vm_hwm_kb(p.pid))
+        time.sleep(0.01)
     wall = time.perf_counter() - t0
     p.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024.0, p.returncode
+    return wall, (hwm_kb or usage.ru_maxrss) / 1024.0, p.returncode
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    """Peak resident set of a running process (kB), 0 when unknown."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 MG_SCRIPT = (
