@@ -118,6 +118,36 @@ class ObserveMiddleware:
             REQUESTS.labels(method, route, str(status[0])).inc()
 
 
+class _Api(FastAPI):
+    """The application; ``POST /jobs`` tries :mod:`server.api.fastpath` before the middleware
+    stack (which serves everything else, and what the fast path declines)."""
+
+    fastpath: JobSubmitFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fast = self.fastpath
+        if fast is not None and fast.wants(scope):
+            scope["app"] = self
+            await fast.serve(scope, receive, send, super().__call__)
+        else:
+            await super().__call__(scope, receive, send)
+
+
+_OBSERVED: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _observe(method: str, route: str, status: int, seconds: float) -> None:
+    """Record one request in the HTTP metrics (as :class:`ObserveMiddleware`; the labelled
+    children are looked up once)."""
+    key = (method, route, status)
+    children = _OBSERVED.get(key)
+    if children is None:
+        children = (LATENCY.labels(method, route), REQUESTS.labels(method, route, str(status)))
+        _OBSERVED[key] = children
+    children[0].observe(seconds)
+    children[1].inc()
+
+
 def tune_gc() -> None:
     """Garbage-collector settings for a serving process, called once the app is built.
 
@@ -150,7 +180,7 @@ def create_app(svc: Services) -> FastAPI:
             for t in threads:
                 t.join(timeout=30)
 
-    app = FastAPI(
+    app = _Api(
         title="audio-style server",
         version="1",
         summary="Reference-based mix/master style matching: jobs, uploads, results.",
@@ -169,7 +199,7 @@ def create_app(svc: Services) -> FastAPI:
     _JOBS.services = svc
     errors.install(app)
 
-    app.add_middleware(JobSubmitFastPath, fastapi_app=app)  # inside the metrics middleware
+    app.fastpath = JobSubmitFastPath(app, observe=_observe)  # in front of the middlewares
     app.add_middleware(ObserveMiddleware)
 
     @app.get("/health", tags=["ops"])
