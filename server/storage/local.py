@@ -22,6 +22,12 @@ from engine.schema.jobs import UploadTarget
 from server.storage.base import ObjectInfo, Storage, StorageError, UploadGrantParts, valid_key
 
 CHUNK = 1 << 20
+PROBE_CACHE_SIZE = 4096
+
+
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    """What changes when a file is replaced or rewritten (the head read from it is then stale)."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 class LocalStorage(Storage):
@@ -36,6 +42,8 @@ class LocalStorage(Storage):
         self._root_s = str(self.root)
         self.public_url = public_url.rstrip("/")
         self._key = hmac.new(secret.encode(), b"audio-style local storage v1", "sha256").digest()
+        # probe results of checked objects, reused while a stat finds the same file
+        self._probed: dict[tuple[str, str, int], tuple[tuple[int, ...], ObjectInfo, bytes]] = {}
 
     # --- paths ---
     def path(self, bucket: str, key: str) -> Path:
@@ -116,10 +124,19 @@ class LocalStorage(Storage):
         return ObjectInfo(size=st.st_size, etag=f"{st.st_mtime_ns:x}-{st.st_size:x}")
 
     def probe(self, bucket: str, key: str, length: int) -> tuple[ObjectInfo, bytes] | None:
+        path = os.path.join(self._root_s, bucket, key)
+        hit = self._probed.get((bucket, key, length))
+        if hit is not None:  # seen before: one stat tells whether it is still the same file
+            try:
+                st = os.stat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+            if _identity(st) == hit[0]:
+                return hit[1], hit[2]
         if bucket not in self.buckets or not valid_key(key):
             raise StorageError(f"invalid object name {bucket}/{key}")
         try:  # os-level calls and a string path: this runs for every source of POST /jobs
-            fd = os.open(os.path.join(self._root_s, bucket, key), os.O_RDONLY)
+            fd = os.open(path, os.O_RDONLY)
         except (FileNotFoundError, NotADirectoryError):
             return None
         try:
@@ -129,7 +146,11 @@ class LocalStorage(Storage):
             head = os.read(fd, length)
         finally:
             os.close(fd)
-        return ObjectInfo(size=st.st_size, etag=f"{st.st_mtime_ns:x}-{st.st_size:x}"), head
+        info = ObjectInfo(size=st.st_size, etag=f"{st.st_mtime_ns:x}-{st.st_size:x}")
+        if len(self._probed) >= PROBE_CACHE_SIZE:
+            self._probed.clear()
+        self._probed[(bucket, key, length)] = (_identity(st), info, head)
+        return info, head
 
     def list_keys(self, bucket: str, prefix: str) -> list[str]:
         base = self.root / bucket

@@ -299,3 +299,53 @@ def test_load_full_stack(
         "PostgreSQL + RabbitMQ",
         processes,
     )
+
+
+@pytest.mark.services
+def test_api_processes_share_the_port_evenly(
+    pg_url: str, amqp_url: str, queue_name: str, tmp_path: Path, audio_dir: Path
+) -> None:
+    """``--processes 2``: each process listens on its own ``SO_REUSEPORT`` socket, so 200
+    connections are spread over both (a shared socket gave up to 132/68); SIGTERM to the
+    supervisor stops every process."""
+    env = {"DB_URL": pg_url, "QUEUE_URL": amqp_url, "QUEUE_NAME": queue_name}
+    settings = make_settings(tmp_path / "data", **env)
+    proc, port, _ = _server(settings, tmp_path, audio_dir, 0, 2)
+    try:
+        children = [p for p in _tree(proc.p.pid) if p != proc.p.pid]
+        assert len(children) == 2, proc.tail()
+        base = {p: _sockets_of(p) for p in children}
+
+        def accepted() -> list[int]:
+            return sorted(_sockets_of(p) - base[p] for p in children)
+
+        conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(200)]
+        try:
+            wait_for(lambda: sum(accepted()) >= 200, 10, "connections accepted", 0.1)
+            per = accepted()
+            assert per[0] >= 75, per  # binomial(200, 1/2): under 75 has odds of about 4e-4
+        finally:
+            for c in conns:
+                c.close()
+    finally:
+        proc.stop()
+    assert proc.p.returncode == 0, proc.tail()
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in _state_of(pid), pid
+
+
+def _sockets_of(pid: int) -> int:
+    """Sockets the process holds (connections, the listening socket, database and broker)."""
+    n = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            if os.readlink(fd).startswith("socket:"):
+                n += 1
+    return n
+
+
+def _state_of(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0].lower()
+    except (OSError, IndexError):
+        return "gone"

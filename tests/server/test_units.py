@@ -330,3 +330,36 @@ def test_probe_size_and_head_in_one_call(tmp_path: Path, request: pytest.Fixture
         got = st.probe(b, "uploads/u/x/empty.wav", 64)
         assert got is not None and (got[0].size, got[1]) == (0, b""), st.kind
         assert st.probe(b, "uploads/u/x/missing.wav", 64) is None, st.kind
+
+
+def test_local_probe_reuse_follows_the_file(tmp_path: Path) -> None:
+    """A repeated local probe may reuse the head it read, but never once the object was
+    rewritten (same size included), replaced, removed or turned into a directory; invalid
+    names are refused even after a valid twin was probed."""
+    import os
+
+    from server.storage import make_storage
+    from server.storage.base import StorageError
+    from tests.server.conftest import make_settings
+
+    st = make_storage(make_settings(tmp_path / "l"))
+    b, key = st.bucket_audio, "uploads/u/x/a.wav"
+    st.put_bytes(b, key, b"RIFF" + b"\0" * 60)
+    first = st.probe(b, key, 64)
+    assert first is not None and first[1][:4] == b"RIFF"
+    assert st.probe(b, key, 64) == first  # unchanged file
+    path = st.path(b, key)
+    with open(path, "r+b") as f:  # rewritten in place, same size
+        f.write(b"fLaC")
+    os.utime(path, ns=(1, first[0].size))  # even with an old mtime: ctime moves
+    again = st.probe(b, key, 64)
+    assert again is not None and again[1][:4] == b"fLaC"
+    st.put_bytes(b, key, b"OggS" + b"\1" * 10)  # replaced (temp + rename)
+    again = st.probe(b, key, 64)
+    assert again is not None and again[1] == b"OggS" + b"\1" * 10 and again[0].size == 14
+    os.remove(path)
+    assert st.probe(b, key, 64) is None
+    os.mkdir(path)
+    assert st.probe(b, key, 64) is None
+    with pytest.raises(StorageError):
+        st.probe(b, "uploads/u/x/../x/a.wav", 64)
