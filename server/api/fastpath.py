@@ -2,11 +2,12 @@
 
 Measured in-process on a burst of submissions, FastAPI's routing, dependency solving and
 exception middlewares cost about twice the endpoint's own work (checks, validation, the group
-commit). This ASGI middleware serves the well-formed case of that one route directly, with the
-same pieces the route uses — :func:`~server.auth.verify_access_token`, the per-user rate
-limit, ``JobSpec`` validated as FastAPI does (``json.loads`` then the model),
-:func:`~server.api.routes_jobs.accept_job` and :func:`~server.api.errors.answer_for` for
-every error it raises — so the answers are the route's, byte for byte.
+commit). This serves the well-formed case of that one route directly, with the same pieces
+the route uses — :func:`~server.auth.verify_access_token`, the per-user rate limit,
+``JobSpec`` validated as FastAPI does (``json.loads`` then the model),
+:func:`~server.api.routes_jobs.accept_job_id` and :func:`~server.api.errors.answer_for` for
+every error it raises — so the answers are the route's, byte for byte (the 202 written as
+ASGI messages without a Response object).
 
 Anything it is not sure about goes to FastAPI untouched, the buffered body replayed: no
 bearer token or one that does not verify, a body that is not JSON or does not validate, a
@@ -34,7 +35,7 @@ from engine.schema.jobs import JobSpec
 from server.api.errors import answer_for
 from server.api.intake import JobIntake
 from server.api.ratelimit import RateLimiter, check
-from server.api.routes_jobs import accept_job
+from server.api.routes_jobs import accept_job_id
 from server.auth import verify_access_token
 from server.services import Services
 
@@ -138,11 +139,32 @@ class JobSubmitFastPath:
             intake: JobIntake = state.intake
             client = scope.get("client")
             ip = client[0] if client else ""
-            response = await accept_job(svc, intake, user, spec, idem, ip)
+            job = await accept_job_id(svc, intake, user, spec, idem, ip)
         except Exception as e:
-            response = answer_for(request, e)
-        await response(scope, receive, send)
+            await answer_for(request, e)(scope, receive, send)
+            return True
+        await _send_accepted(send, job.id, job.state)
         return True
+
+
+async def _send_accepted(send: Send, job_id: str, state: str) -> None:
+    """The route's 202 answer (``JSONResponse`` of ``{"id", "state"}`` with ``Location``),
+    written as ASGI messages directly: the same bytes without building a Response."""
+    body = json.dumps(
+        {"id": job_id, "state": state}, ensure_ascii=False, separators=(",", ":")
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 202,
+            "headers": [
+                (b"location", f"/jobs/{job_id}".encode("latin-1")),
+                (b"content-length", str(len(body)).encode()),
+                (b"content-type", b"application/json"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

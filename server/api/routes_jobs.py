@@ -36,7 +36,7 @@ from server.auth import Principal
 from server.db.models import Job, JobResultRow, Task, Upload
 from server.db.session import now_epoch
 from server.ids import new_id
-from server.jobstore import JobRequest
+from server.jobstore import JobRequest, NewJob
 from server.metrics import JOBS_TOTAL
 from server.scheduler.chunking import target_progress
 from server.storage.base import StorageError, upload_prefix, valid_key
@@ -193,8 +193,26 @@ async def accept_job(
     idempotency_key: str | None,
     ip: str,
 ) -> JSONResponse:
-    """The work of ``POST /jobs`` once the caller and the body are known (shared by the route
-    and its fast path, :mod:`server.api.fastpath`). Raises :class:`ApiError`."""
+    """The work of ``POST /jobs`` once the caller and the body are known. Raises
+    :class:`ApiError`."""
+    job = await accept_job_id(svc, intake, user, spec, idempotency_key, ip)
+    return JSONResponse(
+        {"id": job.id, "state": job.state},
+        status_code=202,
+        headers={"Location": f"/jobs/{job.id}"},
+    )
+
+
+async def accept_job_id(
+    svc: Svc,
+    intake: JobIntake,
+    user: Principal,
+    spec: JobSpec,
+    idempotency_key: str | None,
+    ip: str,
+) -> NewJob:
+    """:func:`accept_job` up to the accepted (committed) job, whose answer the caller writes
+    (the fast path, :mod:`server.api.fastpath`, sends it without a Response object)."""
     sources = [*spec.targets, *spec.references]
     if svc.storage.local_io:  # a stat and a 64-byte read: cheaper than a thread hop
         keys = _resolve_all(svc, user.user_id, sources)
@@ -211,11 +229,7 @@ async def accept_job(
         raise ApiError(
             409, ErrorCode.CONFLICT, reason="Idempotency-Key reused with a different request"
         )
-    return JSONResponse(
-        {"id": out.job.id, "state": out.job.state},
-        status_code=202,
-        headers={"Location": f"/jobs/{out.job.id}"},
-    )
+    return out.job
 
 
 @router.post("/jobs", response_model=JobAccepted, status_code=202, responses=ERR)

@@ -16,12 +16,8 @@ UUID_HEX = re.compile(r"[0-9a-f]{32}")
 
 
 def _norm(r: httpx.Response) -> tuple[int, Any, dict[str, str]]:
-    """Status, body and the headers that matter, with job ids masked."""
-    try:
-        body: Any = r.json()
-    except ValueError:
-        body = r.text
-    text = UUID_HEX.sub("<id>", str(body))
+    """Status, body (its bytes, as text) and the headers that matter, with job ids masked."""
+    text = UUID_HEX.sub("<id>", r.text)
     keep = ("content-type", "content-language", "retry-after", "www-authenticate", "location")
     headers = {k: UUID_HEX.sub("<id>", r.headers[k]) for k in keep if k in r.headers}
     return r.status_code, text, headers

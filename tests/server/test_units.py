@@ -363,3 +363,15 @@ def test_local_probe_reuse_follows_the_file(tmp_path: Path) -> None:
     assert st.probe(b, key, 64) is None
     with pytest.raises(StorageError):
         st.probe(b, "uploads/u/x/../x/a.wav", 64)
+
+
+def test_new_id_is_a_uuid4_hex() -> None:
+    import uuid
+
+    from server.ids import new_id
+
+    ids = [new_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for i in ids[:200]:
+        u = uuid.UUID(i)
+        assert u.hex == i and u.version == 4 and u.variant == uuid.RFC_4122
