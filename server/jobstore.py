@@ -139,8 +139,18 @@ class Insert:
         return f"INSERT INTO {self.table} ({self.columns}) VALUES ({values}){self.tail}"
 
     @property
+    def postgresql_binary(self) -> str:
+        """:attr:`postgresql` with psycopg's binary placeholders (``%b``)."""
+        return self._postgresql("%b")
+
+    @property
     def postgresql(self) -> str:
-        arrays = ", ".join(f"%s::{'text' if t == 'json' else t}[]" for _, t in self.params)
+        return self._postgresql("%s")
+
+    def _postgresql(self, placeholder: str) -> str:
+        arrays = ", ".join(
+            f"{placeholder}::{'text' if t == 'json' else t}[]" for _, t in self.params
+        )
         names = ", ".join(c for c, _ in self.params)
         picks = ", ".join(f"r.{c}::json" if t == "json" else f"r.{c}" for c, t in self.params)
         consts = "".join(f", {v}" for _, v in self.constants)
@@ -158,7 +168,15 @@ def insert_many(s: Session, ins: Insert, rows: list[tuple[Any, ...]]) -> None:
         return
     conn = s.connection()
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(ins.postgresql, tuple(list(col) for col in zip(*rows, strict=True)))
+        cols = tuple(list(col) for col in zip(*rows, strict=True))
+        driver = conn.connection.driver_connection
+        if driver is not None and type(driver).__module__.split(".")[0] == "psycopg":
+            # the arrays in psycopg's binary format: its text format quotes every element
+            # with a regular expression (half the write's time for a burst of jobs)
+            with driver.cursor() as cur:
+                cur.execute(ins.postgresql_binary, cols)
+        else:
+            conn.exec_driver_sql(ins.postgresql, cols)
     else:
         conn.exec_driver_sql(ins.sqlite, rows)
 
