@@ -185,24 +185,6 @@ def _resolve_all(svc: Svc, user_id: str, sources: list[str]) -> dict[str, str]:
     return {src: resolve_source(svc, user_id, src) for src in dict.fromkeys(sources)}
 
 
-async def accept_job(
-    svc: Svc,
-    intake: JobIntake,
-    user: Principal,
-    spec: JobSpec,
-    idempotency_key: str | None,
-    ip: str,
-) -> JSONResponse:
-    """The work of ``POST /jobs`` once the caller and the body are known. Raises
-    :class:`ApiError`."""
-    job = await accept_job_id(svc, intake, user, spec, idempotency_key, ip)
-    return JSONResponse(
-        {"id": job.id, "state": job.state},
-        status_code=202,
-        headers={"Location": f"/jobs/{job.id}"},
-    )
-
-
 async def accept_job_id(
     svc: Svc,
     intake: JobIntake,
@@ -211,8 +193,10 @@ async def accept_job_id(
     idempotency_key: str | None,
     ip: str,
 ) -> NewJob:
-    """:func:`accept_job` up to the accepted (committed) job, whose answer the caller writes
-    (the fast path, :mod:`server.api.fastpath`, sends it without a Response object)."""
+    """The work of ``POST /jobs`` once the caller and the body are known, up to the accepted
+    (committed) job; the route answers with a ``JSONResponse``, the fast path
+    (:mod:`server.api.fastpath`) writes the same answer without one. Raises
+    :class:`ApiError`."""
     sources = [*spec.targets, *spec.references]
     if svc.storage.local_io:  # a stat and a 64-byte read: cheaper than a thread hop
         keys = _resolve_all(svc, user.user_id, sources)
@@ -249,7 +233,12 @@ async def submit_job(
     Well-formed requests are served by :mod:`server.api.fastpath` before FastAPI's routing;
     this route answers the rest (and documents the endpoint)."""
     intake: JobIntake = request.app.state.intake
-    return await accept_job(svc, intake, user, spec, idempotency_key, client_ip(request))
+    job = await accept_job_id(svc, intake, user, spec, idempotency_key, client_ip(request))
+    return JSONResponse(
+        {"id": job.id, "state": job.state},
+        status_code=202,
+        headers={"Location": f"/jobs/{job.id}"},
+    )
 
 
 # --- job views ------------------------------------------------------------------------------
