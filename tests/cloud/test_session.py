@@ -67,7 +67,10 @@ def test_access_token_expires_during_a_long_job(
     with _client(idle, "expiry", refresh_margin_s=0) as c:
         keys = c.upload([cloud_audio / "song.wav", cloud_audio / "ref.wav"])
         acc = c.submit(keys[:1], keys[1:])
-        end = time.monotonic() + 3.2  # tokens live 2-3 s: at least one expires
+        # tokens live 2-3 s from the login; polls start every 0.4 s until ``end``, so the last
+        # one starts at least 3.2 s after the login, past the expiry however fast the upload
+        # and submit were (a 3.2 s window let the last poll land just before it)
+        end = time.monotonic() + 3.6
         states = set()
         while time.monotonic() < end:
             states.add(c.job(acc.id).state.value)
