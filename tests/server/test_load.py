@@ -124,12 +124,22 @@ def _server(
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _up(base), 60, f"server: {proc.tail()}", 0.3)
+        if processes > 1:  # every process listening (until then the first takes every connection)
+            wait_for(lambda: _started(proc) >= processes, 60, f"processes: {proc.tail()}", 0.1)
         with httpx.Client(base_url=base, timeout=30) as c:
             prepared = [_prepare(c, name, audio_dir) for name in names]
     except BaseException:
         proc.stop()
         raise
     return proc, port, prepared
+
+
+def _started(proc: Proc) -> int:
+    """API processes that have finished starting (uvicorn logs it once per process)."""
+    try:
+        return proc.log.read_text(errors="replace").count("Application startup complete")
+    except OSError:
+        return 0
 
 
 def _machine_ticks() -> tuple[int, int]:
