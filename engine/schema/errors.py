@@ -56,6 +56,8 @@ class ErrorCode(StrEnum):
     SERVICE_UNAVAILABLE = "E511"
     JOB_FAILED = "E512"
     INVALID_REQUEST = "E513"
+    # web console (E530-E539)
+    BAD_CREDENTIALS = "E530"
 
 
 # {code: (english, chinese)}; ``{name}`` fields are filled from the error's params.
@@ -159,6 +161,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ),
     ErrorCode.JOB_FAILED: ("Job failed: {reason}", "任务失败：{reason}"),
     ErrorCode.INVALID_REQUEST: ("Invalid request: {reason}", "无效的请求：{reason}"),
+    ErrorCode.BAD_CREDENTIALS: (
+        "Wrong user name or password",
+        "用户名或密码错误",
+    ),
 }
 
 

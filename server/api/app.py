@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.schema.errors import ErrorCode
 from engine.schema.jobs import JobState
-from server.api import errors, routes_auth, routes_jobs, routes_storage
+from server.api import errors, routes_admin, routes_auth, routes_console, routes_jobs, routes_storage
 from server.api.deps import Svc
 from server.api.fastpath import JobSubmitFastPath
 from server.api.intake import JobIntake
@@ -185,6 +185,7 @@ def create_app(svc: Services) -> FastAPI:
         version="1",
         summary="Reference-based mix/master style matching: jobs, uploads, results.",
         lifespan=lifespan,
+        docs_url=None,  # served by routes_console from local Swagger UI assets
     )
     app.state.services = svc
 
@@ -229,4 +230,6 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(routes_auth.router)
     app.include_router(routes_jobs.router)
     app.include_router(routes_storage.router)
+    app.include_router(routes_admin.router)
+    routes_console.install(app, st)  # web console, /docs, page security headers
     return app

@@ -147,6 +147,12 @@ def match(
         r.preset,
         dist,
     )
+    # the loudness table of the web console: target and reference as measured before the match
+    for side in ("before", "reference"):
+        summary = report.get(side) or {}
+        for k, v in (("lufs", "integrated_lufs"), ("true_peak_dbtp", "true_peak_dbtp")):
+            if isinstance(summary.get(v), int | float) and math.isfinite(summary[v]):
+                m[f"{'input' if side == 'before' else 'reference'}_{k}"] = float(summary[v])
     m["gain_db"] = float(r.render.stats.gain_db)
     m["passes"] = float(r.render.stats.passes)
     m["duration_s"] = r.render.stats.frames / r.render.sample_rate

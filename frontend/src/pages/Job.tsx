@@ -1,0 +1,151 @@
+import { useEffect, useRef, useState } from "react";
+import { api } from "../api";
+import { useApp } from "../App";
+import type { Key } from "../i18n";
+import { navigate } from "../nav";
+import { ACTIVE, type Job, type JobResult } from "../types";
+import { nextDelay } from "./Jobs";
+import { Player } from "./Player";
+
+const fmt = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? "—" : v.toFixed(1));
+
+function LoudnessTable({ r }: { r: JobResult }) {
+  const { tr } = useApp();
+  const m = r.metrics;
+  const rows: [Key, number | undefined, number | undefined][] = [
+    ["reference", m.reference_lufs, m.reference_true_peak_dbtp],
+    ["target", m.input_lufs, m.input_true_peak_dbtp],
+    ["result", m.output_lufs, m.output_true_peak_dbtp],
+  ];
+  return (
+    <table className="loudness" data-testid="loudness">
+      <thead>
+        <tr>
+          <th>{tr("loudness")}</th>
+          <th>{tr("integrated")}</th>
+          <th>{tr("truePeak")}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map(([k, lufs, tp]) => (
+          <tr key={k}>
+            <th>{tr(k)}</th>
+            <td>{fmt(lufs)}</td>
+            <td>{fmt(tp)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function saveText(name: string, text: string, type: string) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function Result({ job, r, index }: { job: Job; r: JobResult; index: number }) {
+  const { tr } = useApp();
+  const base = (job.name || job.id).replace(/[^\p{L}\p{N}._-]+/gu, "_").slice(0, 80);
+  const ext = r.audio_key.split(".").pop() ?? "wav";
+  const report = () =>
+    saveText(
+      `${base}-${index}-report.json`,
+      JSON.stringify({ job: job.id, name: job.name, spec: job.spec, target: r.target, metrics: r.metrics }, null, 1),
+      "application/json",
+    );
+  return (
+    <div className="result">
+      <LoudnessTable r={r} />
+      <h3>{tr("plots")}</h3>
+      <img className="viz" src={r.viz_url} alt={tr("plots")} data-testid="viz" />
+      <Player job={job.id} result={r} index={index} />
+      <h3>{tr("downloads")}</h3>
+      <p className="downloads">
+        <a href={r.audio_url} download={`${base}-${index}.${ext}`} data-testid="download-audio">{tr("audio")}</a>
+        <a href={r.preset_url} download={`${base}-${index}.json`} data-testid="download-preset">{tr("presetJson")}</a>
+        <button type="button" className="link" onClick={report} data-testid="download-report">{tr("report")}</button>
+      </p>
+    </div>
+  );
+}
+
+export function JobPage({ id }: { id: string }) {
+  const { tr, err } = useApp();
+  const [job, setJob] = useState<Job | null>(null);
+  const [error, setError] = useState("");
+  const last = useRef("");
+
+  useEffect(() => {
+    let stop = false;
+    let timer = 0;
+    let delay = 1000;
+    const tick = async () => {
+      let active = false;
+      let changed = false;
+      try {
+        const j = await api.req<Job>("GET", `/jobs/${encodeURIComponent(id)}`);
+        const sig = `${j.state}|${j.progress}|${j.stage}`;
+        changed = sig !== last.current;
+        last.current = sig;
+        active = ACTIVE.includes(j.state);
+        setJob(j);
+        setError("");
+      } catch (e) {
+        setError(err(e));
+        if (!stop) setJob(null);
+        return; // not found / refused: stop polling
+      }
+      if (!stop && active) {
+        delay = nextDelay(delay, changed, true);
+        timer = window.setTimeout(tick, delay);
+      }
+    };
+    tick();
+    return () => {
+      stop = true;
+      clearTimeout(timer);
+    };
+  }, [id]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const cancel = async () => {
+    try {
+      setJob(await api.req<Job>("DELETE", `/jobs/${encodeURIComponent(id)}`));
+    } catch (e) {
+      setError(err(e));
+    }
+  };
+
+  return (
+    <section className="card" data-testid="job-page">
+      <p>
+        <a href="/console/jobs" onClick={(e) => { e.preventDefault(); navigate("/console/jobs"); }}>← {tr("back")}</a>
+      </p>
+      {error && <p className="error" role="alert" data-testid="error">{error}</p>}
+      {!job && !error && <p>{tr("loading")}</p>}
+      {job && (
+        <>
+          <h2 data-testid="job-name">{job.name || job.id}</h2>
+          <p>
+            <span className={`state ${job.state}`} data-testid="job-state" data-state={job.state}>
+              {tr(`state.${job.state}` as Key)}
+            </span>{" "}
+            <progress max={1} value={job.progress} /> {Math.round(job.progress * 100)} %{" "}
+            {job.stage && <span className="dim">{job.stage}</span>}{" "}
+            {ACTIVE.includes(job.state) && (
+              <button className="link" onClick={cancel}>{tr("cancel")}</button>
+            )}
+          </p>
+          {job.error && <p className="error" data-testid="job-error">{job.error.code}: {job.error.message}</p>}
+          {job.results.map((r, i) => (
+            <Result key={r.audio_key} job={job} r={r} index={i} />
+          ))}
+        </>
+      )}
+    </section>
+  );
+}
