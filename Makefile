@@ -20,7 +20,22 @@ $(STAMP): pyproject.toml $(LOCK)
 	  || { echo "make setup: $(LOCK) is behind pyproject.toml: run packaging/lock.sh" >&2; exit 1; }
 	@touch $(STAMP)
 
-setup: $(STAMP)  ## idempotent: .venv with the project and its extras
+setup: $(STAMP) console  ## idempotent: .venv with the project and its extras (+ the web console with npm)
+
+# Web console (frontend/, docs/console.md): built with npm when present (`npm ci` from the
+# committed lockfile); without npm the server shows a page saying how to build it.
+CONSOLE := frontend/dist/index.html
+CONSOLE_SRC := $(shell find frontend/src frontend/scripts -type f 2>/dev/null) \
+  frontend/package.json frontend/package-lock.json frontend/index.html frontend/vite.config.ts \
+  frontend/tsconfig.json
+.PHONY: console
+console:  ## build the web console into frontend/dist (needs npm)
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(CONSOLE); \
+	else echo "npm not found: the web console is not built (the server shows how to build it)"; fi
+
+$(CONSOLE): $(CONSOLE_SRC)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build
+	@touch $@
 
 run: setup  ## launch the desktop app (falls back to the headless demo without app/)
 	@if [ -f app/main.py ]; then $(BIN)/audio-style gui; else $(MAKE) demo; fi
@@ -95,10 +110,11 @@ images:  ## build the api, scheduler and worker images tagged with the git sha
 	    -t $(REGISTRY)/audio-style-worker:$(IMAGE_TAG)-gpu . ; fi
 	@echo "built $(REGISTRY)/audio-style-{api,scheduler,worker}:$(IMAGE_TAG)"
 
-screenshots: setup  ## PNGs of the app after a match, export dialog, error (en + zh) -> artifacts/screenshots/
+screenshots: setup  ## PNGs of the app after a match, export dialog, error, web console pages (en + zh) -> artifacts/screenshots/
 	@if command -v xvfb-run >/dev/null; then \
 		xvfb-run -a -s "-screen 0 1920x1200x24" $(BIN)/python -m app.screenshots artifacts/screenshots; \
 	else \
 		echo "xvfb-run not found (apt-get install xvfb): using Qt's offscreen platform"; \
 		QT_QPA_PLATFORM=offscreen $(BIN)/python -m app.screenshots artifacts/screenshots; \
 	fi
+	$(BIN)/python -m tests.console.screenshots artifacts/screenshots  # web console pages (zh + en)

@@ -48,6 +48,21 @@ function saveText(name: string, text: string, type: string) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
+/** Follow a download link: same-origin URLs download as they are (the `download` attribute);
+ * storage on another origin ignores that attribute, so the file is fetched (CORS) and saved. */
+async function download(ev: React.MouseEvent<HTMLAnchorElement>) {
+  const a = ev.currentTarget;
+  if (new URL(a.href).origin === location.origin) return;
+  ev.preventDefault();
+  const r = await fetch(a.href);
+  const url = URL.createObjectURL(await r.blob());
+  const tmp = document.createElement("a");
+  tmp.href = url;
+  tmp.download = a.download;
+  tmp.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
 function Result({ job, r, index }: { job: Job; r: JobResult; index: number }) {
   const { tr } = useApp();
   const base = (job.name || job.id).replace(/[^\p{L}\p{N}._-]+/gu, "_").slice(0, 80);
@@ -66,8 +81,8 @@ function Result({ job, r, index }: { job: Job; r: JobResult; index: number }) {
       <Player job={job.id} result={r} index={index} />
       <h3>{tr("downloads")}</h3>
       <p className="downloads">
-        <a href={r.audio_url} download={`${base}-${index}.${ext}`} data-testid="download-audio">{tr("audio")}</a>
-        <a href={r.preset_url} download={`${base}-${index}.json`} data-testid="download-preset">{tr("presetJson")}</a>
+        <a href={r.audio_url} download={`${base}-${index}.${ext}`} data-testid="download-audio" onClick={download}>{tr("audio")}</a>
+        <a href={r.preset_url} download={`${base}-${index}.json`} data-testid="download-preset" onClick={download}>{tr("presetJson")}</a>
         <button type="button" className="link" onClick={report} data-testid="download-report">{tr("report")}</button>
       </p>
     </div>

@@ -1,0 +1,115 @@
+"""Acceptance 1: a person in headless chromium signs in, uploads a 30 s target and reference,
+submits, watches the job finish and downloads the result, which equals ``audio-style match``
+on the same files and options sample for sample; against the embedded server
+(``audio-style server``) and the full stack (PostgreSQL, RabbitMQ, moto S3)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tests.console.conftest import MotoStorage, Tab, cli, cli_env, cli_server, s3_env
+from tests.server.conftest import bucket_prefix
+
+# non-default options, set in the form and given to the CLI
+FORM = {"eq_amount": "80", "width_amount": "50", "ceiling_dbtp": "-1.5"}
+CLI_FLAGS = ["--eq-amount", "80", "--width-amount", "50", "--ceiling-dbtp", "-1.5"]
+
+
+def match_in_console(t: Tab, target: Path, reference: Path, out: Path) -> str:
+    """New match -> upload -> submit -> wait -> download; returns the job id."""
+    p = t.page
+    p.click("text=New match")
+    p.set_input_files("[data-testid=targets]", str(target))
+    p.set_input_files("[data-testid=references]", str(reference))
+    for name, value in FORM.items():
+        p.fill(f"input[name={name}]", value)
+    p.click("[data-testid=new-match] button[type=submit]")
+    p.wait_for_url("**/console/jobs/*")
+    # progress per file was shown while uploading; both files reached 100 %
+    p.wait_for_selector("[data-testid=job-state][data-state=succeeded]", timeout=240_000)
+    job_id = p.url.rsplit("/", 1)[1]
+    # the loudness table is filled from the stored metrics
+    rows = p.locator("[data-testid=loudness] tbody tr")
+    assert rows.count() == 3
+    for i in range(3):
+        assert "—" not in rows.nth(i).inner_text()
+    assert p.locator("[data-testid=viz]").evaluate("img => img.complete && img.naturalWidth") > 0
+    with p.expect_download() as d:
+        p.click("[data-testid=download-audio]")
+
+    d.value.save_as(str(out))
+    return job_id
+
+
+def cli_match(target: Path, reference: Path, out: Path) -> None:
+    subprocess.run(
+        [*cli(), "match", str(target), "--reference", str(reference), "-o", str(out), *CLI_FLAGS],
+        env=cli_env(),
+        check=True,
+        capture_output=True,
+    )
+
+
+def assert_same_audio(got: Path, want: Path) -> None:
+    a, sr_a = sf.read(str(got), dtype="int32", always_2d=True)
+    b, sr_b = sf.read(str(want), dtype="int32", always_2d=True)
+    assert sf.info(str(got)).subtype == sf.info(str(want)).subtype
+    assert sr_a == sr_b and a.shape == b.shape, (sr_a, sr_b, a.shape, b.shape)
+    assert np.array_equal(a, b), f"{int(np.count_nonzero(a != b))} samples differ"
+
+
+@pytest.fixture(scope="module")
+def cli_result(songs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "cli.wav"
+    cli_match(songs / "target.wav", songs / "reference.wav", out)
+    return out
+
+
+def test_browser_match_equals_cli_embedded(
+    tab: Any, songs: Path, cli_result: Path, tmp_path: Path
+) -> None:
+    with cli_server(tmp_path) as srv:
+        t = tab(srv.url)
+        t.signed_in(srv.user("alice"))
+        got = tmp_path / "console.wav"
+        match_in_console(t, songs / "target.wav", songs / "reference.wav", got)
+        assert_same_audio(got, cli_result)
+        assert t.csp_violations() == []
+        assert t.foreign_requests() == []
+
+
+@pytest.mark.services
+def test_browser_match_equals_cli_full_stack(
+    tab: Any,
+    songs: Path,
+    cli_result: Path,
+    tmp_path: Path,
+    pg_url: str,
+    amqp_url: str,
+    queue_name: str,
+    moto_s3sts: MotoStorage,
+) -> None:
+    from tests.console.conftest import served
+
+    env = {
+        "DB_URL": pg_url,
+        "QUEUE_URL": amqp_url,
+        "QUEUE_NAME": queue_name,
+        **s3_env(moto_s3sts, bucket_prefix(), sts=False),
+    }
+    with served(tmp_path, full=True, **env) as srv:
+        t = tab(srv.url, storage=moto_s3sts.url)
+        t.signed_in(srv.user("alice"))
+        got = tmp_path / "console.wav"
+        match_in_console(t, songs / "target.wav", songs / "reference.wav", got)
+        assert_same_audio(got, cli_result)
+        # the upload went straight to object storage, never through the API
+        assert any(u.startswith(moto_s3sts.url) for u in t.requests)
+        assert t.csp_violations() == []
+        assert t.foreign_requests() == []
