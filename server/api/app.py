@@ -27,11 +27,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.schema.errors import ErrorCode
 from engine.schema.jobs import JobState
-from server.api import errors, routes_admin, routes_auth, routes_console, routes_jobs, routes_storage
+from server.api import errors, routes_auth, routes_jobs, routes_storage
 from server.api.deps import Svc
 from server.api.fastpath import JobSubmitFastPath
 from server.api.intake import JobIntake
 from server.api.ratelimit import RateLimiter
+from server.api.routes_admin import router as admin_router
+from server.api.routes_console import install as install_console
 from server.db.models import Job
 from server.metrics import JOBS_TOTAL
 from server.services import Services
@@ -230,6 +232,6 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(routes_auth.router)
     app.include_router(routes_jobs.router)
     app.include_router(routes_storage.router)
-    app.include_router(routes_admin.router)
-    routes_console.install(app, st)  # web console, /docs, page security headers
+    app.include_router(admin_router)
+    install_console(app, st)  # web console, /docs, page security headers
     return app
