@@ -56,6 +56,10 @@ demo: setup  ## headless: CLI on generated demo clips, writes artifacts/demo/
 bench: setup  ## quality/speed benchmark against Matchering (separate venv)
 	$(BIN)/python -m engine.bench --out artifacts/bench
 
+.PHONY: bench-console
+bench-console: setup  ## web console: the job list with 1 000 jobs in headless chromium (prints figures)
+	$(BIN)/python -m tests.console.bench_jobs --jobs 1000
+
 # GPU: onnxruntime-gpu (the `gpu` extra) and the CPU wheel onnxruntime (a core dependency) install
 # the same package, so they are swapped, never both installed. Run setup-gpu again after
 # `make setup` has reinstalled from the lock (the lock keeps the CPU wheel).
@@ -98,17 +102,18 @@ IMAGE_TAG = $(shell git rev-parse --short HEAD)
 DOCKER_BUILD = DOCKER_BUILDKIT=1 docker build --build-arg GIT_SHA=$(IMAGE_TAG)
 
 .PHONY: images
-images:  ## build the api, scheduler and worker images tagged with the git sha
+images:  ## build the api, console, scheduler and worker images tagged with the git sha
 	@if [ -z "$(ALLOW_DIRTY)" ] && [ -n "$$(git status --porcelain)" ]; then \
 	  echo "make images: working tree is dirty; commit first (or ALLOW_DIRTY=1)" >&2; exit 1; fi
 	$(DOCKER_BUILD) -f deploy/Dockerfile.api -t $(REGISTRY)/audio-style-api:$(IMAGE_TAG) .
+	$(DOCKER_BUILD) -f deploy/Dockerfile.console -t $(REGISTRY)/audio-style-console:$(IMAGE_TAG) .
 	$(DOCKER_BUILD) -f deploy/Dockerfile.scheduler -t $(REGISTRY)/audio-style-scheduler:$(IMAGE_TAG) .
 	$(DOCKER_BUILD) -f deploy/Dockerfile.worker --build-arg VARIANT=cpu \
 	  -t $(REGISTRY)/audio-style-worker:$(IMAGE_TAG) .
 	@if [ "$(IMAGES_GPU)" = "1" ]; then \
 	  $(DOCKER_BUILD) -f deploy/Dockerfile.worker --build-arg VARIANT=gpu \
 	    -t $(REGISTRY)/audio-style-worker:$(IMAGE_TAG)-gpu . ; fi
-	@echo "built $(REGISTRY)/audio-style-{api,scheduler,worker}:$(IMAGE_TAG)"
+	@echo "built $(REGISTRY)/audio-style-{api,console,scheduler,worker}:$(IMAGE_TAG)"
 
 screenshots: setup  ## PNGs of the app after a match, export dialog, error, web console pages (en + zh) -> artifacts/screenshots/
 	@if command -v xvfb-run >/dev/null; then \
