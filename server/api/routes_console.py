@@ -7,7 +7,8 @@
   from this origin only; the object storage's origin is allowed for uploads, downloads and
   plots (presigned URLs), nothing else.
 - Small API additions for the console: ``GET /me`` (name, admin?), ``GET /jobs/{id}/inputs``
-  (presigned GETs of a job's own sources, for the A/B player) and ``GET /console/errors.json``
+  (presigned GETs of a job's own sources, for the A/B player), ``GET /jobs/{id}/exports``
+  (the results' preset exports) and ``GET /console-errors.json``
   (the error-code table of ``engine.schema.errors``, one source for every client).
 
 The console keeps its access token in memory only and never holds a refresh token (see
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from sqlalchemy import select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.schema.errors import MESSAGES
@@ -33,6 +35,8 @@ from server.api.deps import Svc, User
 from server.api.errors import error_responses
 from server.api.routes_jobs import _own_job
 from server.config import Settings
+from server.db.models import JobResultRow
+from server.jobstore import export_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 ERR = error_responses(401, 404, 429)
@@ -228,6 +232,27 @@ def job_inputs(job_id: str, svc: Svc, user: User) -> dict[str, Any]:
     return {
         "targets": [url(k) for k in spec.targets],
         "references": [url(k) for k in spec.references],
+    }
+
+
+@api.get("/jobs/{job_id}/exports", responses=ERR)
+def job_exports(job_id: str, svc: Svc, user: User) -> dict[str, Any]:
+    """Short-lived download URLs of each result's preset exports (Equalizer APO, GraphicEQ,
+    CSV), in target order; empty until the job has succeeded."""
+    with svc.db.session() as s:
+        _own_job(s, job_id, user.user_id)
+        rows = s.execute(
+            select(JobResultRow.preset_key)
+            .where(JobResultRow.job_id == job_id)
+            .order_by(JobResultRow.target_index)
+        ).scalars()
+        keys = [export_keys(str(k)) for k in rows]
+    storage, ttl = svc.storage, svc.settings.download_ttl_s
+    return {
+        "results": [
+            {fmt: storage.presign_get(storage.bucket_preset, k, ttl) for fmt, k in ks.items()}
+            for ks in keys
+        ]
     }
 
 

@@ -43,7 +43,7 @@ from engine.analysis import POINTS_PER_OCTAVE
 from engine.analysis.loudness import KWeightedEnergy, integrated_loudness
 from engine.analysis.spectrum import SpectrumAccumulator, log_grid, power_db, to_log_grid
 from engine.dsp.fir import fir_length
-from engine.presets import load_preset, save_preset
+from engine.presets import EXPORT_FORMATS, export_preset, load_preset, save_preset
 from engine.report import spectral_distances
 from engine.schema.options import MatchOptions
 from engine.schema.preset import Preset
@@ -400,6 +400,15 @@ def quality(
     )
     m["duration_s"] = float(out_an.summary.length_s)
     return m
+
+
+def write_exports(preset_path: Path, out: dict[str, str]) -> None:
+    """The preset's exports (what ``audio-style export-preset`` writes), ``{format: path}``
+    for formats of :data:`engine.presets.EXPORT_FORMATS`."""
+    preset = load_preset(preset_path)
+    for fmt, path in out.items():
+        if fmt in EXPORT_FORMATS:
+            Path(path).write_text(export_preset(preset, fmt), encoding="utf-8")
 
 
 def curves(preset_path: Path) -> list[tuple[list[float], list[float]]]:

@@ -42,18 +42,53 @@ def match_in_console(t: Tab, target: Path, reference: Path, out: Path) -> str:
     assert p.locator("[data-testid=viz]").evaluate("img => img.complete && img.naturalWidth") > 0
     with p.expect_download() as d:
         p.click("[data-testid=download-audio]")
-
     d.value.save_as(str(out))
+    for fmt in EXPORTS:
+        with p.expect_download() as d:
+            p.click(f"[data-testid=download-{fmt}]")
+        d.value.save_as(str(out.with_name(f"console.{fmt}")))
     return job_id
 
 
+EXPORTS = ("eqapo", "graphiceq", "csv")
+
+
 def cli_match(target: Path, reference: Path, out: Path) -> None:
+    """``audio-style match`` (+ its preset's exports as ``cli.<format>``)."""
+    preset = out.with_name("cli-preset.json")
+    args = [str(target), "--reference", str(reference), "-o", str(out), "--preset-out", str(preset)]
     subprocess.run(
-        [*cli(), "match", str(target), "--reference", str(reference), "-o", str(out), *CLI_FLAGS],
-        env=cli_env(),
-        check=True,
-        capture_output=True,
+        [*cli(), "match", *args, *CLI_FLAGS], env=cli_env(), check=True, capture_output=True
     )
+    for fmt in EXPORTS:
+        subprocess.run(
+            [
+                *cli(),
+                "export-preset",
+                str(preset),
+                "--format",
+                fmt,
+                "-o",
+                str(out.with_name(f"cli.{fmt}")),
+            ],
+            env=cli_env(),
+            check=True,
+            capture_output=True,
+        )
+
+
+def assert_same_exports(got_dir: Path, want_dir: Path) -> None:
+    """Same filters, curves and points; only the ``#`` comment differs: it names the preset
+    after the reference file, which the server knows only by its object key."""
+
+    def body(path: Path) -> list[str]:
+        return [
+            ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")
+        ]
+
+    for fmt in EXPORTS:
+        got, want = body(got_dir / f"console.{fmt}"), body(want_dir / f"cli.{fmt}")
+        assert got and got == want, fmt
 
 
 def assert_same_audio(got: Path, want: Path) -> None:
@@ -80,6 +115,7 @@ def test_browser_match_equals_cli_embedded(
         got = tmp_path / "console.wav"
         match_in_console(t, songs / "target.wav", songs / "reference.wav", got)
         assert_same_audio(got, cli_result)
+        assert_same_exports(tmp_path, cli_result.parent)
         assert t.csp_violations() == []
         assert t.foreign_requests() == []
 
@@ -109,6 +145,7 @@ def test_browser_match_equals_cli_full_stack(
         got = tmp_path / "console.wav"
         match_in_console(t, songs / "target.wav", songs / "reference.wav", got)
         assert_same_audio(got, cli_result)
+        assert_same_exports(tmp_path, cli_result.parent)
         # the upload went straight to object storage, never through the API
         assert any(u.startswith(moto_s3sts.url) for u in t.requests)
         assert t.csp_violations() == []

@@ -63,7 +63,9 @@ async function download(ev: React.MouseEvent<HTMLAnchorElement>) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
-function Result({ job, r, index }: { job: Job; r: JobResult; index: number }) {
+type Exports = Record<"eqapo" | "graphiceq" | "csv", string>;
+
+function Result({ job, r, index, exports }: { job: Job; r: JobResult; index: number; exports?: Exports }) {
   const { tr } = useApp();
   const base = (job.name || job.id).replace(/[^\p{L}\p{N}._-]+/gu, "_").slice(0, 80);
   const ext = r.audio_key.split(".").pop() ?? "wav";
@@ -83,6 +85,13 @@ function Result({ job, r, index }: { job: Job; r: JobResult; index: number }) {
       <p className="downloads">
         <a href={r.audio_url} download={`${base}-${index}.${ext}`} data-testid="download-audio" onClick={download}>{tr("audio")}</a>
         <a href={r.preset_url} download={`${base}-${index}.json`} data-testid="download-preset" onClick={download}>{tr("presetJson")}</a>
+        {exports && (
+          <>
+            <a href={exports.eqapo} download={`${base}-${index}-eqapo.txt`} onClick={download} data-testid="download-eqapo">{tr("presetApo")}</a>
+            <a href={exports.graphiceq} download={`${base}-${index}-graphiceq.txt`} onClick={download} data-testid="download-graphiceq">{tr("presetGeq")}</a>
+            <a href={exports.csv} download={`${base}-${index}.csv`} onClick={download} data-testid="download-csv">{tr("presetCsv")}</a>
+          </>
+        )}
         <button type="button" className="link" onClick={report} data-testid="download-report">{tr("report")}</button>
       </p>
     </div>
@@ -93,6 +102,7 @@ export function JobPage({ id }: { id: string }) {
   const { tr, err } = useApp();
   const [job, setJob] = useState<Job | null>(null);
   const [error, setError] = useState("");
+  const [exports, setExports] = useState<Exports[]>([]);
   const last = useRef("");
 
   useEffect(() => {
@@ -109,6 +119,10 @@ export function JobPage({ id }: { id: string }) {
         last.current = sig;
         active = ACTIVE.includes(j.state);
         setJob(j);
+        if (j.state === "succeeded" && changed) {
+          const ex = await api.req<{ results: Exports[] }>("GET", `/jobs/${encodeURIComponent(id)}/exports`);
+          if (!stop) setExports(ex.results);
+        }
         setError("");
       } catch (e) {
         setError(err(e));
@@ -157,7 +171,7 @@ export function JobPage({ id }: { id: string }) {
           </p>
           {job.error && <p className="error" data-testid="job-error">{job.error.code}: {job.error.message}</p>}
           {job.results.map((r, i) => (
-            <Result key={r.audio_key} job={job} r={r} index={i} />
+            <Result key={r.audio_key} job={job} r={r} index={i} exports={exports[i]} />
           ))}
         </>
       )}
