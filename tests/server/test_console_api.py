@@ -82,6 +82,13 @@ def test_me_and_job_inputs_are_the_callers_own(embedded: Stack, audio_dir: Path)
     assert alice.fetch(got["targets"][0]) == (audio_dir / "target.wav").read_bytes()
     assert bob.get(f"/jobs/{job['id']}/inputs").status_code == 404
     assert embedded.client.get(f"/jobs/{job['id']}/inputs").status_code == 401
+    # the worker stored the preset's exports beside the result
+    assert alice.wait(job["id"], timeout=120)["state"] == "succeeded"
+    (ex,) = alice.get(f"/jobs/{job['id']}/exports").json()["results"]
+    assert alice.fetch(ex["eqapo"]).decode().splitlines()[1].startswith("Preamp: ")
+    assert alice.fetch(ex["graphiceq"]).decode().startswith("GraphicEQ: ")
+    assert alice.fetch(ex["csv"]).decode().startswith("frequency_hz,mid_db")
+    assert bob.get(f"/jobs/{job['id']}/exports").status_code == 404
 
 
 def test_admin_endpoints(tmp_path: Path) -> None:
