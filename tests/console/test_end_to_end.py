@@ -53,6 +53,33 @@ def match_in_console(t: Tab, target: Path, reference: Path, out: Path) -> str:
 EXPORTS = ("eqapo", "graphiceq", "csv")
 
 
+def check_player(t: Tab) -> None:
+    """The A/B player: gains bring each source to the quietest measured loudness (the table),
+    and switching source keeps the playback position."""
+    p = t.page
+    lufs = {}
+    rows = p.locator("[data-testid=loudness] tbody tr")
+    for i, name in enumerate(("reference", "target", "result")):
+        lufs[name] = float(rows.nth(i).locator("td").first.inner_text())
+    p.click("[data-testid=player-load]")
+    p.locator(".ab").wait_for()
+    floor = min(lufs.values())
+    for name, v in lufs.items():
+        shown = p.locator(f"[data-testid=gain-{name}]").inner_text().strip("()dB ")
+        assert abs(float(shown) - (floor - v)) <= 0.11, (name, shown, lufs)
+    player = p.locator("[data-testid=player]")
+    p.click("[data-testid=player-toggle]")
+    p.wait_for_timeout(1500)
+    p.check("input[type=radio][value=target]")
+    assert player.get_attribute("data-source") == "target"
+    at = float(player.get_attribute("data-started-at") or 0)
+    assert 1.0 <= at <= 10.0, at  # resumed where the result was, not from the start
+    p.wait_for_timeout(500)
+    p.check("input[type=radio][value=reference]")
+    assert float(player.get_attribute("data-started-at") or 0) > at
+    p.click("[data-testid=player-toggle]")
+
+
 def cli_match(target: Path, reference: Path, out: Path) -> None:
     """``audio-style match`` (+ its preset's exports as ``cli.<format>``)."""
     preset = out.with_name("cli-preset.json")
@@ -116,6 +143,7 @@ def test_browser_match_equals_cli_embedded(
         match_in_console(t, songs / "target.wav", songs / "reference.wav", got)
         assert_same_audio(got, cli_result)
         assert_same_exports(tmp_path, cli_result.parent)
+        check_player(t)
         assert t.csp_violations() == []
         assert t.foreign_requests() == []
 

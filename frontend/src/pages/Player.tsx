@@ -33,6 +33,7 @@ export function Player({ job, result, index }: { job: string; result: JobResult;
   const buffers = useRef<Partial<Record<Which, AudioBuffer>>>({});
   const node = useRef<{ src: AudioBufferSourceNode; startedAt: number; offset: number } | null>(null);
   const offset = useRef(0);
+  const [startedAt, setStartedAt] = useState(0); // position (s) of the last start: switching keeps it
   const m = result.metrics;
   const gains = matchedGains({ target: m.input_lufs, result: m.output_lufs, reference: m.reference_lufs });
 
@@ -94,6 +95,7 @@ export function Player({ job, result, index }: { job: string; result: JobResult;
     };
     src.start(0, at);
     node.current = { src, startedAt: ac.currentTime, offset: at };
+    setStartedAt(at);
   };
 
   const toggle = () => {
@@ -121,7 +123,7 @@ export function Player({ job, result, index }: { job: string; result: JobResult;
   }, []); // eslint-disable-line react-hooks/exhaustive-deps
 
   return (
-    <div className="player" data-testid="player">
+    <div className="player" data-testid="player" data-source={which} data-started-at={startedAt.toFixed(3)}>
       <h3>{tr("player")}</h3>
       {!ready ? (
         <button type="button" onClick={load} data-testid="player-load">{tr("play")}…</button>
@@ -129,11 +131,11 @@ export function Player({ job, result, index }: { job: string; result: JobResult;
         <div className="ab">
           {ORDER.map((w) => (
             <label key={w}>
-              <input type="radio" name={`ab-${index}`} checked={which === w} onChange={() => choose(w)} />
-              {tr(w as Key)} <span className="dim">({gains[w] >= 0 ? "+" : ""}{gains[w].toFixed(1)} dB)</span>
+              <input type="radio" name={`ab-${index}`} value={w} checked={which === w} onChange={() => choose(w)} />
+              {tr(w as Key)} <span className="dim" data-testid={`gain-${w}`}>({gains[w] >= 0 ? "+" : ""}{gains[w].toFixed(1)} dB)</span>
             </label>
           ))}
-          <button type="button" onClick={toggle}>{playing ? tr("pause") : tr("play")}</button>
+          <button type="button" onClick={toggle} data-testid="player-toggle">{playing ? tr("pause") : tr("play")}</button>
         </div>
       )}
       {error && <p className="error">{error}</p>}
