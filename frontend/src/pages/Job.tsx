@@ -164,7 +164,7 @@ export function JobPage({ id }: { id: string }) {
               {tr(`state.${job.state}` as Key)}
             </span>{" "}
             <progress max={1} value={job.progress} /> {Math.round(job.progress * 100)} %{" "}
-            {job.stage && <span className="dim">{job.stage}</span>}{" "}
+            {job.stage && ACTIVE.includes(job.state) && <span className="dim">{job.stage}</span>}{" "}
             {ACTIVE.includes(job.state) && (
               <button className="link" onClick={cancel}>{tr("cancel")}</button>
             )}
