@@ -238,9 +238,7 @@ def eq_filters(preset: Preset, sample_rate: int, channels: int) -> list[F64] | N
     return _ms_filters(preset, sample_rate, channels)
 
 
-def eq_stage(
-    preset: Preset, x: F64, sample_rate: int, backend: Backend | None = None
-) -> F64:
+def eq_stage(preset: Preset, x: F64, sample_rate: int, backend: Backend | None = None) -> F64:
     """Pass 1 alone: the mid/side EQ of a whole ``(frames, channels)`` array (aligned with the
     input), before dynamics, gain and limiter; what ``verify`` nulls an export against."""
     x = np.asarray(x, dtype=np.float64)

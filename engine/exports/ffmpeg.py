@@ -130,7 +130,7 @@ def export_ffmpeg(preset: Preset, input_lufs: float | None = None) -> str:
     chain, notes = ffmpeg_chain(preset, input_lufs)
     head = [
         f"# audio-style preset {preset.name} as an ffmpeg audio filter chain",
-        '# use: ffmpeg -i IN.wav -af "$(grep -v \'^#\' THIS_FILE)" OUT.wav',
+        "# use: ffmpeg -i IN.wav -af \"$(grep -v '^#' THIS_FILE)\" OUT.wav",
         "# differs from the engine:",
         *[f"#  - {n}" for n in notes],
     ]
@@ -179,7 +179,7 @@ def _token(text: str, pos: int, stop: str) -> tuple[str, int]:
 
 
 def _labels(text: str, pos: int) -> tuple[list[str], int]:
-    labels = []
+    labels: list[str] = []
     while True:
         while pos < len(text) and text[pos].isspace():
             pos += 1
@@ -226,7 +226,10 @@ def run_chain(
         specs = parse_filtergraph(chain) if isinstance(chain, str) else chain
         graph = Graph()
         src = graph.add_abuffer(
-            sample_rate=sample_rate, format="fltp", layout=layout, time_base=Fraction(1, sample_rate)
+            sample_rate=sample_rate,
+            format="fltp",
+            layout=layout,
+            time_base=Fraction(1, sample_rate),
         )
         sink = graph.add("abuffersink")
         _link(graph, specs, src, sink)
@@ -241,7 +244,9 @@ def run_chain(
                 frame = graph.pull()
             except (BlockingIOError, EOFError, av.BlockingIOError, av.EOFError):
                 return
-            a = frame.to_ndarray()
+            if not isinstance(frame, av.AudioFrame):
+                continue
+            a = np.asarray(frame.to_ndarray(), dtype=np.float32)
             a = a.T if frame.format.is_planar else a.reshape(-1, len(frame.layout.channels))
             out.append((int(frame.pts or 0), a))
 

@@ -93,7 +93,9 @@ def minimum_phase(h: F64, oversample: int = 16) -> F64:
     return np.asarray(h_min, dtype=np.float64)
 
 
-def impulse_responses(preset: Preset, sample_rate: int, phase: Phase = "linear") -> ImpulseResponses:
+def impulse_responses(
+    preset: Preset, sample_rate: int, phase: Phase = "linear"
+) -> ImpulseResponses:
     """The preset's EQ stage as impulse responses (the engine's FIRs at ``sample_rate``)."""
     if phase not in PHASES:
         raise AudioStyleError(

@@ -34,6 +34,9 @@ MAX_IR_SECONDS = 10.0
 BAND_CENTRES_HZ = 1000.0 * 2.0 ** (np.arange(-15, 13) / 3.0)  # 31.5 Hz .. 16 kHz
 # filters after the EQ in an ffmpeg export: dynamics, gain and limiter (not nulled)
 NOT_EQ_FILTERS = frozenset({"acompressor", "volume", "alimiter"})
+# notes (keys the CLI words in the user's language)
+NOTE_PLAIN_STEREO = "plain_stereo"  # a plain stereo response has no mid/side (width) change
+NOTE_EQ_PART = "eq_part"  # only the chain's EQ part is nulled
 
 
 @dataclass
@@ -46,7 +49,7 @@ class VerifyResult:
     magnitude_error_db: float | None = None
     lag: int = 0
     channels: int = 0
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # NOTE_* keys
 
 
 def residual_db(reference: F64, y: F64) -> float:
@@ -147,9 +150,9 @@ def _verify_ir(preset: Preset, x: F64, sample_rate: int, engine_y: F64, path: Pa
     y_full = convolve_true_stereo(x, ir)
     lag = best_lag(engine_y, y_full, len(ir) - 1)
     y = y_full[lag : lag + len(x)]
-    notes = [f"latency {lag} samples ({1000.0 * lag / sample_rate:.1f} ms)"]
+    notes = []
     if ir.shape[1] != 4 and preset.eq.side is not None and x.shape[1] == 2:
-        notes.append("plain stereo response: no mid/side (width) change, the residual shows it")
+        notes.append(NOTE_PLAIN_STEREO)
     return VerifyResult(
         kind="ir",
         residual_db=residual_db(engine_y, y),
@@ -186,7 +189,7 @@ def _verify_ffmpeg(x: F64, sample_rate: int, engine_y: F64, path: Path) -> Verif
         residual_db=residual_db(engine_y, y),
         band_error_db=band_error_db(engine_y, y, sample_rate),
         channels=x.shape[1],
-        notes=["EQ part of the chain (dynamics, volume and limiter are not nulled)"],
+        notes=[NOTE_EQ_PART],
     )
 
 
