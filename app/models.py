@@ -28,6 +28,9 @@ class Overview:
     high: NDArray[np.float32]
 
 
+ALBUM_REPORT = "album.report.json"  # the album table of an album-mode batch
+
+
 @dataclass
 class ExportRequest:
     """What the export dialog asks for."""
@@ -38,6 +41,7 @@ class ExportRequest:
     preset_formats: list[str] = field(default_factory=lambda: ["json"])
     report: bool = True
     batch: bool = False
+    album: bool = False  # batch in album mode (engine.album): one album report
 
 
 def overview_of(x: NDArray[np.floating], sample_rate: int, cols: int = 2000) -> Overview:

@@ -25,7 +25,14 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.audio.player import Player
 from app.controllers.engine_api import EngineApi, default_engine
-from app.models import EXTENSIONS, PRESET_EXTENSIONS, ExportRequest, Overview, overview_of
+from app.models import (
+    ALBUM_REPORT,
+    EXTENSIONS,
+    PRESET_EXTENSIONS,
+    ExportRequest,
+    Overview,
+    overview_of,
+)
 from app.settings import AppSettings
 from app.task_runner import TaskRunner, as_audio_style_error
 from engine.schema.errors import AudioStyleError, ErrorCode
@@ -104,6 +111,7 @@ class _ExternalStats:
 @dataclass
 class _ExportOutcome:
     paths: list[str] = field(default_factory=list)
+    album: dict[str, Any] | None = None  # the album table of an album-mode batch
 
 
 def to_stereo(block: NDArray[np.floating], out: F32) -> None:
@@ -751,7 +759,24 @@ class MainController(QObject):
                 paths.append(str(folder / (stem + ".report.json")))
                 if not req.batch or t == self.current_target:
                     paths.append(str(folder / (stem + ".report.png")))
+        if req.batch and req.album:
+            paths.append(str(folder / ALBUM_REPORT))
         return paths
+
+    def reference_range(self) -> tuple[Any, Any, Any] | None:
+        """``(freqs_hz, lo_db, hi_db)``: the references' weighted spread (loudness-aligned mid
+        spectra) when there are two or more analysed at the current rate, else None."""
+        ranges = self.engine.ranges
+        if ranges is None or len(self.references) < 2:
+            return None
+        rate = self.sample_rate
+        analyses = [self._ref_analyses.get((r, rate)) for r in self.references]
+        if any(a is None for a in analyses):
+            return None
+        result: tuple[Any, Any, Any] = ranges.spectrum_range(
+            analyses, self.options.reference_weights
+        )
+        return result
 
     def export(self, req: ExportRequest, report_image: Any = None) -> None:
         """Write what ``req`` asks for; ``report_image`` (a QImage) is saved as the PNG report."""
@@ -869,6 +894,8 @@ class MainController(QObject):
             else:
                 outs = [str(tmp_dir / f"batch-{i}.wav") for i in range(len(targets))]
                 fmt = "wav32f"
+            if req.album:
+                return (yield from album_run(token, outs, fmt))
             n = len(targets)
             results = []
             for i, (t, out, stem) in enumerate(zip(targets, outs, stems, strict=True)):
@@ -896,6 +923,33 @@ class MainController(QObject):
                 written += self._write_presets(preset, stem, req.preset_formats)
             return _ExportOutcome(written)
 
+        def album_run(
+            token: Any, outs: list[str], fmt: str
+        ) -> Generator[Any, None, _ExportOutcome]:
+            """Album mode: every target in one plan; the album table as the report."""
+            gen = pipeline.match_files(
+                targets,
+                refs,
+                outs,
+                options,
+                fmt=fmt,
+                force=True,
+                cancel=token,
+                album=self.engine.album.AlbumOptions(),
+            )
+            results = yield from _scaled(gen, 0.0, 1.0, self._progress)
+            written = list(outs) if req.audio else []
+            if not req.audio:
+                for o in outs:
+                    Path(o).unlink(missing_ok=True)
+            table = results[0].extra["album"]
+            path = str(folder / ALBUM_REPORT)
+            self.engine.report.save_report(table, path)
+            written.append(path)
+            for r, stem in zip(results, stems, strict=True):
+                written += self._write_presets(_named(r.preset, refs), stem, req.preset_formats)
+            return _ExportOutcome(written, table)
+
         def done(res: _ExportOutcome) -> None:
             if req.report and current is not None:
                 png = self._save_png(image, str(folder / self.output_stem(current)) + ".report.png")
@@ -906,6 +960,19 @@ class MainController(QObject):
                     n=len(targets), files=len(res.paths)
                 )
             )
+            if res.album is not None:
+                b, a = res.album["before"], res.album["after"]
+                self.info.emit(
+                    self.tr(
+                        "Album: loudness spread {spread:.1f} LU (input {spread_in:.1f} LU), "
+                        "tonal distance to the album {dist:.2f} dB (input {dist_in:.2f} dB)"
+                    ).format(
+                        spread=a["spread_lu"],
+                        spread_in=b["spread_lu"],
+                        dist=a["mean_tonal_distance_db"],
+                        dist_in=b["mean_tonal_distance_db"],
+                    )
+                )
             self.export_done.emit(res.paths)
 
         return _Job("batch", self.tr("Batch: matching every target"), run, done)

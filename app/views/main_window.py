@@ -556,6 +556,7 @@ class MainWindow(QMainWindow):
             self.waveform.set_loop(*c.loop_s)
         elif view == "spectrum":
             self.spectrum.set_analyses({r: c.analysis(r) for r in roles})
+            self.spectrum.set_reference_range(c.reference_range())
         elif view == "meters":
             for role in roles:
                 self.loudness.set_analysis(role, c.analysis(role))

@@ -348,3 +348,38 @@ def test_window_state_and_settings_persist(make_window: WindowFactory, clips: Cl
     assert not w2.c.player.loudness_match and not w2.transport.matched.isChecked()
     assert w2.c.settings.recent_files[0].path == str(clips.target)
     assert w2.c.settings.recent_files[0].role == "target"
+
+
+def test_album_batch_and_reference_range(
+    make_window: WindowFactory, clips: Clips, qtbot, tmp_path: Path
+) -> None:
+    """Album mode in the batch writes the album table; two references show their range on
+    the spectrum."""
+    w = make_window()
+    c = w.c
+    c.add_files("reference", [str(clips.reference), str(clips.target2)])
+    c.add_files("target", [str(clips.target), str(clips.mono)])
+    wait_idle(qtbot, w)
+    c.match()
+    wait_idle(qtbot, w)
+    w._schedule("spectrum")
+    qtbot.waitUntil(lambda: len(w.spectrum.range_data()[0]) > 0, timeout=10000)
+    lo, hi = w.spectrum.range_data()
+    assert len(lo) == len(hi) and np.all(hi >= lo) and w.spectrum.range_fill.isVisible()
+    req = ExportRequest(
+        str(tmp_path),
+        audio=True,
+        audio_format="wav24",
+        preset_formats=[],
+        report=False,
+        batch=True,
+        album=True,
+    )
+    assert str(tmp_path / "album.report.json") in c.planned_outputs(req)
+    with qtbot.waitSignal(c.export_done, timeout=60000) as sig:
+        c.export(req)
+    written = set(sig.args[0])
+    table = json.loads((tmp_path / "album.report.json").read_text(encoding="utf-8"))
+    assert str(tmp_path / "album.report.json") in written
+    assert [r["track"] for r in table["after"]["tracks"]] == [clips.target.name, clips.mono.name]
+    assert abs(table["after"]["spread_lu"] - table["before"]["spread_lu"]) <= 0.3
