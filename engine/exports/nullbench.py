@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         t_an = drive(analyze_file(d / "target.wav"))
         r_an = drive(analyze_file(d / "reference.wav", sample_rate=t_an.sample_rate))
         preset = build_preset(t_an, [r_an], MatchOptions())
-        x, sr = io.read_audio(d / "target.wav", dtype="float64")
-        x = np.asarray(x, dtype=np.float64)
+        raw, sr = io.read_audio(d / "target.wav", dtype="float64")
+        x: NDArray[np.float64] = np.asarray(raw, dtype=np.float64)
         engine = eq_stage(preset, x, sr)
         lin = impulse_responses(preset, sr, "linear")
         ts = lin.true_stereo()
