@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.analysis import Analysis
+from engine.analysis import POINTS_PER_OCTAVE, Analysis
 from engine.analysis.loudness import integrated_loudness
+from engine.analysis.spectrum import smooth_octaves
 from engine.matching import (
     _channel_eq,
     average_profiles,
@@ -60,6 +61,12 @@ def album_loudness(analyses: Sequence[Analysis]) -> float:
 def album_mean_db(analyses: Sequence[Analysis], freqs_hz: F64) -> F64:
     """Mean loudness-normalised mid spectrum (dB) of the tracks on ``freqs_hz``."""
     return np.asarray(np.mean([profile_of(a, freqs_hz).mid_db for a in analyses], axis=0))
+
+
+def third_octave_db(analysis: Analysis, freqs_hz: F64) -> F64:
+    """Loudness-normalised mid spectrum smoothed over 1/3 octave: the level of the
+    1/3-octave band around each frequency (the table's tonal balance)."""
+    return smooth_octaves(profile_of(analysis, freqs_hz).mid_db, POINTS_PER_OCTAVE, 1 / 3)
 
 
 def loudness_targets(
@@ -122,10 +129,12 @@ def album_table(
     true_peaks_dbtp: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """Per track: integrated loudness (LUFS), loudness range (LU, EBU Tech 3342), true peak
-    (dBTP), tonal distance (dB, 1/3-octave RMS) to the album's mean tonal balance; and the
-    album's loudness, spread (max - min LUFS) and mean tonal distance."""
+    (dBTP), tonal distance (dB: RMS over the 1/3-octave bands 31.5 Hz-16 kHz of the
+    loudness-normalised, 1/3-octave smoothed mid spectrum) to the album's mean of the same;
+    and the album's loudness, spread (max - min LUFS) and mean tonal distance."""
     f = analyses[0].freqs_hz
-    mean = album_mean_db(analyses, f)
+    bands = [third_octave_db(a, f) for a in analyses]
+    mean = np.mean(bands, axis=0)
     rows: list[dict[str, Any]] = []
     for i, (name, a) in enumerate(zip(names, analyses, strict=True)):
         s = a.summary
@@ -136,7 +145,7 @@ def album_table(
                 "lufs": s.integrated_lufs,
                 "lra_lu": s.loudness_range_lu,
                 "true_peak_dbtp": float(tp),
-                "tonal_distance_db": tonal_distance_db(f, profile_of(a, f).mid_db, mean),
+                "tonal_distance_db": tonal_distance_db(f, bands[i], mean),
             }
         )
     lufs = [float(a.summary.integrated_lufs) for a in analyses]

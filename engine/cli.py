@@ -252,8 +252,7 @@ def cmd_match(args: argparse.Namespace) -> int:
                 trust=r.preset.eq.reference_trust,
             )
         )
-        if album is None:
-            _loudness_note(r.preset, st.output_lufs)
+        _loudness_note(r.preset, st.output_lufs)
     if album is not None and results:
         _print_album(results[0].extra["album"])
     return 0
@@ -372,7 +371,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from engine.presets import load_preset
 
     preset = load_preset(args.preset)
-    v = verify_files(preset, args.target, args.exported)
+    v = verify_files(preset, args.target, args.exported, args.seconds)
     if args.json:
         print(json.dumps(v.__dict__, indent=1, ensure_ascii=False))
         return 0
@@ -453,6 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("preset", help=T("preset"))
     p.add_argument("target", help=T("target"))
     p.add_argument("exported", help=T("exported"))
+    p.add_argument("--seconds", type=float, default=60.0, help=T("verify_seconds"))
     p.add_argument("--json", action="store_true", help=T("json"))
     p.set_defaults(func=cmd_verify)
 

@@ -84,6 +84,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "the exported file (.wav impulse response or ffmpeg chain)",
         "导出的文件（.wav 脉冲响应或 ffmpeg 滤镜链）",
     ),
+    "verify_seconds": (
+        "null the first N seconds of the target (0 = all; default 60)",
+        "对目标的前 N 秒做零差测试（0 = 全部；默认 60）",
+    ),
     "v_residual": ("null residual", "零差残差"),
     "v_magnitude": ("magnitude error (max)", "幅度误差（最大）"),
     "v_band": ("1/3-octave band error (max)", "1/3 倍频程频带误差（最大）"),
