@@ -9,14 +9,17 @@ from numpy.typing import NDArray
 
 ROLES = ("target", "result", "reference")
 AUDIO_FORMATS = ("wav16", "wav24", "wav32f", "flac")
-PRESET_FORMATS = ("json", "eqapo", "graphiceq", "csv")
+PRESET_FORMATS = ("json", "eqapo", "graphiceq", "csv", "ir", "ffmpeg")
 EXTENSIONS = {"wav16": ".wav", "wav24": ".wav", "wav32f": ".wav", "flac": ".flac"}
 PRESET_EXTENSIONS = {
     "json": ".preset.json",
     "eqapo": ".eqapo.txt",
     "graphiceq": ".graphiceq.txt",
     "csv": ".csv",
+    "ir": ".ir.wav",  # plus .ir.true-stereo.wav (engine.exports.ir)
+    "ffmpeg": ".ffmpeg.txt",
 }
+IR_TRUE_STEREO_EXTENSION = ".ir.true-stereo.wav"
 
 
 @dataclass

@@ -28,6 +28,7 @@ from app.controllers.engine_api import EngineApi, default_engine
 from app.models import (
     ALBUM_REPORT,
     EXTENSIONS,
+    IR_TRUE_STEREO_EXTENSION,
     PRESET_EXTENSIONS,
     ExportRequest,
     Overview,
@@ -106,6 +107,9 @@ class _ExternalStats:
 
     gain_db: float
     eq_lufs: float
+
+
+IR_DEFAULT_RATE = 48000  # impulse responses of a target at another rate
 
 
 @dataclass
@@ -755,6 +759,8 @@ class MainController(QObject):
                 paths.append(str(folder / (stem + EXTENSIONS[req.audio_format])))
             for fmt in req.preset_formats:
                 paths.append(str(folder / (stem + PRESET_EXTENSIONS[fmt])))
+                if fmt == "ir":
+                    paths.append(str(folder / (stem + IR_TRUE_STEREO_EXTENSION)))
             if req.report:
                 paths.append(str(folder / (stem + ".report.json")))
                 if not req.batch or t == self.current_target:
@@ -796,13 +802,27 @@ class MainController(QObject):
         else:
             self._enqueue(self._export_job(req, report_image))
 
-    def _write_presets(self, preset: Preset, stem: Path, formats: Sequence[str]) -> list[str]:
-        presets, io = self.engine.presets, self.engine.io
+    def _write_presets(
+        self, preset: Preset, stem: Path, formats: Sequence[str], target: Any = None
+    ) -> list[str]:
+        """The preset files; ``target`` (its Analysis) sets the impulse responses' rate and
+        the ffmpeg chain's gain."""
+        presets, io, exports = self.engine.presets, self.engine.io, self.engine.exports
         written = []
         for fmt in formats:
             path = str(stem) + PRESET_EXTENSIONS[fmt]
             if fmt == "json":
                 presets.save_preset(preset, path, force=True)
+            elif fmt == "ir":
+                rate = getattr(target, "sample_rate", IR_DEFAULT_RATE)
+                rates = exports.ir.IR_SAMPLE_RATES
+                _, paths = exports.ir.write_impulse_responses(
+                    preset, path, sample_rate=rate if rate in rates else IR_DEFAULT_RATE, force=True
+                )
+                written += [str(p) for p in paths[1:]]
+            elif fmt == "ffmpeg":
+                lufs = target.summary.integrated_lufs if target is not None else None
+                io.atomic_write_text(path, exports.ffmpeg.export_ffmpeg(preset, lufs), force=True)
             else:
                 io.atomic_write_text(path, presets.export_preset(preset, fmt), force=True)
             written.append(path)
@@ -858,7 +878,7 @@ class MainController(QObject):
                     written.append(path)
                 if not out:
                     Path(dest).unlink(missing_ok=True)
-            written += self._write_presets(preset, stem, req.preset_formats)
+            written += self._write_presets(preset, stem, req.preset_formats, t_an)
             yield self._progress("done", 1.0)
             return _ExportOutcome(written)
 
@@ -920,7 +940,9 @@ class MainController(QObject):
                 if report_out:
                     written.append(report_out)
                 preset = _named(res[0].preset, refs)
-                written += self._write_presets(preset, stem, req.preset_formats)
+                written += self._write_presets(
+                    preset, stem, req.preset_formats, res[0].target_analysis
+                )
             return _ExportOutcome(written)
 
         def album_run(
@@ -947,7 +969,9 @@ class MainController(QObject):
             self.engine.report.save_report(table, path)
             written.append(path)
             for r, stem in zip(results, stems, strict=True):
-                written += self._write_presets(_named(r.preset, refs), stem, req.preset_formats)
+                written += self._write_presets(
+                    _named(r.preset, refs), stem, req.preset_formats, r.target_analysis
+                )
             return _ExportOutcome(written, table)
 
         def done(res: _ExportOutcome) -> None:

@@ -40,6 +40,8 @@ def preset_format_names() -> dict[str, str]:
         "eqapo": QCoreApplication.translate("ExportDialog", "Equalizer APO"),
         "graphiceq": QCoreApplication.translate("ExportDialog", "GraphicEQ"),
         "csv": QCoreApplication.translate("ExportDialog", "CSV curve"),
+        "ir": QCoreApplication.translate("ExportDialog", "Impulse response (WAV)"),
+        "ffmpeg": QCoreApplication.translate("ExportDialog", "ffmpeg filter chain"),
     }
 
 

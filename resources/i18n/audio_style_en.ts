@@ -365,6 +365,14 @@
         <translation>CSV curve</translation>
     </message>
     <message>
+        <source>Impulse response (WAV)</source>
+        <translation>Impulse response (WAV)</translation>
+    </message>
+    <message>
+        <source>ffmpeg filter chain</source>
+        <translation>ffmpeg filter chain</translation>
+    </message>
+    <message>
         <source>Export</source>
         <translation>Export</translation>
     </message>

@@ -365,6 +365,14 @@
         <translation>CSV 曲线</translation>
     </message>
     <message>
+        <source>Impulse response (WAV)</source>
+        <translation>脉冲响应（WAV）</translation>
+    </message>
+    <message>
+        <source>ffmpeg filter chain</source>
+        <translation>ffmpeg 滤镜链</translation>
+    </message>
+    <message>
         <source>Export</source>
         <translation>导出</translation>
     </message>

@@ -218,7 +218,7 @@ def test_export_writes_valid_files(matched: MainWindow, qtbot, tmp_path: Path) -
     dlg = w.open_export()
     assert dlg is not None and dlg.isVisible()
     dlg.folder.setText(str(tmp_path))
-    for key in ("json", "eqapo", "graphiceq", "csv"):
+    for key in ("json", "eqapo", "graphiceq", "csv", "ir", "ffmpeg"):
         dlg.presets[key].setChecked(True)
     dlg.format.setCurrentIndex(dlg.format.findData("wav24"))
     planned = [dlg.files.item(i).text() for i in range(dlg.files.count())]
@@ -235,6 +235,11 @@ def test_export_writes_valid_files(matched: MainWindow, qtbot, tmp_path: Path) -
     assert "Filter 1:" in Path(str(stem) + ".eqapo.txt").read_text()
     assert Path(str(stem) + ".graphiceq.txt").read_text().startswith("GraphicEQ:")
     assert Path(str(stem) + ".csv").read_text().startswith("frequency_hz,mid_db,side_db")
+    ir = sf.info(str(stem) + ".ir.wav")
+    assert (ir.channels, ir.samplerate, ir.subtype) == (2, 44100, "FLOAT")
+    assert sf.info(str(stem) + ".ir.true-stereo.wav").channels == 4
+    chain = Path(str(stem) + ".ffmpeg.txt").read_text()
+    assert "firequalizer=" in chain and "volume=0.00dB" not in chain  # gain from the target
     report = json.loads(Path(str(stem) + ".report.json").read_text())
     assert report["kind"] == "audio-style-report" and "after" in report
     png = QImage(str(stem) + ".report.png")
