@@ -120,9 +120,9 @@ class SpectrumView(QWidget):
         shown = self._range is not None and align and self.show_mid.isChecked()
         for k, edge in enumerate(self._range_edges):
             if shown and self._range is not None:
-                f, y = self._range[0], self._range[1 + k]
-                ok = (f > 0) & np.isfinite(y)
-                edge.setData(np.log10(f[ok]), y[ok])
+                rf, ry = self._range[0], self._range[1 + k]
+                ok = (rf > 0) & np.isfinite(ry)
+                edge.setData(np.log10(rf[ok]), ry[ok])
             else:
                 edge.setData([], [])
         self.range_fill.setVisible(shown)
