@@ -95,6 +95,9 @@ def _add_match_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--estimator", choices=("rules", "learned"), default="rules", help=T("estimator")
     )
+    p.add_argument(
+        "--reference-mode", choices=("range", "average"), default="range", help=T("reference_mode")
+    )
     _add_device(p)
 
 
@@ -409,9 +412,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help=T("out"))
     p.add_argument("--preset-out", help=T("preset_out"))
     p.add_argument("--report", help=T("report"))
-    p.add_argument(
-        "--reference-mode", choices=("range", "average"), default="range", help=T("reference_mode")
-    )
     p.add_argument("--album", action="store_true", help=T("album"))
     p.add_argument("--album-spread", type=float, default=100.0, help=T("album_spread"))
     p.add_argument("--album-consistency", type=float, default=100.0, help=T("album_consistency"))
