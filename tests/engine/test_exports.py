@@ -222,3 +222,55 @@ def test_filtergraph_parser_quotes_and_labels() -> None:
     with pytest.raises(AudioStyleError) as err:
         run_chain("nosuchfilter", np.zeros((1000, 2)), SR)
     assert err.value.code is ErrorCode.FFMPEG_FILTER
+
+
+def test_cli_exports_and_one_line_errors(
+    case: tuple[Preset, np.ndarray], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    preset, target = case
+    save_preset(preset, tmp_path / "p.json")
+    sf.write(tmp_path / "t.wav", target, SR, subtype="FLOAT")
+    p, t = str(tmp_path / "p.json"), str(tmp_path / "t.wav")
+    assert (
+        main(
+            [
+                "export-preset",
+                p,
+                "--format",
+                "ffmpeg",
+                "--input-lufs",
+                "-20",
+                "-o",
+                str(tmp_path / "eq.af"),
+            ]
+        )
+        == 0
+    )
+    text = (tmp_path / "eq.af").read_text(encoding="utf-8")
+    assert f"volume={preset.loudness.target_lufs + 20:.2f}dB" in text
+    assert main(["--lang", "en", "verify", p, t, str(tmp_path / "eq.af"), "--seconds", "3"]) == 0
+    out = capsys.readouterr().out
+    band = float(re.search(r"1/3-octave band error \(max\)\s+([\d.]+) dB", out).group(1))  # type: ignore[union-attr]
+    assert band <= 1.0 and "EQ part" in out
+    # an existing output is refused without --force; a response at another rate is named
+    assert main(["export-preset", p, "--format", "ir-wav", "-o", str(tmp_path / "eq.af")]) == 2
+    assert "E201" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "export-preset",
+                p,
+                "--format",
+                "ir-wav",
+                "--sample-rate",
+                "96000",
+                "-o",
+                str(tmp_path / "ir96.wav"),
+            ]
+        )
+        == 0
+    )
+    assert sf.info(str(tmp_path / "ir96.wav")).samplerate == 96000
+    assert main(["verify", p, t, str(tmp_path / "ir96.wav")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "E305" in err[0] and "--sample-rate 44100" in err[0]
