@@ -9,6 +9,10 @@
   each track loses ``consistency`` of its broad (1-octave smoothed) deviation from the album's
   mean tonal balance, so the tracks share one tonal signature. Width (the side curve's change
   relative to the mid), dynamics and limiter stay each track's own plan.
+
+When a track cannot reach its target within the limiter's budget
+(:data:`engine.render.MAX_LIMITER_PUSH_DB`), the other tracks are lowered by its shortfall
+(at most :data:`MAX_ALBUM_LOWERING_LU`) so the spread holds.
 """
 
 from __future__ import annotations
@@ -39,8 +43,11 @@ from engine.schema.preset import Preset
 F64 = NDArray[np.float64]
 ALBUM_SMOOTHING_OCT = 1.0  # a track's deviation from the album is removed at this width only
 # a track whose output falls this far short of its loudness target (limiter budget) lowers the
-# whole album by its shortfall, so the spread is kept
+# whole album by its shortfall, so the spread is kept...
 SHORTFALL_LU = 0.1
+# ...by at most this much: one track that would need far more limiting (a percussive outlier:
+# measured 17 LU short at a -8 LUFS goal) must not pull the whole album down with it
+MAX_ALBUM_LOWERING_LU = 3.0
 
 
 @dataclass

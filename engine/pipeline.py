@@ -16,7 +16,13 @@ import soxr
 from numpy.typing import NDArray
 
 from engine import io
-from engine.album import SHORTFALL_LU, AlbumOptions, album_presets, album_table
+from engine.album import (
+    MAX_ALBUM_LOWERING_LU,
+    SHORTFALL_LU,
+    AlbumOptions,
+    album_presets,
+    album_table,
+)
 from engine.analysis import Analysis, AnalysisAccumulator, analyze_array
 from engine.backends import Backend, get_backend
 from engine.matching import build_preset
@@ -434,6 +440,7 @@ def _match_album(
         else 0.0
     )
     if shortfall > SHORTFALL_LU:
+        lowering = min(shortfall, MAX_ALBUM_LOWERING_LU)
         lower = [
             i
             for i, p in enumerate(presets)
@@ -444,9 +451,7 @@ def _match_album(
             loud = presets[i].loudness
             presets[i] = presets[i].model_copy(
                 update={
-                    "loudness": loud.model_copy(
-                        update={"target_lufs": loud.target_lufs - shortfall}
-                    )
+                    "loudness": loud.model_copy(update={"target_lufs": loud.target_lufs - lowering})
                 }
             )
         # the outputs are this run's own: replaced

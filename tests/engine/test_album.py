@@ -145,3 +145,35 @@ def test_album_flattened_puts_every_track_at_the_goal(
         )
         == 2
     )
+
+
+def test_a_track_short_of_its_target_lowers_the_album(tmp_path: Path) -> None:
+    """At a -8 LUFS goal the loudest noise track (+2 LU over the album) needs more limiting
+    than the render allows and stays short; the others follow it down, the spread holds."""
+    from engine.schema.options import MatchOptions
+
+    targets = []
+    for i, level in enumerate([-20.0, -22.0, -24.0]):
+        x = pinkish(SR * 6, seed=60 + i)
+        sf.write(
+            tmp_path / f"n{i}.wav",
+            x * 10 ** ((level - integrated_lufs(x, SR)) / 20),
+            SR,
+            subtype="FLOAT",
+        )
+        targets.append(str(tmp_path / f"n{i}.wav"))
+    sf.write(tmp_path / "ref.wav", pinkish(SR * 6, seed=69) * 0.3, SR, subtype="FLOAT")
+    res = drive(
+        match_files(
+            targets,
+            [str(tmp_path / "ref.wav")],
+            [str(tmp_path / f"o{i}.wav") for i in range(3)],
+            MatchOptions(target_lufs=-8.0),
+            force=True,
+            album=AlbumOptions(),
+        )
+    )
+    short = res[0].preset.loudness.target_lufs - res[0].render.stats.output_lufs
+    assert short > 0.5  # the case this test is about
+    table = res[0].extra["album"]
+    assert abs(table["after"]["spread_lu"] - 4.0) <= 0.3
