@@ -27,10 +27,12 @@ convolver's own IR normalisation / auto gain.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import soundfile as sf
 from numpy.typing import NDArray
 
 from engine import io
@@ -61,6 +63,13 @@ class ImpulseResponses:
     phase: Phase
     latency: int
     has_side: bool
+
+    def description(self) -> str:
+        """What the file holds, for its INFO comment."""
+        return (
+            f"audio-style EQ, {self.phase} phase, latency {self.latency} samples at "
+            f"{self.sample_rate} Hz; not normalised"
+        )
 
     def plain_stereo(self) -> F64:
         """``(taps, 2)``: the mid filter on each channel."""
@@ -146,8 +155,18 @@ def write_impulse_responses(
     for p, _ in files:  # check every output before writing any
         io.check_output_path(p, force)
     for p, data in files:
-        io.write_audio(p, data, sample_rate, "wav32f", force=force)
+        io.atomic_write_bytes(p, _wav_bytes(data, sample_rate, irs.description()), force=force)
     return irs, [p for p, _ in files]
+
+
+def _wav_bytes(data: F64, sample_rate: int, comment: str) -> bytes:
+    """32-bit float WAV with ``comment`` in its INFO chunk (the latency travels with it)."""
+    buf = BytesIO()
+    with sf.SoundFile(buf, "w", sample_rate, data.shape[1], "FLOAT", format="WAV") as f:
+        f.comment = comment
+        f.software = "audio-style"
+        f.write(np.asarray(data, dtype=np.float32))
+    return buf.getvalue()
 
 
 def convolve_true_stereo(x: F64, ir: F64) -> F64:

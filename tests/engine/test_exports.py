@@ -65,6 +65,8 @@ def test_linear_phase_true_stereo_ir_nulls_the_engine_eq(
     assert paths == [tmp_path / "eq.wav", true_stereo_path(tmp_path / "eq.wav")]
     ir, sr = sf.read(paths[1], always_2d=True)
     assert sr == rate and ir.shape[1] == 4 and sf.info(str(paths[1])).subtype == "FLOAT"
+    with sf.SoundFile(str(paths[1])) as f:  # the latency travels with the file
+        assert f"latency {irs.latency} samples" in f.comment
     engine = eq_stage(preset, target, rate)  # the same samples taken as audio at `rate`
     y = _scipy_true_stereo(target, ir)[irs.latency : irs.latency + len(target)]
     assert irs.latency == (len(ir) - 1) // 2
