@@ -224,7 +224,7 @@ def build_preset(target: Analysis, references: Sequence[Analysis], options: Matc
     ``options.estimator`` chooses how the reference's style is separated from its content:
     ``rules`` (trust-scaled smoothing and amounts) or ``learned`` (the ONNX style estimator,
     :mod:`engine.estimator`)."""
-    from engine.ranges import range_profile, use_range  # range mode (two or more references)
+    from engine.ranges import range_profile, range_trust, use_range  # several references
 
     freqs = target.freqs_hz
     tp = profile_of(target)
@@ -237,6 +237,7 @@ def build_preset(target: Analysis, references: Sequence[Analysis], options: Matc
     )
     # the range is built from per-reference trust-smoothed curves: the plan takes it as it is
     trust = 1.0 if in_range else reference_trust(tp.mid_db, ref.mid_db, freqs)
+    shown_trust = range_trust(tp, profiles, options) if in_range else trust
     smoothing = options.smoothing_octaves or smoothing_for_trust(trust)
     eq_amt = options.scaled(options.eq_amount, options.eq_enabled)
     width_amt = options.scaled(options.width_amount, options.width_enabled)
@@ -291,7 +292,7 @@ def build_preset(target: Analysis, references: Sequence[Analysis], options: Matc
             mid=_channel_eq(freqs, mid, sr),
             side=side_eq,
             smoothing_octaves=smoothing,
-            reference_trust=trust,
+            reference_trust=shown_trust,
         ),
         width=width,
         dynamics=plan_dynamics(target, learned.st_percentiles, dyn_amt)

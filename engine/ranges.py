@@ -92,6 +92,14 @@ def spectrum_range(
     return np.asarray(f, dtype=np.float64), lo, hi
 
 
+def range_trust(target: Profile, references: Sequence[Profile], options: MatchOptions) -> float:
+    """The references' weighted mean trust (what the preset shows; the plan itself takes the
+    range as fully trusted)."""
+    w = range_weights(options.reference_weights, len(references))
+    trusts = [reference_trust(target.mid_db, r.mid_db, target.freqs_hz) for r in references]
+    return float(np.average(trusts, weights=w))
+
+
 def range_profile(target: Profile, references: Sequence[Profile], options: MatchOptions) -> Profile:
     """The effective reference of range mode: the target's own profile moved by the range
     correction (mid and side spectra, short-term loudness percentiles); loudness and band

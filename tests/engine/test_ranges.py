@@ -45,6 +45,7 @@ def test_target_inside_the_spread_is_left_unchanged(refs: list[Analysis]) -> Non
     p = build_preset(t, refs, OPTS)
     f, g = _curve(p.eq.mid.curve.gain_db, p.eq.mid.curve.freqs_hz)
     assert np.max(np.abs(g)) <= 0.2
+    assert 0.0 <= p.eq.reference_trust < 1.0  # shown: the references' mean trust (other noise)
     assert p.eq.side is not None and np.max(np.abs(p.eq.side.curve.gain_db)) <= 0.2
     # averaging (the old way) would have moved it
     avg = build_preset(t, refs, OPTS.model_copy(update={"reference_mode": "average"}))
