@@ -276,3 +276,18 @@ def test_cli_exports_and_one_line_errors(
     assert main(["verify", p, t, str(tmp_path / "ir96.wav")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "E305" in err[0] and "--sample-rate 44100" in err[0]
+
+
+def test_mono_preset_and_eq_off(tmp_path: Path) -> None:
+    mono = pinkish(SR * 4, channels=1, seed=5)
+    ref = known_eq(pinkish(SR * 4, channels=1, seed=6))
+    preset = build_preset(analyze_array(mono, SR), [analyze_array(ref, SR)], MatchOptions())
+    assert preset.eq.side is None
+    _, paths = write_impulse_responses(preset, tmp_path / "m.wav", sample_rate=SR)
+    assert paths == [tmp_path / "m.wav"]  # no true-stereo file without a side curve
+    v = verify_export(preset, mono, SR, paths[0])
+    assert v.residual_db <= -60.0 and v.notes == []
+    off = preset.model_copy(update={"eq": preset.eq.model_copy(update={"enabled": False})})
+    for phase in ("linear", "minimum"):
+        irs = impulse_responses(off, SR, phase)  # type: ignore[arg-type]
+        assert np.count_nonzero(irs.mid) == 1 and irs.mid[irs.latency] == 1.0
