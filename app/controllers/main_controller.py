@@ -201,6 +201,7 @@ class MainController(QObject):
         self._render_serial = 0
 
         self.references: list[str] = []
+        self.reference_weights: dict[str, float] = {}  # range mode (engine.ranges); default 1
         self.targets: list[str] = []
         self.durations_s: dict[str, float] = {}  # length of every checked file
         self.current_target: str | None = None
@@ -293,6 +294,8 @@ class MainController(QObject):
                 if p not in lst:
                     lst.append(p)
                 self.settings.add_recent(p, role)
+            if role == "reference":
+                self._sync_weights()
             if errors:
                 self.error.emit("\n".join(errors))
             self.files_changed.emit()
@@ -304,8 +307,30 @@ class MainController(QObject):
         lst = self.references if role == "reference" else self.targets
         if path in lst:
             lst.remove(path)
+            if role == "reference":
+                self.reference_weights.pop(path, None)
+                self._sync_weights()
             self.files_changed.emit()
             self._refresh_session()
+
+    def set_reference_weight(self, path: str, weight: float) -> None:
+        """Weight (0 < w <= 1) of one reference in range mode: a lower weight pulls its edge
+        of the references' range towards their weighted mean (engine.ranges)."""
+        if path not in self.references:
+            return
+        if weight >= 1.0:
+            self.reference_weights.pop(path, None)
+        else:
+            self.reference_weights[path] = float(weight)
+        self._sync_weights()
+        self.files_changed.emit()
+
+    def _sync_weights(self) -> None:
+        """``options.reference_weights`` in the order of ``references`` (None: all 1)."""
+        weights = [self.reference_weights.get(r, 1.0) for r in self.references]
+        value = weights if any(w != 1.0 for w in weights) else None
+        if value != self.options.reference_weights:
+            self.set_options(reference_weights=value)
 
     def set_current(self, role: str, path: str) -> None:
         """Show and play ``path`` as the current target or reference."""

@@ -302,6 +302,14 @@
         <source>Remove</source>
         <translation>Remove</translation>
     </message>
+    <message>
+        <source>Weight of the selected reference: with several references the target is corrected only outside their range; a lower weight narrows this reference's side of the range</source>
+        <translation>Weight of the selected reference: with several references the target is corrected only outside their range; a lower weight narrows this reference's side of the range</translation>
+    </message>
+    <message>
+        <source>Weight</source>
+        <translation>Weight</translation>
+    </message>
 </context>
 <context>
     <name>DynamicsView</name>

@@ -302,6 +302,14 @@
         <source>Remove</source>
         <translation>移除</translation>
     </message>
+    <message>
+        <source>Weight of the selected reference: with several references the target is corrected only outside their range; a lower weight narrows this reference&apos;s side of the range</source>
+        <translation>所选参考的权重：有多个参考时，仅校正目标超出其范围的部分；权重越低，该参考一侧的范围越窄</translation>
+    </message>
+    <message>
+        <source>Weight</source>
+        <translation>权重</translation>
+    </message>
 </context>
 <context>
     <name>DynamicsView</name>

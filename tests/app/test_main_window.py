@@ -371,6 +371,18 @@ def test_album_batch_and_reference_range(
     qtbot.waitUntil(lambda: len(w.spectrum.range_data()[0]) > 0, timeout=10000)
     lo, hi = w.spectrum.range_data()
     assert len(lo) == len(hi) and np.all(hi >= lo) and w.spectrum.range_fill.isVisible()
+    # a weight on the second reference narrows the range and reaches the plan's options
+    zone = w.reference_zone
+    zone.list.setCurrentRow(1)
+    assert zone.weight is not None and zone.weight.isEnabled()
+    zone.weight.setValue(0.5)
+    assert c.options.reference_weights == [1.0, 0.5]
+    assert "×0.50" in zone.list.item(1).text()
+    qtbot.waitUntil(lambda: np.sum(np.subtract(*w.spectrum.range_data()[::-1])) < np.sum(hi - lo))
+    c.remove_file("reference", str(clips.target2))
+    assert c.options.reference_weights is None and c.reference_weights == {}
+    c.add_files("reference", [str(clips.target2)])
+    wait_idle(qtbot, w)
     req = ExportRequest(
         str(tmp_path),
         audio=True,
