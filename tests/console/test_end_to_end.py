@@ -71,11 +71,12 @@ def check_player(t: Tab) -> None:
     p.click("[data-testid=player-toggle]")
     p.wait_for_timeout(1500)
     p.check("input[type=radio][value=target]")
-    assert player.get_attribute("data-source") == "target"
+    p.locator("[data-testid=player][data-source=target]").wait_for()
     at = float(player.get_attribute("data-started-at") or 0)
     assert 1.0 <= at <= 10.0, at  # resumed where the result was, not from the start
     p.wait_for_timeout(500)
     p.check("input[type=radio][value=reference]")
+    p.locator("[data-testid=player][data-source=reference]").wait_for()
     assert float(player.get_attribute("data-started-at") or 0) > at
     p.click("[data-testid=player-toggle]")
 

@@ -39,9 +39,9 @@ def test_filter_and_cancel(idle: Any, tab: Any, pair: Path) -> None:
     p = t.page
     rows = p.locator("[data-testid=job-row]")
     rows.first.wait_for()
-    assert p.locator("[data-testid=job-count]").inner_text() == "3 / 3"
+    p.locator("[data-testid=job-count]", has_text="3 / 3").wait_for()
     p.fill("[data-testid=text-filter]", "alpha")
-    assert p.locator("[data-testid=job-count]").inner_text() == "2 / 3"
+    p.locator("[data-testid=job-count]", has_text="2 / 3").wait_for()
     assert sorted(rows.nth(i).locator("a").inner_text() for i in range(2)) == [
         "alpha master",
         "alpha mix",
