@@ -32,6 +32,8 @@ const STRINGS = {
   ceiling: ["True-peak ceiling (dBTP)", "真峰值上限 (dBTP)"],
   estimator: ["Estimator", "估计器"],
   jobName: ["Job name", "任务名称"],
+  format: ["Output format", "输出格式"],
+  likeTarget: ["like the target", "与目标相同"],
   submit: ["Upload and start", "上传并开始"],
   uploading: ["Uploading", "正在上传"],
   retrying: ["Connection lost, retrying", "连接中断，正在重试"],

@@ -19,6 +19,7 @@ from tests.server.conftest import bucket_prefix
 # non-default options, set in the form and given to the CLI
 FORM = {"eq_amount": "80", "width_amount": "50", "ceiling_dbtp": "-1.5"}
 CLI_FLAGS = ["--eq-amount", "80", "--width-amount", "50", "--ceiling-dbtp", "-1.5"]
+CLI_FLAGS += ["--format", "flac"]
 
 
 def match_in_console(t: Tab, target: Path, reference: Path, out: Path) -> str:
@@ -29,6 +30,7 @@ def match_in_console(t: Tab, target: Path, reference: Path, out: Path) -> str:
     p.set_input_files("[data-testid=references]", str(reference))
     for name, value in FORM.items():
         p.fill(f"input[name={name}]", value)
+    p.select_option("select[name=format]", "flac")
     p.click("[data-testid=new-match] button[type=submit]")
     p.wait_for_url("**/console/jobs/*")
     # progress per file was shown while uploading; both files reached 100 %
@@ -129,7 +131,7 @@ def assert_same_audio(got: Path, want: Path) -> None:
 
 @pytest.fixture(scope="module")
 def cli_result(songs: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("cli") / "cli.wav"
+    out = tmp_path_factory.mktemp("cli") / "cli.flac"
     cli_match(songs / "target.wav", songs / "reference.wav", out)
     return out
 
@@ -140,7 +142,7 @@ def test_browser_match_equals_cli_embedded(
     with cli_server(tmp_path) as srv:
         t = tab(srv.url)
         t.signed_in(srv.user("alice"))
-        got = tmp_path / "console.wav"
+        got = tmp_path / "console.flac"
         match_in_console(t, songs / "target.wav", songs / "reference.wav", got)
         assert_same_audio(got, cli_result)
         assert_same_exports(tmp_path, cli_result.parent)
@@ -171,7 +173,7 @@ def test_browser_match_equals_cli_full_stack(
     with served(tmp_path, full=True, **env) as srv:
         t = tab(srv.url, storage=moto_s3sts.url)
         t.signed_in(srv.user("alice"))
-        got = tmp_path / "console.wav"
+        got = tmp_path / "console.flac"
         match_in_console(t, songs / "target.wav", songs / "reference.wav", got)
         assert_same_audio(got, cli_result)
         assert_same_exports(tmp_path, cli_result.parent)

@@ -85,6 +85,7 @@ export function NewMatchPage() {
   const [targetLufs, setTargetLufs] = useState("");
   const [ceiling, setCeiling] = useState(-1);
   const [estimator, setEstimator] = useState("rules");
+  const [format, setFormat] = useState("");
   const [name, setName] = useState("");
   const [progress, setProgress] = useState<FileState[]>([]);
   const [busy, setBusy] = useState(false);
@@ -106,6 +107,7 @@ export function NewMatchPage() {
         targets: keys.slice(0, targets.length),
         references: keys.slice(targets.length),
         options,
+        format: format || null,
         name: name || targets.map((f) => f.name).join(", ").slice(0, 200),
       });
       navigate(`/console/jobs/${encodeURIComponent(job.id)}`);
@@ -155,6 +157,16 @@ export function NewMatchPage() {
             <select name="estimator" value={estimator} onChange={(e) => setEstimator(e.target.value)}>
               <option value="rules">rules</option>
               <option value="learned">learned</option>
+            </select>
+          </label>
+          <label>
+            {tr("format")}
+            <select name="format" value={format} onChange={(e) => setFormat(e.target.value)}>
+              <option value="">{tr("likeTarget")}</option>
+              <option value="wav16">WAV 16-bit</option>
+              <option value="wav24">WAV 24-bit</option>
+              <option value="wav32f">WAV 32-bit float</option>
+              <option value="flac">FLAC</option>
             </select>
           </label>
           <label>
