@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import html
 import mimetypes
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,13 +44,13 @@ ERR = error_responses(401, 404, 429)
 def console_dir(settings: Settings) -> Path:
     """Where the built console lives: ``APP_CONSOLE_DIR``, else ``frontend/dist`` of the
     source tree (or of the image's working copy)."""
-    env = settings.extra.get("APP_CONSOLE_DIR") or os.environ.get("APP_CONSOLE_DIR")
+    env = settings.extra.get("APP_CONSOLE_DIR")
     return Path(env) if env else ROOT / "frontend" / "dist"
 
 
 def admins(settings: Settings) -> frozenset[str]:
     """Admin user names: ``APP_ADMINS`` (comma-separated)."""
-    raw = settings.extra.get("APP_ADMINS") or os.environ.get("APP_ADMINS", "")
+    raw = settings.extra.get("APP_ADMINS", "")
     return frozenset(n.strip() for n in raw.split(",") if n.strip())
 
 
