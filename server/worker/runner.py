@@ -338,8 +338,9 @@ class Worker:
         st.put_file(st.bucket_viz, keys.viz_key, viz, "image/png")
         files = _export_files(viz.parent)
         for fmt, key in jobstore.export_keys(keys.preset_key).items():
-            if Path(files[fmt]).is_file():  # preset exports for the web console's downloads
-                st.put_file(st.bucket_preset, key, Path(files[fmt]), "text/plain; charset=utf-8")
+            if Path(files[fmt]).is_file():  # exports and report for the web console
+                ctype = "application/json" if fmt == "report" else "text/plain; charset=utf-8"
+                st.put_file(st.bucket_preset, key, Path(files[fmt]), ctype)
         return keys
 
     def _discard(self, keys: ResultKeys) -> None:
@@ -364,7 +365,7 @@ class Worker:
         out = {
             "audio": work / f"out.{ext}",
             "preset": work / "preset.json",
-            "report": work / "report.json",
+            "report": Path(_export_files(work)["report"]),  # stored with the result
             "viz": work / "viz.png",
         }
         chunking = s.chunk_enabled and s.chunk_min_s > 0

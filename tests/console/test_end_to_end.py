@@ -5,6 +5,7 @@ on the same files and options sample for sample; against the embedded server
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,9 @@ def match_in_console(t: Tab, target: Path, reference: Path, out: Path) -> str:
         with p.expect_download() as d:
             p.click(f"[data-testid=download-{fmt}]")
         d.value.save_as(str(out.with_name(f"console.{fmt}")))
+    with p.expect_download() as d:
+        p.click("[data-testid=download-report]")
+    d.value.save_as(str(out.with_name("console-report.json")))
     return job_id
 
 
@@ -87,6 +91,7 @@ def cli_match(target: Path, reference: Path, out: Path) -> None:
     """``audio-style match`` (+ its preset's exports as ``cli.<format>``)."""
     preset = out.with_name("cli-preset.json")
     args = [str(target), "--reference", str(reference), "-o", str(out), "--preset-out", str(preset)]
+    args += ["--report", str(out.with_name("cli-report.json"))]
     subprocess.run(
         [*cli(), "match", *args, *CLI_FLAGS], env=cli_env(), check=True, capture_output=True
     )
@@ -105,6 +110,13 @@ def cli_match(target: Path, reference: Path, out: Path) -> None:
             check=True,
             capture_output=True,
         )
+
+
+def assert_same_report(got: Path, want: Path) -> None:
+    """The engine's report: the same measurements as the CLI's ``--report``."""
+    a, b = json.loads(got.read_text()), json.loads(want.read_text())
+    for side in ("before", "after", "reference"):
+        assert a[side] == b[side], side
 
 
 def assert_same_exports(got_dir: Path, want_dir: Path) -> None:
@@ -146,6 +158,9 @@ def test_browser_match_equals_cli_embedded(
         match_in_console(t, songs / "target.wav", songs / "reference.wav", got)
         assert_same_audio(got, cli_result)
         assert_same_exports(tmp_path, cli_result.parent)
+        assert_same_report(
+            tmp_path / "console-report.json", cli_result.with_name("cli-report.json")
+        )
         check_player(t)
         assert t.csp_violations() == []
         assert t.foreign_requests() == []

@@ -63,18 +63,33 @@ async function download(ev: React.MouseEvent<HTMLAnchorElement>) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
-type Exports = Record<"eqapo" | "graphiceq" | "csv", string>;
+type Exports = Record<"eqapo" | "graphiceq" | "csv" | "report", string>;
 
 function Result({ job, r, index, exports }: { job: Job; r: JobResult; index: number; exports?: Exports }) {
   const { tr } = useApp();
   const base = (job.name || job.id).replace(/[^\p{L}\p{N}._-]+/gu, "_").slice(0, 80);
   const ext = r.audio_key.split(".").pop() ?? "wav";
-  const report = () =>
+  // the engine's report (as `audio-style match --report` writes it) where the worker stored
+  // one; else a summary of the job's own data
+  const report = async () => {
+    const name = `${base}-${index}-report.json`;
+    if (exports?.report) {
+      try {
+        const r = await fetch(exports.report);
+        if (r.ok) {
+          saveText(name, await r.text(), "application/json");
+          return;
+        }
+      } catch {
+        /* fall back to the summary */
+      }
+    }
     saveText(
-      `${base}-${index}-report.json`,
+      name,
       JSON.stringify({ job: job.id, name: job.name, spec: job.spec, target: r.target, metrics: r.metrics }, null, 1),
       "application/json",
     );
+  };
   return (
     <div className="result">
       <LoudnessTable r={r} />
