@@ -188,6 +188,7 @@ def create_app(svc: Services) -> FastAPI:
         summary="Reference-based mix/master style matching: jobs, uploads, results.",
         lifespan=lifespan,
         docs_url=None,  # served by routes_console from local Swagger UI assets
+        redoc_url=None,  # loaded its script from a CDN
     )
     app.state.services = svc
 

@@ -24,6 +24,7 @@ def test_pages_fall_back_to_how_to_build(tmp_path: Path) -> None:
             assert "unsafe-inline" not in r.headers["content-security-policy"]
         assert c.get("/assets/index.js").status_code == 404
         assert c.get("/openapi.json").status_code == 200
+        assert c.get("/redoc").status_code == 404  # no CDN-loaded docs page
     finally:
         st.close()
 
