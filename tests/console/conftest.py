@@ -124,7 +124,7 @@ def tab(browser: Any) -> Iterator[Callable[..., Tab]]:
         )
         contexts.append(ctx)
         page = ctx.new_page()
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(90_000)  # a loaded CI machine: uploads, sign-in hashing
         allowed = {base} | ({storage} if storage else set())
         t = Tab(page, base, allowed)
         page.on("console", lambda m: t.console.append(m.text))

@@ -17,6 +17,8 @@ import soundfile as sf
 from tests.console.conftest import MotoStorage, Tab, cli, cli_env, cli_server, s3_env
 from tests.server.conftest import bucket_prefix
 
+pytestmark = pytest.mark.timeout(600)  # a stuck browser or server fails instead of hanging
+
 # non-default options, set in the form and given to the CLI
 FORM = {"eq_amount": "80", "width_amount": "50", "ceiling_dbtp": "-1.5"}
 CLI_FLAGS = ["--eq-amount", "80", "--width-amount", "50", "--ceiling-dbtp", "-1.5"]
@@ -79,8 +81,8 @@ def check_player(t: Tab) -> None:
     p.check("input[type=radio][value=target]")
     p.locator("[data-testid=player][data-source=target]").wait_for()
     at = float(player.get_attribute("data-started-at") or 0)
-    assert 1.0 <= at <= 10.0, at  # resumed where the result was, not from the start
-    p.wait_for_timeout(500)
+    assert 0.3 <= at <= 20.0, at  # resumed where the result was, not from the start (0.0)
+    p.wait_for_timeout(1000)
     p.check("input[type=radio][value=reference]")
     p.locator("[data-testid=player][data-source=reference]").wait_for()
     assert float(player.get_attribute("data-started-at") or 0) > at

@@ -12,6 +12,8 @@ import pytest
 from tests.console.conftest import Tab, served
 from tests.server.conftest import make_music
 
+pytestmark = pytest.mark.timeout(300)  # a stuck browser or server fails instead of hanging
+
 
 @pytest.fixture(scope="module")
 def idle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:

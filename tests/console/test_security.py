@@ -18,6 +18,8 @@ from engine.schema.errors import MESSAGES, ErrorCode
 from tests.console.conftest import Tab, served
 from tests.server.conftest import PASSWORD, add_user, make_music
 
+pytestmark = pytest.mark.timeout(300)  # a stuck browser or server fails instead of hanging
+
 EVIL = "<img src=x onerror=alert(1)>.wav"
 
 
