@@ -54,7 +54,7 @@ const STRINGS = {
   result: ["Result", "结果"],
   integrated: ["Integrated (LUFS)", "综合响度 (LUFS)"],
   truePeak: ["True peak (dBTP)", "真峰值 (dBTP)"],
-  plots: ["Spectrum and match curves", "频谱与匹配曲线"],
+  plots: ["Match curves (EQ: mid, side)", "匹配曲线（均衡：中、侧）"],
   player: ["A/B player (loudness-matched)", "A/B 试听（响度已对齐）"],
   play: ["Play", "播放"],
   pause: ["Pause", "暂停"],
