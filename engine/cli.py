@@ -9,6 +9,7 @@ Bad input: one line ``error E1xx: ...`` on stderr and exit status 2, never a tra
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -363,6 +364,16 @@ def _preselect_language(argv: Sequence[str]) -> None:
             set_language(a.split("=", 1)[1])
 
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a process the pipe killed
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so that the flush at exit does not fail on the pipe again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``audio-style`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -378,6 +389,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(T("interrupted"), file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `... | head` stopped reading: exit quietly, as SIGPIPE would
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
     except MemoryError:
         err = AudioStyleError(ErrorCode.INTERNAL, reason="out of memory")
         print(err.one_line(), file=sys.stderr)

@@ -56,6 +56,9 @@ class ErrorCode(StrEnum):
     SERVICE_UNAVAILABLE = "E511"
     JOB_FAILED = "E512"
     INVALID_REQUEST = "E513"
+    BAD_CREDENTIALS = "E514"
+    UPLOAD_INFECTED = "E515"
+    SCAN_UNAVAILABLE = "E516"
 
 
 # {code: (english, chinese)}; ``{name}`` fields are filled from the error's params.
@@ -159,6 +162,15 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ),
     ErrorCode.JOB_FAILED: ("Job failed: {reason}", "任务失败：{reason}"),
     ErrorCode.INVALID_REQUEST: ("Invalid request: {reason}", "无效的请求：{reason}"),
+    ErrorCode.BAD_CREDENTIALS: ("Wrong user name or password", "用户名或密码错误"),
+    ErrorCode.UPLOAD_INFECTED: (
+        "The upload {name} was refused by the virus scanner ({signature})",
+        "上传的文件 {name} 未通过病毒扫描（{signature}）",
+    ),
+    ErrorCode.SCAN_UNAVAILABLE: (
+        "The virus scanner is unavailable; the job will not run until it is back",
+        "病毒扫描服务不可用；恢复之前任务不会运行",
+    ),
 }
 
 

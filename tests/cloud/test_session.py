@@ -164,7 +164,7 @@ def test_wrong_password_and_bad_input_are_one_line_errors(
         capsys, "cloud", "login", "--server", idle.url, "--username", user, "--password-stdin",
         stdin="wrong password\n",
     )  # fmt: skip
-    assert (r.rc, r.err) == (2, "error E501: Not signed in or the session is invalid\n")
+    assert (r.rc, r.err) == (2, "error E514: Wrong user name or password\n")
     assert not (cloud_home.config / "cloud.json").exists()
     r = run_cli(
         capsys, "cloud", "login", "--server", idle.url, "--username", user, "--password-stdin",
