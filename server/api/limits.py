@@ -5,7 +5,8 @@ Every request is held to the cap of the route it is for: none for routes that re
 :data:`JSON_BODY` for JSON routes (``POST /jobs`` included, which
 :mod:`server.api.fastpath` serves in front of the middleware stack: this layer is in front
 of both), and ``MAX_UPLOAD_BYTES`` for embedded mode's upload route (whose signed URL carries
-its own, smaller, cap). A declared ``Content-Length`` over the cap is answered ``413`` before
+its own, smaller, cap in ``max``: the cap here, while the route checks the signature before
+it reads a byte). A declared ``Content-Length`` over the cap is answered ``413`` before
 the application runs; a chunked body is counted as it arrives and answered ``413`` once it
 passes the cap: the application then sees the client leave (``http.disconnect``) and
 whatever it still sends is dropped. No request can make the server buffer more than its cap.
@@ -44,6 +45,16 @@ def _cap_of(route: APIRoute, upload_cap: int) -> int:
     return FORM_BODY if is_form else JSON_BODY
 
 
+def _granted(scope: Scope, cap: int) -> int:
+    """An upload's cap: the smaller of ``cap`` and the ``max`` its signed URL carries (the
+    route checks the signature, before it reads the body); none without one."""
+    for part in scope.get("query_string", b"").split(b"&"):
+        if part.startswith(b"max="):
+            value = part[4:]
+            return min(cap, int(value)) if value.isdigit() else NO_BODY
+    return NO_BODY
+
+
 def _api_routes(router: Any, prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
     """The API routes of ``router`` with the prefix they are mounted under; included routers
     are descended into (``app.routes`` lists them as one entry each)."""
@@ -71,10 +82,11 @@ class BodyLimit:
             ]
         return self._routes
 
-    def cap_for(self, scope: Scope) -> int:
-        """The body cap of the route ``scope`` is for (none for an unknown route)."""
+    def cap_for(self, scope: Scope) -> tuple[int, bool]:
+        """The body cap of the route ``scope`` is for (none for an unknown route), and whether
+        it is the upload route."""
         if scope["method"] == "POST" and scope["path"] == "/jobs":
-            return JSON_BODY  # the hot path: no route matching
+            return JSON_BODY, False  # the hot path: no route matching
         path = scope["path"]
         for prefix, route, cap in self.routes():
             if prefix and not path.startswith(prefix):
@@ -82,8 +94,9 @@ class BodyLimit:
             sub = {**scope, "path": path[len(prefix) :]} if prefix else scope
             match, _ = route.matches(sub)
             if match == Match.FULL:
-                return cap
-        return NO_BODY
+                upload = route.path in STREAMED and "PUT" in (route.methods or ())
+                return (_granted(scope, cap) if upload else cap), upload
+        return NO_BODY, False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, inner: Asgi) -> None:
         if scope["type"] != "http":
@@ -103,10 +116,9 @@ class BodyLimit:
         if not has_body:
             await inner(scope, receive, send)
             return
-        cap = self.cap_for(scope)
-        upload = cap == self.upload_cap and cap > JSON_BODY
-        if declared is not None and declared > cap:
-            await _too_large(scope, receive, send, declared, cap, upload)
+        cap, upload = self.cap_for(scope)
+        if (declared if declared is not None else 1) > cap:  # over, or chunked to no-body
+            await _too_large(scope, receive, send, declared or 0, cap, upload)
             return
         state: dict[str, Any] = {"received": 0, "refused": False, "started": False}
 
