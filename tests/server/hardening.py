@@ -3,6 +3,7 @@ socket, the server's resident memory."""
 
 from __future__ import annotations
 
+import re
 import select
 import socket
 import time
@@ -25,6 +26,7 @@ class ApiServer:
     """``audio-style server`` in a child process on a free port (real HTTP)."""
 
     def __init__(self, settings: Settings, log: Path, *args: str, **env: str) -> None:
+        self.settings = settings
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = ["server", "--host", "127.0.0.1", "--port", str(self.port), *args]
@@ -116,3 +118,78 @@ def chunked_flood(
     if answer.startswith(b"HTTP/1.1 "):
         status = int(answer[9:12])
     return Flood(status, sent)
+
+
+NGINX = Path("/usr/sbin/nginx")
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "nginx"
+
+
+def nginx_conf(api_port: int, listen_port: int, tmp: Path) -> str:
+    """The compose nginx config (deploy/nginx) for a test: plain HTTP on ``listen_port``
+    instead of TLS, the API upstream on 127.0.0.1, paths under ``tmp``. nginx's own
+    ``limit_req`` is left out: the tests look at the API's throttle behind it."""
+    conf = (DEPLOY / "templates" / "default.conf.template").read_text(encoding="utf-8")
+    conf = conf.replace("server api:8080;", f"server 127.0.0.1:{api_port};")
+    conf = conf.replace("server minio:9000;", "server 127.0.0.1:9;")
+    conf = conf.replace("${PUBLIC_HOST}", "api.test").replace("${S3_PUBLIC_HOST}", "s3.test")
+    conf = conf.replace("/etc/nginx/snippets/proxy.conf", str(DEPLOY / "snippets" / "proxy.conf"))
+    conf = re.sub(r"\nserver \{\n    listen 80 .*?\n\}\n", "\n", conf, count=1, flags=re.S)
+    out = []
+    for line in conf.splitlines():
+        t = line.strip()
+        if t.startswith(("http2 ", "include /etc/nginx/snippets/tls.conf", "listen [::]")):
+            continue
+        if t.startswith(("limit_req ", "limit_req_zone ")):
+            continue
+        if t == "listen 443 ssl;":
+            line = f"    listen 127.0.0.1:{listen_port};"
+        out.append(line)
+    body = "\n".join(out)
+    assert "listen 80" not in body
+    for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp / d).mkdir(parents=True, exist_ok=True)
+    return f"""
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log {tmp}/access.log;
+    client_body_temp_path {tmp}/client_body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+{body}
+}}
+"""
+
+
+class Nginx:
+    """Debian's nginx as this user's process in front of an API server."""
+
+    def __init__(self, api_port: int, tmp: Path) -> None:
+        import subprocess
+
+        tmp.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        (tmp / "nginx.conf").write_text(nginx_conf(api_port, self.port, tmp), encoding="utf-8")
+        cmd = [str(NGINX), "-p", str(tmp), "-e", str(tmp / "error.log"), "-c"]
+        cmd += [str(tmp / "nginx.conf"), "-g", "daemon off;"]
+        self.log = tmp / "error.log"
+        self.p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+        def up() -> bool:
+            if self.p.poll() is not None:
+                raise AssertionError(f"nginx exited: {self.log.read_text(errors='replace')}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return True
+            except OSError:
+                return False
+
+        wait_for(up, 20, "nginx")
+
+    def stop(self) -> None:
+        self.p.terminate()
+        self.p.wait(10)
