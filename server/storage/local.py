@@ -19,7 +19,15 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from engine.schema.jobs import UploadTarget
-from server.storage.base import ObjectInfo, Storage, StorageError, UploadGrantParts, valid_key
+from server.storage.base import (
+    Caps,
+    ObjectInfo,
+    Storage,
+    StorageError,
+    UploadGrantParts,
+    caps_of,
+    valid_key,
+)
 
 CHUNK = 1 << 20
 PROBE_CACHE_SIZE = 4096
@@ -199,17 +207,17 @@ class LocalStorage(Storage):
         return self.signed_url("get", bucket, key, ttl_s)
 
     def upload_grant(
-        self, bucket: str, prefix: str, keys: list[str], max_bytes: int, ttl_s: int
+        self, bucket: str, prefix: str, keys: list[str], max_bytes: Caps, ttl_s: int
     ) -> UploadGrantParts:
         return UploadGrantParts(
             targets=[
                 UploadTarget(
                     key=k,
                     method="PUT",
-                    url=self.signed_url("put", bucket, k, ttl_s, max_bytes),
+                    url=self.signed_url("put", bucket, k, ttl_s, cap),
                     headers={"Content-Type": "application/octet-stream"},
                 )
-                for k in keys
+                for k, cap in zip(keys, caps_of(max_bytes, keys), strict=True)
             ]
         )
 

@@ -38,6 +38,7 @@ from server.scheduler import chunking
 from server.storage.base import Storage, StorageError
 from server.worker import metrics
 from server.worker import sandbox as sb
+from server.worker.public import display_name, public_params
 
 log = logging.getLogger(__name__)
 CONTENT_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "json": "application/json"}
@@ -170,6 +171,7 @@ class Worker:
         self.storage = storage
         self.queue = queue
         self.worker_id = worker_id or default_worker_id()
+        self._names: dict[str, str] = {}  # scratch input path -> the user's name for it
         self.cache = InputCache(settings.data_dir / "cache" / "inputs")
         self.work_root = settings.data_dir / "cache" / "work"
         self.work_root.mkdir(parents=True, exist_ok=True)
@@ -236,11 +238,13 @@ class Worker:
             hb.close()
             metrics.BUSY.set(0)
             shutil.rmtree(work, ignore_errors=True)
+            self._names.clear()
         metrics.TASKS.labels(kind=c.kind, outcome=outcome).inc()
         metrics.DURATION.labels(kind=c.kind).observe(time.monotonic() - t0)
 
     def _fail(self, c: Claim, code: str, params: dict[str, Any], *, permanent: bool = False) -> str:
         s = self.settings
+        params = public_params(params, self._names)  # the user's names, never server paths
         log.warning(
             "task %s (%s, attempt %d) failed: %s %s", c.task_id, c.kind, c.attempt, code, params
         )
@@ -277,6 +281,7 @@ class Worker:
         for i, k in enumerate(keys):
             src = self.cache.get(self.storage, self.storage.bucket_audio, k)
             dest = work / f"in{i}{Path(k).suffix.lower()[:8]}"
+            self._names[str(dest)] = display_name(k)
             try:
                 os.link(src, dest)
             except OSError:
