@@ -382,6 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
+        sys.stdout.flush()  # a closed pipe fails here, inside the handlers below
         return code
     except AudioStyleError as exc:
         print(exc.one_line(current_language()), file=sys.stderr)

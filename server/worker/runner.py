@@ -347,14 +347,14 @@ class Worker:
 
     # --- task kinds ---
     def _match(self, c: Claim, work: Path, hb: _Heartbeat) -> bool:
-        from server.worker.engine_adapter import output_extension
+        from engine.schema.options import output_extension
 
         s = self.settings
         spec = JobSpec.model_validate(c.spec)
         t0 = time.monotonic()
         hb.update(0.0, "download")
         target, *refs = self._inputs([spec.targets[c.target_index], *spec.references], work)
-        ext = output_extension(spec.format, target)
+        ext = output_extension(spec.format, target.name)
         out = {
             "audio": work / f"out.{ext}",
             "preset": work / "preset.json",
