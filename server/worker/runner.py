@@ -39,6 +39,7 @@ from server.storage.base import Storage, StorageError
 from server.worker import metrics
 from server.worker import sandbox as sb
 from server.worker.public import display_name, public_params
+from server.worker.scan import Infected, ScanUnavailable, scanner_for
 
 log = logging.getLogger(__name__)
 CONTENT_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "json": "application/json"}
@@ -173,6 +174,7 @@ class Worker:
         self.worker_id = worker_id or default_worker_id()
         self._names: dict[str, str] = {}  # scratch input path -> the user's name for it
         self.cache = InputCache(settings.data_dir / "cache" / "inputs")
+        self.scanner = scanner_for(settings.clamd_socket, settings.clamd_timeout_s)
         self.work_root = settings.data_dir / "cache" / "work"
         self.work_root.mkdir(parents=True, exist_ok=True)
 
@@ -280,6 +282,7 @@ class Worker:
         out = []
         for i, k in enumerate(keys):
             src = self.cache.get(self.storage, self.storage.bucket_audio, k)
+            self._scan(src, k)
             dest = work / f"in{i}{Path(k).suffix.lower()[:8]}"
             self._names[str(dest)] = display_name(k)
             try:
@@ -288,6 +291,21 @@ class Worker:
                 shutil.copyfile(src, dest)
             out.append(dest)
         return out
+
+    def _scan(self, path: Path, key: str) -> None:
+        """Fail-closed virus scan of an input (:mod:`server.worker.scan`; off without
+        ``CLAMD_SOCKET``): infected fails the job, unscannable retries the task later."""
+        if self.scanner is None:
+            return
+        try:
+            self.scanner.scan(path)
+        except Infected as e:
+            log.warning("input %s refused by the virus scanner: %s", key, e.signature)
+            params = {"name": display_name(key), "signature": e.signature}
+            raise sb.SandboxError(ErrorCode.UPLOAD_INFECTED.value, params, permanent=True) from e
+        except ScanUnavailable as e:
+            log.warning("input %s not scanned (%s): the task waits", key, e)
+            raise sb.SandboxError(ErrorCode.SCAN_UNAVAILABLE.value, {}, permanent=False) from e
 
     def _commit(
         self,
