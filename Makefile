@@ -74,6 +74,18 @@ package: setup  ## desktop bundle dist/audio-style/ (PyInstaller, CPU only; pack
 clean:
 	rm -rf artifacts build dist .pytest_cache .mypy_cache .ruff_cache
 
+# Fuzzing (tests/fuzz): atheris over the probe/decoder and the preset parser (each run one
+# generated file; crashes land in artifacts/fuzz/), schemathesis over the API's OpenAPI spec
+# (an embedded server over real HTTP; counts from its metrics). `make test` runs a short smoke.
+FUZZ_AUDIO_RUNS ?= 10000
+FUZZ_PRESET_RUNS ?= 5000
+FUZZ_API_EXAMPLES ?= 60
+.PHONY: fuzz faults
+fuzz: setup  ## fuzz the audio probe/decoder, presets and the API (counts printed)
+	nice -n 10 $(BIN)/python -m tests.fuzz.harness audio --runs $(FUZZ_AUDIO_RUNS)
+	nice -n 10 $(BIN)/python -m tests.fuzz.harness preset --runs $(FUZZ_PRESET_RUNS)
+	nice -n 10 $(BIN)/python -m tests.fuzz.api --max-examples $(FUZZ_API_EXAMPLES)
+
 # --- server images (deploy/README.md) --------------------------------------------------------
 # Immutable tags: one per commit (git sha), never `latest`. REGISTRY=<tcr>/<ns> to tag for a
 # registry; IMAGES_GPU=0 skips the GPU worker; ALLOW_DIRTY=1 builds from a modified tree.
