@@ -86,6 +86,12 @@ fuzz: setup  ## fuzz the audio probe/decoder, presets and the API (counts printe
 	nice -n 10 $(BIN)/python -m tests.fuzz.harness preset --runs $(FUZZ_PRESET_RUNS)
 	nice -n 10 $(BIN)/python -m tests.fuzz.api --max-examples $(FUZZ_API_EXAMPLES)
 
+# Faults at scale (tests/faults/run.py; minutes): its own PostgreSQL cluster and RabbitMQ node
+# (ports 18610 and 18672-18673 by default, FAULTS_ARGS to change), never the machine's shared ones.
+FAULTS_ARGS ?=
+faults: setup  ## kill -9 workers 200x, restart RabbitMQ 3x and PostgreSQL 2x over >= 100 jobs; check
+	nice -n 5 $(BIN)/python -m tests.faults.run $(FAULTS_ARGS)
+
 # --- server images (deploy/README.md) --------------------------------------------------------
 # Immutable tags: one per commit (git sha), never `latest`. REGISTRY=<tcr>/<ns> to tag for a
 # registry; IMAGES_GPU=0 skips the GPU worker; ALLOW_DIRTY=1 builds from a modified tree.
