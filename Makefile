@@ -79,7 +79,7 @@ clean:
 # (an embedded server over real HTTP; counts from its metrics). `make test` runs a short smoke.
 FUZZ_AUDIO_RUNS ?= 10000
 FUZZ_PRESET_RUNS ?= 5000
-FUZZ_API_EXAMPLES ?= 60
+FUZZ_API_EXAMPLES ?= 100
 .PHONY: fuzz faults
 fuzz: setup  ## fuzz the audio probe/decoder, presets and the API (counts printed)
 	nice -n 10 $(BIN)/python -m tests.fuzz.harness audio --runs $(FUZZ_AUDIO_RUNS)

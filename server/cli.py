@@ -88,6 +88,8 @@ def cmd_server(args: argparse.Namespace) -> int:
 
         os.environ["DATA_DIR"] = str(s.data_dir)
         os.environ.setdefault("PUBLIC_URL", s.public_url)
+        if args.env_file is not None:  # server.asgi reads it too (uvicorn --workers)
+            os.environ["AUDIO_STYLE_ENV_FILE"] = str(args.env_file)
         core(s)  # migrate once before the processes start
         if hasattr(socket, "SO_REUSEPORT"):
             return _serve_processes(args)
