@@ -155,6 +155,7 @@ class PrivateRabbit:
 @dataclass
 class Run:
     kills: int = 0
+    kills_mid_task: int = 0  # the victim had a sandbox running (a task in flight)
     rabbit_restarts: int = 0
     pg_restarts: int = 0
     worker_exits: int = 0  # workers that ended on their own (e.g. broker gone): restarted
@@ -183,6 +184,20 @@ def _submit(st: Any, api: Any, run: Run, key: str, target: str, ref: str, index:
         time.sleep(0.5)
 
 
+def _busy(st: Any, proc: Any) -> bool:
+    """Whether the worker ``proc`` (of ``st``) has a sandbox running a task right now."""
+    i = st.procs.index(proc)
+    for pidfile in (st.tmp / f"worker{i}").glob("cache/work/*/sandbox.pid"):
+        try:
+            pid = int(pidfile.read_text())
+            stat = Path(f"/proc/{pid}/stat").read_text().split()
+        except (OSError, ValueError):
+            continue
+        if stat[2] != "Z":
+            return True
+    return False
+
+
 def _states(st: Any, ids: list[str]) -> dict[str, str]:
     from sqlalchemy import select
 
@@ -202,7 +217,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rabbit-restarts", type=int, default=3)
     ap.add_argument("--pg-restarts", type=int, default=2)
     ap.add_argument("--workers", type=int, default=4)
-    ap.add_argument("--kill-every", type=float, nargs=2, default=(0.5, 2.5), metavar=("MIN", "MAX"))
+    ap.add_argument("--kill-every", type=float, nargs=2, default=(1.0, 3.0), metavar=("MIN", "MAX"))
+    ap.add_argument(
+        "--submit-every", type=float, nargs=2, default=(1.0, 4.0), metavar=("MIN", "MAX")
+    )
+    ap.add_argument(
+        "--mid-task", type=float, default=0.7, help="share of kills aimed at busy workers"
+    )
     ap.add_argument("--pg-port", type=int, default=18610)
     ap.add_argument("--rabbit-port", type=int, default=18672)
     ap.add_argument("--rabbit-node", default="harden")
@@ -267,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
                 i = n_submitted % len(tkeys)
                 _submit(st, api, run, f"faults-{n_submitted}", tkeys[i], rkey, i)
                 n_submitted += 1
+                time.sleep(rng.uniform(*args.submit_every))  # submissions span the faults
 
         submit_thread = threading.Thread(target=submit_batch, args=(args.jobs,), daemon=True)
         submit_thread.start()
@@ -284,7 +306,10 @@ def main(argv: list[str] | None = None) -> int:
                     alive.append(q)
                     born[id(q)] = time.monotonic()
             if run.kills < args.kills and alive:
-                victim = rng.choice(alive)
+                busy = [p for p in alive if _busy(st, p)]
+                mid = bool(busy) and rng.random() < args.mid_task
+                victim = rng.choice(busy if mid else alive)
+                run.kills_mid_task += victim in busy
                 victim.kill9()
                 alive.remove(victim)
                 run.kills += 1
@@ -321,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
         elapsed = time.monotonic() - t0
         print(
             f"fault run: {len(run.submitted)} jobs acknowledged, {args.workers} workers, "
-            f"{run.kills} worker kill -9s, {run.rabbit_restarts} RabbitMQ restarts, "
+            f"{run.kills} worker kill -9s ({run.kills_mid_task} with a task in flight), "
+            f"{run.rabbit_restarts} RabbitMQ restarts, "
             f"{run.pg_restarts} PostgreSQL crash-restarts, {run.worker_exits} workers exited "
             f"on their own (restarted), {elapsed:.0f} s; submit retries: {dict(run.errors)}",
             flush=True,
