@@ -34,7 +34,7 @@ from server.api.intake import JobIntake
 from server.api.limits import BodyLimit
 from server.api.proxy import ClientAddress, parse_trusted
 from server.api.ratelimit import RateLimiter
-from server.api.throttle import LoginThrottle
+from server.api.throttle import LoginThrottle, shared_limiters
 from server.db.models import Job
 from server.metrics import JOBS_TOTAL
 from server.services import Services
@@ -209,6 +209,7 @@ def create_app(svc: Services) -> FastAPI:
     st = svc.settings
     app.state.user_limiter = RateLimiter(st.rate_limit_user_per_min, st.rate_limit_user_burst)
     app.state.auth_limiter = RateLimiter(st.rate_limit_auth_per_min, st.rate_limit_auth_burst)
+    shared_limiters(app.state, st)  # RATE_LIMIT_STORAGE=redis://: shared by the processes
     app.state.login_throttle = LoginThrottle.from_settings(st)
     app.client_address = ClientAddress(parse_trusted(st.trusted_proxies))
     app.body_limit = BodyLimit(app, st.max_upload_bytes)

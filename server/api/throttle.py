@@ -17,8 +17,9 @@ import hashlib
 import logging
 import math
 import time
+from typing import Any
 
-from limits import RateLimitItem, parse_many
+from limits import RateLimitItem, RateLimitItemPerSecond, parse_many
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from prometheus_client import Counter
@@ -100,3 +101,48 @@ class LoginThrottle:
 def _items(spec: str) -> list[RateLimitItem]:
     """``"5/minute;20/hour"`` (``limits`` notation); empty: no limit."""
     return list(parse_many(spec)) if spec.strip() else []
+
+
+class SharedRateLimiter:
+    """The per-user / per-address request limits of :mod:`server.api.ratelimit`, shared by
+    every API process through the Redis of ``RATE_LIMIT_STORAGE`` (``limits``' asyncio API):
+    a token bucket of ``burst`` refilled at ``per_min`` becomes a moving window of ``burst``
+    requests per ``60 * burst / per_min`` seconds (the same burst, the same long-run rate). A
+    Redis that cannot be reached lets requests through (logged, counted)."""
+
+    def __init__(self, uri: str, prefix: str, per_min: float, burst: int, scope: str) -> None:
+        from limits.aio.storage import RedisStorage as AioRedis
+        from limits.aio.strategies import MovingWindowRateLimiter as AioMovingWindow
+
+        self.enabled = per_min > 0
+        burst = max(1, burst)
+        seconds = max(1, round(60.0 * burst / per_min)) if self.enabled else 1
+        self.item = RateLimitItemPerSecond(burst, seconds)
+        self.scope = scope
+        storage = AioRedis(f"async+{uri}", implementation="redispy", key_prefix=prefix)
+        self.limiter = AioMovingWindow(storage)
+
+    async def ahit(self, key: str) -> float:
+        """0.0 when allowed, else the seconds until the window has room."""
+        try:
+            if await self.limiter.hit(self.item, "rate", self.scope, key):
+                return 0.0
+            stats = await self.limiter.get_window_stats(self.item, "rate", self.scope, key)
+            return max(1.0, stats.reset_time - time.time())
+        except Exception as e:
+            THROTTLE_ERRORS.inc()
+            log.warning("shared rate limit storage unavailable: %s", e)
+            return 0.0
+
+
+def shared_limiters(state: Any, st: Settings) -> None:
+    """With a Redis in ``RATE_LIMIT_STORAGE``, replace the per-process request limiters of
+    ``state`` (``user_limiter``, ``auth_limiter``) by shared ones."""
+    uri = st.rate_limit_storage
+    if not uri.startswith(("redis://", "rediss://")):
+        return
+    prefix = st.rate_limit_prefix
+    per_user, user_burst = st.rate_limit_user_per_min, st.rate_limit_user_burst
+    state.user_limiter = SharedRateLimiter(uri, prefix, per_user, user_burst, "user")
+    per_auth, auth_burst = st.rate_limit_auth_per_min, st.rate_limit_auth_burst
+    state.auth_limiter = SharedRateLimiter(uri, prefix, per_auth, auth_burst, "address")

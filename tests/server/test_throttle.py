@@ -169,7 +169,9 @@ def test_full_stack_processes_share_the_throttle(
         "QUEUE_NAME": queue_name,
         "RATE_LIMIT_STORAGE": redis_url,
         "RATE_LIMIT_PREFIX": f"as-test-{secrets.token_hex(4)}",
-        "RATE_LIMIT_AUTH_PER_MIN": "0",  # the per-process buckets off: only the shared tiers
+        "RATE_LIMIT_AUTH_PER_MIN": "0",  # the /auth bucket off: only the login tiers there
+        "RATE_LIMIT_USER_PER_MIN": "6",  # 3 at once, then 1 per 10 s: shared as well
+        "RATE_LIMIT_USER_BURST": "3",
         **s3_env(moto, bucket_prefix()),
     }
     settings = make_settings(tmp_path / "api", **env)
@@ -183,6 +185,17 @@ def test_full_stack_processes_share_the_throttle(
             statuses[r.status_code] += 1
         print(f"\nfull stack, 2 API processes, Redis: {dict(statuses)}")
         assert statuses[401] == ACCOUNT_TIER and statuses[429] == 40 - ACCOUNT_TIER
+        # the per-user request limit is shared too: new connections, both processes
+        other = f"user-{secrets.token_hex(3)}"
+        _add_user(srv, settings.data_dir, other)
+        token = _login(srv.url, "127.0.0.60", other, PASSWORD).json()["access_token"]
+        got: Counter[int] = Counter()
+        for n in range(8):
+            with _client(f"127.0.0.{70 + n}") as c:
+                r = c.get(f"{srv.url}/jobs", headers={"Authorization": f"Bearer {token}"})
+            got[r.status_code] += 1
+        print(f"per-user limit (burst 3) over 2 processes: {dict(got)}")
+        assert got == {200: 3, 429: 5}
     finally:
         srv.stop()
 
