@@ -114,18 +114,8 @@ def cmd_server(args: argparse.Namespace) -> int:
         args.port,
         s.data_dir,
     )
-    if args.reuse_port:  # one of several processes: its own socket, the kernel balances
-        config = uvicorn.Config(
-            app,
-            host=args.host,
-            port=args.port,
-            log_level="info",
-            access_log=args.verbose,
-            proxy_headers=False,
-        )
-        uvicorn.Server(config).run(sockets=[_reuse_port_socket(args.host, args.port)])
-        return 0
-    uvicorn.run(
+    # proxy_headers off: server.api.proxy reads X-Forwarded-For (TRUSTED_PROXIES)
+    config = uvicorn.Config(
         app,
         host=args.host,
         port=args.port,
@@ -133,6 +123,10 @@ def cmd_server(args: argparse.Namespace) -> int:
         access_log=args.verbose,
         proxy_headers=False,
     )
+    if args.reuse_port:  # one of several processes: its own socket, the kernel balances
+        uvicorn.Server(config).run(sockets=[_reuse_port_socket(args.host, args.port)])
+        return 0
+    uvicorn.Server(config).run()
     return 0
 
 

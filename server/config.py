@@ -105,7 +105,7 @@ class Settings:
     rate_limit_prefix: str = "audio-style"
     login_limit_account: str = "5/minute;20/hour;100/day"
     login_limit_address: str = "10/minute;40/hour;200/day"
-    # upload virus scanning through clamd (server.api.scan): off unless CLAMD_SOCKET is set
+    # upload virus scanning through clamd (server.worker.scan): off unless CLAMD_SOCKET is set
     clamd_socket: str = ""
     clamd_timeout_s: float = 30.0
     # jobs
