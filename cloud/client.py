@@ -211,7 +211,8 @@ class CloudClient:
     def login(self, username: str, password: str) -> None:
         """Password grant; stores the refresh token, keeps the access token in memory.
 
-        Raises ``UNAUTHORIZED`` for a wrong name or password."""
+        Raises ``BAD_CREDENTIALS`` (E514) for a wrong name or password, ``RATE_LIMITED``
+        while the account or this address is throttled."""
         if self._own_store and (username != self.username or self._lock_dir is None):
             self._open_store(username)
         self.username = username
