@@ -15,10 +15,13 @@ class EngineApi:
     presets: Any  # save_preset, export_preset
     eqfit: Any  # band_response_db
     report: Any  # build_report, save_report
+    backends: Any = None  # cuda_status, reason_text: the device "Automatic" computes on
 
 
 def default_engine() -> EngineApi:
     """The real engine (imported lazily: the app starts before numpy-heavy imports)."""
-    from engine import eqfit, io, pipeline, presets, report
+    from engine import backends, eqfit, io, pipeline, presets, report
 
-    return EngineApi(pipeline=pipeline, io=io, presets=presets, eqfit=eqfit, report=report)
+    return EngineApi(
+        pipeline=pipeline, io=io, presets=presets, eqfit=eqfit, report=report, backends=backends
+    )
