@@ -138,8 +138,7 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.SYSTEM_LIBRARIES_MISSING: (
         "The desktop window needs system libraries that are missing ({libraries}); install them "
         "with: {command} (the command line works without them)",
-        "桌面窗口所需的系统库缺失（{libraries}）；请用以下命令安装：{command}"
-        "（命令行不需要它们）",
+        "桌面窗口所需的系统库缺失（{libraries}）；请用以下命令安装：{command}（命令行不需要它们）",
     ),
     ErrorCode.INTERNAL: ("Internal error: {reason}", "内部错误：{reason}"),
     ErrorCode.UNAUTHORIZED: (
