@@ -25,6 +25,7 @@ otherwise with ``sudo`` only when ``AUDIO_STYLE_SUDO=1``; never with ``AUDIO_STY
 from __future__ import annotations
 
 import argparse
+import ctypes
 import ctypes.util
 import importlib.util
 import os
@@ -258,6 +259,16 @@ def find_soname(name: str) -> str | None:
     return ctypes.util.find_library(name)
 
 
+def loadable(soname: str) -> bool:
+    """Whether ``dlopen(soname)`` succeeds here, as it will for Qt (``LD_LIBRARY_PATH`` and
+    the packaged build's own copies included)."""
+    try:
+        ctypes.CDLL(soname)
+    except OSError:
+        return False
+    return True
+
+
 def portaudio_missing() -> list[str]:
     """What sounddevice lacks: PortAudio itself (found as sounddevice finds it), or its deps."""
     soname = find_soname("portaudio")
@@ -288,7 +299,7 @@ def check(names: Sequence[str] = ("xcb",), audio: bool = True) -> list[Missing]:
             found.setdefault(so, WINDOW)
         for name in names:
             for so in DLOPENED.get(name, ()):
-                if find_soname(so.removeprefix("lib").split(".so", 1)[0]) is None:
+                if not loadable(so):
                     found.setdefault(so, WINDOW)
     if audio:
         for so in portaudio_missing():

@@ -131,10 +131,16 @@ def test_the_table_covers_every_system_library_qt_links() -> None:
         assert set(elf_needed(portaudio)) <= set(sysdeps.PACKAGE_OF)
 
 
+@linux_only
+def test_dlopened_libraries_are_looked_up_as_dlopen_does() -> None:
+    assert sysdeps.loadable("libc.so.6")
+    assert not sysdeps.loadable("libaudio-style-surely-absent.so.9")
+
+
 def test_missing_libraries_become_one_install_command(monkeypatch, capsys) -> None:
     monkeypatch.setattr(sysdeps, "ldd_missing", lambda files: ["libxcb-icccm.so.4", "libfoo.so.9"])
     monkeypatch.setattr(sysdeps, "portaudio_missing", lambda: ["libportaudio.so.2"])
-    monkeypatch.setattr(sysdeps, "find_soname", lambda name: None)  # no libxcb-cursor either
+    monkeypatch.setattr(sysdeps, "loadable", lambda soname: False)  # no libxcb-cursor either
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setattr(sysdeps, "pyside_dir", lambda: Path("/nowhere"))
     missing = sysdeps.check(["xcb"])
