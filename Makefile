@@ -12,7 +12,8 @@ LOCK := packaging/requirements/dev.lock
 # Every third-party package from the pinned, hash-checked lock (packaging/lock.sh: core + extras
 # app, server, dev; never gpu/torch), then the project itself without dependencies.
 $(STAMP): pyproject.toml $(LOCK)
-	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "make setup: $(PY) -m venv failed (Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q --require-hashes --no-deps -r $(LOCK)
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
