@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,6 +10,8 @@ AUDIO_FORMATS = ("wav16", "wav24", "wav32f", "flac")
 AudioFormat = Literal["wav16", "wav24", "wav32f", "flac"]
 Estimator = Literal["rules", "learned"]
 Device = Literal["auto", "cpu", "gpu"]
+ReferenceMode = Literal["range", "average"]
+ReferenceWeight = Annotated[float, Field(gt=0, le=1)]
 
 
 class MatchOptions(BaseModel):
@@ -39,6 +41,11 @@ class MatchOptions(BaseModel):
     ceiling_dbtp: float = Field(-1.0, ge=-20, le=0)
     estimator: Estimator = "rules"
     device: Device = "auto"
+    # several references (engine.ranges): correct only outside their spread, or average them
+    reference_mode: ReferenceMode = "range"
+    reference_weights: list[ReferenceWeight] | None = Field(
+        None, description="one weight per reference (0 < w <= 1); None = all 1"
+    )
 
     def scaled(self, aspect_amount: float, enabled: bool) -> float:
         """Effective 0..1 factor for one aspect (master amount x aspect amount)."""
