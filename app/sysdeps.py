@@ -84,6 +84,10 @@ PACKAGES: tuple[SystemPackage, ...] = (
     _w("libxcb1", "libxcb.so.1"),
     _w("libx11-6", "libX11.so.6"),
     _w("libx11-xcb1", "libX11-xcb.so.1"),
+    # the Qt wayland platform plugin (a Wayland session)
+    _w("libwayland-client0", "libwayland-client.so.0"),
+    _w("libwayland-cursor0", "libwayland-cursor.so.0"),
+    _w("libwayland-egl1", "libwayland-egl.so.1"),
     # Qt Gui/OpenGL, fonts, event loop, D-Bus, compression
     _w("libegl1", "libEGL.so.1"),
     _w("libgl1", "libGL.so.1"),
@@ -127,6 +131,17 @@ PACKAGE_OF: dict[str, SystemPackage] = {so: p for p in PACKAGES for so in p.sona
 # Qt modules the app loads (app/, pyqtgraph) and the plugins it needs besides the platform's
 QT_MODULES = ("QtCore", "QtGui", "QtWidgets", "QtOpenGL", "QtOpenGLWidgets", "QtSvg", "QtTest")
 QT_PLUGINS = ("iconengines/libqsvgicon.so", "imageformats/libqsvg.so")
+# what a platform plugin loads in turn (OpenGL integration, the Wayland shell)
+PLATFORM_PLUGINS = {
+    "xcb": (
+        "xcbglintegrations/libqxcb-glx-integration.so",
+        "xcbglintegrations/libqxcb-egl-integration.so",
+    ),
+    "wayland": (
+        "wayland-shell-integration/libxdg-shell.so",
+        "wayland-graphics-integration-client/libqt-plugin-wayland-egl.so",
+    ),
+}
 # loaded with dlopen by a platform plugin (not always in its ldd): Qt >= 6.5's xcb plugin
 DLOPENED = {"xcb": ("libxcb-cursor.so.0",)}
 # QT_QPA_PLATFORM values that need no window system
@@ -142,6 +157,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "缺少的库没有已知的软件包（可用 apt-file search 查找）：{names}",
     ),
     "run": ("install them with: {command}", "请用以下命令安装：{command}"),
+    "not_debian": (
+        "{command} (Debian/Ubuntu; elsewhere the packages that provide {sonames})",
+        "{command}（Debian/Ubuntu；其他系统请安装提供 {sonames} 的软件包）",
+    ),
     "works": (
         "without them the command line (audio-style match/analyze), make demo and make test "
         "still work{window}{audio}",
@@ -202,22 +221,42 @@ def pyside_dir() -> Path | None:
 
 
 def platforms(env: Mapping[str, str]) -> list[str]:
-    """The Qt platform plugins Qt would try: ``QT_QPA_PLATFORM`` (``a;b`` lists, ``:args``),
-    else ``xcb`` (a Wayland session falls back to it too)."""
+    """The Qt platforms ``QT_QPA_PLATFORM`` names (``a;b`` lists, ``name:args``), else the two
+    of a Linux desktop: ``wayland`` and ``xcb``."""
     names = [p.split(":", 1)[0].strip() for p in env.get("QT_QPA_PLATFORM", "").split(";")]
-    return [n for n in names if n] or ["xcb"]
+    return [n for n in names if n] or ["wayland", "xcb"]
+
+
+def gui_platforms(env: Mapping[str, str]) -> list[str]:
+    """Those of :func:`platforms` that can show a window here: headless ones always, ``xcb``
+    with ``DISPLAY`` and an X server answering on it, ``wayland*`` with ``WAYLAND_DISPLAY``."""
+    out = []
+    for name in platforms(env):
+        if name == "xcb":
+            ok = bool(env.get("DISPLAY")) and x_server_answers(env["DISPLAY"])
+        elif name.startswith("wayland"):
+            ok = bool(env.get("WAYLAND_DISPLAY"))
+        else:
+            ok = name in HEADLESS
+        if ok:
+            out.append(name)
+    return out
 
 
 def setup_platforms(env: Mapping[str, str]) -> list[str]:
     """What ``make setup`` provides for: the xcb plugin (a desktop) whatever
     ``QT_QPA_PLATFORM`` is now (``make test`` runs offscreen), and that one."""
-    return list(dict.fromkeys(["xcb", *platforms(env)]))
+    forced = platforms(env) if env.get("QT_QPA_PLATFORM", "").strip() else []
+    return list(dict.fromkeys(["xcb", *forced]))
 
 
 def qt_targets(qt: Path, platform_names: Sequence[str]) -> list[Path]:
     """The Qt files whose dependencies the app needs: platform plugins, modules, plugins."""
     plugins = qt / "Qt" / "plugins"
-    files = [plugins / "platforms" / f"libq{name}.so" for name in platform_names]
+    files = []
+    for name in platform_names:  # wayland-egl, wayland-brcm: the same plugin as wayland
+        files.append(plugins / "platforms" / f"libq{name.split('-', 1)[0]}.so")
+        files += [plugins / p for p in PLATFORM_PLUGINS.get(name.split("-", 1)[0], ())]
     files += [qt / f"{m}.abi3.so" for m in QT_MODULES]
     files += [plugins / p for p in QT_PLUGINS]
     return [f for f in files if f.is_file()]
@@ -366,6 +405,19 @@ def _apt(args: Sequence[str]) -> int:
     return r.returncode
 
 
+def remedy(missing: Sequence[Missing]) -> str:
+    """The one command for ``missing``: ``apt-get install`` of its packages (said to be the
+    Debian/Ubuntu names where there is no apt-get), else ``apt-file search`` of its sonames."""
+    pkgs = packages_of(missing)
+    if not pkgs:
+        return "apt-file search " + " ".join(sorted({m.soname for m in missing}))
+    command = " ".join(install_command(pkgs))
+    if shutil.which("apt-get") is None:
+        sonames = " ".join(sorted({m.soname for m in missing}))
+        return text("not_debian", command=command, sonames=sonames)
+    return command
+
+
 def report(missing: Sequence[Missing]) -> None:
     """What is missing, the one command that installs it and what works without it."""
     pkgs = packages_of(missing)
@@ -375,7 +427,7 @@ def report(missing: Sequence[Missing]) -> None:
     if unmapped:
         say(text("unmapped", names=" ".join(unmapped)))
     if pkgs:
-        say(text("run", command=" ".join(install_command(pkgs))))
+        say(text("run", command=remedy(missing)))
     needs = {m.need for m in missing}
     say(
         text(
@@ -406,23 +458,18 @@ def ensure(env: Mapping[str, str] | None = None) -> list[Missing]:
 
 def display_problem(env: Mapping[str, str] | None = None) -> str | None:
     """Why Qt could not open a window here (Linux), or None: no ``DISPLAY``/``WAYLAND_DISPLAY``
-    for the platform Qt would use, or no X server answering on ``DISPLAY``."""
+    for the platforms Qt may use, or no X server answering on ``DISPLAY``."""
     if not sys.platform.startswith("linux"):
         return None
     env = os.environ if env is None else env
-    names = platforms(env) if env.get("QT_QPA_PLATFORM", "").strip() else []
-    if any(n in HEADLESS for n in names):
+    if gui_platforms(env):
         return None
-    display, wayland = env.get("DISPLAY", ""), env.get("WAYLAND_DISPLAY", "")
-    wants_x = not names or "xcb" in names
-    wants_wayland = not names or any(n.startswith("wayland") for n in names)
-    if wants_wayland and wayland:
-        return None
-    if wants_x and display:
-        return None if x_server_answers(display) else text("no_x_server", display=display)
-    if not names:
+    names, display = platforms(env), env.get("DISPLAY", "")
+    if "xcb" in names and display:
+        return text("no_x_server", display=display)
+    if not env.get("QT_QPA_PLATFORM", "").strip():
         return text("no_x")
-    return text("no_xdisplay") if wants_x else text("no_wayland")
+    return text("no_xdisplay") if "xcb" in names else text("no_wayland")
 
 
 def x_server_answers(display: str, timeout_s: float = 5.0) -> bool:
@@ -452,24 +499,26 @@ def x_server_answers(display: str, timeout_s: float = 5.0) -> bool:
 
 def gui_preflight(command: str = "audio-style gui", env: Mapping[str, str] | None = None) -> int:
     """Before ``audio-style gui`` imports Qt: 0 when a window can open; else one line on
-    stderr and the exit status (1). Installs missing Qt libraries when allowed (root)."""
+    stderr and the exit status (1). A window can open when one of the platforms with a display
+    has all its libraries; if none has, what they lack is installed when allowed (root)."""
     env = os.environ if env is None else env
     problem = display_problem(env)
     if problem is not None:
         err = AudioStyleError(ErrorCode.NO_DISPLAY, reason=problem, command=command)
         print(err.one_line(), file=sys.stderr, flush=True)
         return 1
-    window = check(platforms(env), audio=False)
-    if window and may_install(env) and packages_of(window):
+    names = gui_platforms(env)
+    if any(not check([n], audio=False) for n in names):
+        return 0
+    window = check(names, audio=False)
+    if may_install(env) and packages_of(window):
         install(packages_of(window))
-        window = check(platforms(env), audio=False)
+        window = check(names, audio=False)
     if window:
-        pkgs = packages_of(window)
-        names = " ".join(sorted(m.soname for m in window if m.package is None))
         err = AudioStyleError(
             ErrorCode.SYSTEM_LIBRARIES_MISSING,
             libraries=" ".join(m.soname for m in window),
-            command=" ".join(install_command(pkgs)) if pkgs else f"apt-file search {names}",
+            command=remedy(window),
         )
         print(err.one_line(), file=sys.stderr, flush=True)
         return 1
@@ -497,9 +546,8 @@ def readme_section(width: int = 99) -> str:
         return ", ".join(f"`{p.name}`" for p in PACKAGES if p.need == need)
 
     items = [
-        "Desktop window (the Qt xcb platform plugin and the Qt libraries of PySide6's wheel): "
-        + names(WINDOW)
-        + ".",
+        "Desktop window (Qt's xcb and Wayland platform plugins and the Qt libraries of PySide6's"
+        " wheel): " + names(WINDOW) + ".",
         "Audio preview (PortAudio for python-sounddevice; without it the app opens and says that"
         " preview is unavailable): " + names(AUDIO) + ".",
     ]

@@ -8,11 +8,14 @@ no-display test without any display.
 from __future__ import annotations
 
 import os
+import re
+import select
 import shutil
 import socket
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,12 +63,15 @@ def elf_needed(path: Path) -> list[str]:
     return names
 
 
-def system_sonames(qt: Path, names: tuple[str, ...] = ("xcb", "offscreen")) -> dict[str, str]:
+def system_sonames(
+    qt: Path, names: tuple[str, ...] = ("xcb", "wayland", "offscreen")
+) -> dict[str, str]:
     """Every soname outside PySide6's wheel that the app's Qt pieces need directly or through
     the wheel's own libraries: ``{soname: first file needing it}``."""
     bundle = [qt / "Qt" / "lib", qt, qt.parent / "shiboken6"]
     todo = [*sysdeps.qt_targets(qt, names)]
-    todo += sorted((qt / "Qt" / "plugins" / "xcbglintegrations").glob("*.so"))
+    plugins = len(names) + sum(len(sysdeps.PLATFORM_PLUGINS.get(n, ())) for n in names)
+    assert len(todo) == plugins + len(sysdeps.QT_MODULES) + len(sysdeps.QT_PLUGINS)  # all there
     seen: set[Path] = set()
     out: dict[str, str] = {}
     while todo:
@@ -122,7 +128,12 @@ def test_the_table_covers_every_system_library_qt_links() -> None:
     """Independent of what this machine has installed: every soname that the plugin, the Qt
     modules and the wheel's Qt libraries need from the system has a package."""
     needed = system_sonames(_qt())
-    for must in ("libxcb-icccm.so.4", "libxcb-keysyms.so.1", "libxcb-cursor.so.0"):
+    for must in (
+        "libxcb-icccm.so.4",
+        "libxcb-keysyms.so.1",
+        "libxcb-cursor.so.0",
+        "libwayland-client.so.0",
+    ):
         assert must in needed  # what the issue's machine lacked: found from the libraries
     unmapped = {so: f for so, f in needed.items() if so not in sysdeps.PACKAGE_OF}
     assert not unmapped, f"add these sonames to app/sysdeps.py's PACKAGES: {unmapped}"
@@ -222,7 +233,37 @@ def test_display_problem(monkeypatch, fake_x_server: str) -> None:
     assert dead is not None and "DISPLAY=:7999" in dead
     only_wayland = {"QT_QPA_PLATFORM": "xcb", "WAYLAND_DISPLAY": "wayland-0"}
     assert "DISPLAY is not set" in (sysdeps.display_problem(only_wayland) or "")
-    assert "WAYLAND_DISPLAY" in (sysdeps.display_problem({"QT_QPA_PLATFORM": "wayland"}) or "")
+    assert "WAYLAND_DISPLAY is not set" in (
+        sysdeps.display_problem({"QT_QPA_PLATFORM": "wayland"}) or ""
+    )
+    # which platforms could show the window
+    assert sysdeps.gui_platforms({"DISPLAY": fake_x_server}) == ["xcb"]
+    both = {"DISPLAY": fake_x_server, "WAYLAND_DISPLAY": "wayland-0"}
+    assert sysdeps.gui_platforms(both) == ["wayland", "xcb"]
+    assert sysdeps.gui_platforms({"DISPLAY": ":7999", "WAYLAND_DISPLAY": "w"}) == ["wayland"]
+    assert sysdeps.gui_platforms({**both, "QT_QPA_PLATFORM": "xcb"}) == ["xcb"]
+    assert sysdeps.setup_platforms({}) == ["xcb"]
+    assert sysdeps.setup_platforms({"QT_QPA_PLATFORM": "offscreen"}) == ["xcb", "offscreen"]
+
+
+def test_the_window_needs_one_complete_platform(monkeypatch, capsys, fake_x_server: str) -> None:
+    """A Wayland session whose xcb libraries are missing still opens the window; when every
+    platform with a display lacks something, one E405 line names the command."""
+    lacks = {"xcb": [sysdeps.Missing("libxcb-icccm.so.4", sysdeps.WINDOW, "libxcb-icccm4")]}
+
+    def fake_check(names, audio=True):
+        return [m for n in names for m in lacks.get(n, [])]
+
+    monkeypatch.setattr(sysdeps, "check", fake_check)
+    monkeypatch.setattr(sysdeps, "is_root", lambda: False)
+    monkeypatch.setenv("AUDIO_STYLE_LANG", "en")
+    both = {"DISPLAY": fake_x_server, "WAYLAND_DISPLAY": "wayland-0"}
+    assert sysdeps.gui_preflight(env=both) == 0
+    assert capsys.readouterr().err == ""
+    assert sysdeps.gui_preflight(env={"DISPLAY": fake_x_server}) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("error E405: ") and "libxcb-icccm.so.4" in err[0]
+    assert "sudo apt-get install -y --no-install-recommends libxcb-icccm4" in err[0]
 
 
 def _gui(*args: str) -> list[str]:
@@ -253,27 +294,80 @@ def test_gui_without_a_display_says_so_in_one_line(tmp_path: Path) -> None:
         assert hint in lines[0] and "desktop session" in lines[0]
 
 
-@linux_only
-def test_the_app_opens_its_window_under_xvfb() -> None:
-    """``audio-style gui`` (make run's path, the xcb platform: not offscreen) on Xvfb; the X
-    server lists its main window as mapped (xwininfo)."""
-    missing = [t for t in ("xvfb-run", "xwininfo") if shutil.which(t) is None]
+@pytest.fixture
+def xvfb() -> Iterator[str]:
+    """A fresh Xvfb (it picks a free display itself: ``-displayfd``, no race with other X
+    servers on this machine); its ``DISPLAY``."""
+    missing = [t for t in ("Xvfb", "xwininfo") if shutil.which(t) is None]
     if missing:
         msg = f"{' and '.join(missing)} not installed (apt-get install xvfb xauth x11-utils)"
         if REQUIRE:
             pytest.fail(msg + " (REQUIRE_SERVICES=1)")
         pytest.skip(msg)
-    r = subprocess.run(
-        ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24"]
-        + [sys.executable, "-m", "tests.app.xvfb_window", "240"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    read, write = os.pipe()
+    server = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+        pass_fds=(write,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    assert r.returncode == 0, r.stdout + r.stderr
-    first = r.stdout.splitlines()[0]
-    assert first.startswith("window: 0x") and first.endswith("IsViewable"), r.stdout
-    width, height = (int(v) for v in first.split()[2].split("x"))
-    assert width >= 640 and height >= 400
-    assert "qt.qpa" not in r.stdout + r.stderr
+    os.close(write)
+    try:
+        with os.fdopen(read) as ready:  # the display number, once the server accepts clients
+            ready_r, _, _ = select.select([ready], [], [], 120)
+            number = ready.readline().strip() if ready_r else ""
+        assert number.isdigit(), "Xvfb did not start"
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def main_window(display: str) -> tuple[str, str] | None:
+    """``(window id, xwininfo -id output)`` of the app's main window once it is mapped."""
+
+    def xwininfo(*args: str) -> str:
+        cmd = ["xwininfo", "-display", display, *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout
+
+    # xwininfo quotes window names: the main window's title starts with "audio-style"
+    for m in re.finditer(r'^\s*(0x[0-9a-f]+) "audio-style', xwininfo("-root", "-tree"), re.M):
+        info = xwininfo("-id", m.group(1))
+        if "Map State: IsViewable" in info:
+            return m.group(1), info
+    return None
+
+
+@linux_only
+def test_the_app_opens_its_window_under_xvfb(xvfb: str, tmp_path: Path) -> None:
+    """``audio-style gui`` (make run's path: the pre-Qt check, then Qt on the xcb platform, not
+    offscreen) on an X server; the server lists the app's main window as mapped."""
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+    env.update(
+        DISPLAY=xvfb,
+        HOME=str(tmp_path),
+        XDG_CONFIG_HOME=str(tmp_path / ".config"),
+        AUDIO_STYLE_LANG="en",
+        AUDIO_STYLE_NO_INSTALL="1",  # a missing library fails the test instead of apt-get
+    )
+    log = tmp_path / "app.log"
+    with log.open("w") as out:
+        app = subprocess.Popen(_gui("gui"), env=env, stdout=out, stderr=subprocess.STDOUT)
+    found = None
+    try:
+        deadline = time.monotonic() + 240  # generous: a busy machine starts Qt slowly
+        while app.poll() is None and time.monotonic() < deadline and found is None:
+            found = main_window(xvfb)
+            time.sleep(0.2 if found else 0.5)
+    finally:
+        app.terminate()
+        try:
+            app.wait(30)
+        except subprocess.TimeoutExpired:
+            app.kill()
+            app.wait()
+    output = log.read_text()
+    assert found is not None, f"no audio-style window (exit status {app.returncode}):\n{output}"
+    width, height = (int(v) for v in re.findall(r"(?:Width|Height): (\d+)", found[1]))
+    assert width >= 640 and height >= 400, found[1]
+    assert "qt.qpa" not in output and "E40" not in output, output
