@@ -103,6 +103,7 @@ def test_parse_ldd_finds_the_not_found_lines() -> None:
     assert sysdeps.parse_ldd("\tlibc.so.6 => /lib/libc.so.6 (0x1)\n") == []
 
 
+@linux_only
 def test_elf_reader_agrees_with_ldd() -> None:
     plugin = _qt() / "Qt" / "plugins" / "platforms" / "libqxcb.so"
     needed = elf_needed(plugin)
