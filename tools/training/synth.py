@@ -26,9 +26,9 @@ from engine.estimator.features import (
     pair_features,
     similarity_of,
 )
-from engine.estimator.training.data import SAMPLE_RATE, Segments
 from engine.matching import PERCENTILES
 from engine.schema.preset import FilterType, ParametricBand
+from tools.training.data import SAMPLE_RATE, Segments
 
 F64 = NDArray[np.float64]
 F32 = NDArray[np.float32]
