@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from server import jobstore
 from server.api.intake import JobIntake, Submission
@@ -162,7 +162,7 @@ def test_scheduler_relays_on_notify(pg_url: str, tmp_path: Path) -> None:
     from server.scheduler.service import Scheduler
     from server.stack import Core, api_services
     from server.storage.local import LocalStorage
-    from tests.server.conftest import make_settings
+    from tests.server.conftest import make_settings, wait_for
 
     url = pg_url.replace("postgresql://", "postgresql+psycopg://")
     db = Database(url)
@@ -180,7 +180,14 @@ def test_scheduler_relays_on_notify(pg_url: str, tmp_path: Path) -> None:
     t = threading.Thread(target=Scheduler(settings, db, queue).run, args=(stop,), daemon=True)
     t.start()
     try:
-        time.sleep(1.0)  # first tick done, listening
+
+        def listening() -> bool:  # the scheduler LISTENs once its first tick is done
+            q = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+            q += f"query = 'LISTEN {jobstore.OUTBOX_CHANNEL}'"
+            with db.session() as s:
+                return bool(s.execute(text(q)).scalar_one())
+
+        wait_for(listening, 60, "the scheduler's LISTEN", 0.05)
         with db.session() as s:
             ((job, _),) = jobstore.create_jobs(s, [JobRequest(uid, _spec(uid, 2), "h")], 5)
             tids = set(s.execute(select(Task.id).where(Task.job_id == job.id)).scalars())
