@@ -12,7 +12,8 @@ LOCK := packaging/requirements/dev.lock
 # Every third-party package from the pinned, hash-checked lock (packaging/lock.sh: core + extras
 # app, server, dev; never gpu/torch), then the project itself without dependencies.
 $(STAMP): pyproject.toml $(LOCK)
-	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "make setup: $(PY) -m venv failed (Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q --require-hashes --no-deps -r $(LOCK)
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
@@ -20,10 +21,15 @@ $(STAMP): pyproject.toml $(LOCK)
 	  || { echo "make setup: $(LOCK) is behind pyproject.toml: run packaging/lock.sh" >&2; exit 1; }
 	@touch $(STAMP)
 
-setup: $(STAMP)  ## idempotent: .venv with the project and its extras
+# System libraries the app needs (Qt's platform plugin, PortAudio; app/sysdeps.py): installed
+# when root (or AUDIO_STYLE_SUDO=1), else one apt-get command is printed; never fails setup.
+setup: $(STAMP)  ## idempotent: .venv with the project and its extras, system libraries
+	@$(BIN)/python -m app.sysdeps --install
 
+# `audio-style gui` checks for a display and the window's libraries before Qt loads (one line)
 run: setup  ## launch the desktop app (falls back to the headless demo without app/)
-	@if [ -f app/main.py ]; then $(BIN)/audio-style gui; else $(MAKE) demo; fi
+	@if [ -f app/main.py ]; then AUDIO_STYLE_LAUNCHER="make run" $(BIN)/audio-style gui; \
+	else $(MAKE) demo; fi
 
 lint: setup
 	$(BIN)/ruff check .

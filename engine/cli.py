@@ -59,13 +59,15 @@ class _ProgressBar:
 
 def _add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help=T("device"))
+    p.add_argument("-v", "--verbose", action="store_true", help=T("verbose"))
 
 
-def _show_backend_line(quiet: bool) -> None:
-    """Let engine.backends' one line (GPU fallback) through to stderr unless ``-q``."""
+def _show_backend_line(verbose: bool) -> None:
+    """Let engine.backends' one line (``--device auto`` falling back to the CPU) through to
+    stderr with ``-v`` only: most machines have no GPU, so it is not news on every call."""
     lg = logging.getLogger("engine.backends")
     lg.handlers = [h for h in lg.handlers if not isinstance(h, _StderrLine)]
-    if not quiet:
+    if verbose:
         lg.addHandler(_StderrLine())
         lg.setLevel(logging.INFO)
         lg.propagate = False
@@ -163,7 +165,7 @@ def _outputs_for(targets: list[str], out: str, fmt: str | None) -> list[Path]:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from engine.pipeline import analyze_file
 
-    _show_backend_line(args.quiet)
+    _show_backend_line(args.verbose)
     bar = _ProgressBar(not args.quiet)
     try:
         an = drive(analyze_file(args.file, device=args.device), bar)
@@ -224,7 +226,7 @@ def cmd_match(args: argparse.Namespace) -> int:
             if not 0.0 <= pct <= 100.0:
                 raise AudioStyleError(ErrorCode.BAD_OPTION, name=name, reason="0-100")
         album = AlbumOptions(args.album_spread / 100.0, args.album_consistency / 100.0)
-    _show_backend_line(args.quiet)
+    _show_backend_line(args.verbose)
     bar = _ProgressBar(not args.quiet)
     try:
         results = drive(
@@ -301,7 +303,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from engine.presets import load_preset
 
     preset = load_preset(args.preset)
-    _show_backend_line(args.quiet)
+    _show_backend_line(args.verbose)
     bar = _ProgressBar(not args.quiet)
     try:
         res = drive(

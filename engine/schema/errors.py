@@ -44,6 +44,8 @@ class ErrorCode(StrEnum):
     CANCELED = "E401"
     GPU_UNAVAILABLE = "E402"
     MODEL_UNAVAILABLE = "E403"
+    NO_DISPLAY = "E404"
+    SYSTEM_LIBRARIES_MISSING = "E405"
     INTERNAL = "E499"
     # server / cloud (E5xx)
     UNAUTHORIZED = "E501"
@@ -142,6 +144,17 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.MODEL_UNAVAILABLE: (
         "The learned style estimator cannot run: {reason}",
         "无法运行学习型风格估计器：{reason}",
+    ),
+    ErrorCode.NO_DISPLAY: (
+        "No display to open the window on ({reason}): run it in a desktop session, or under a "
+        "virtual display: xvfb-run -a {command}",
+        "没有可打开窗口的显示器（{reason}）：请在桌面会话中运行，或在虚拟显示器下运行："
+        "xvfb-run -a {command}",
+    ),
+    ErrorCode.SYSTEM_LIBRARIES_MISSING: (
+        "The desktop window needs system libraries that are missing ({libraries}); install them "
+        "with: {command} (the command line works without them)",
+        "桌面窗口所需的系统库缺失（{libraries}）；请用以下命令安装：{command}（命令行不需要它们）",
     ),
     ErrorCode.INTERNAL: ("Internal error: {reason}", "内部错误：{reason}"),
     ErrorCode.UNAUTHORIZED: (
