@@ -34,7 +34,7 @@ run: setup  ## launch the desktop app (falls back to the headless demo without a
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy $(wildcard engine cloud server)
+	$(BIN)/mypy $(wildcard engine cloud server tools)
 	$(BIN)/lint-imports
 
 # PACKAGE_SMOKE=1: build the desktop bundle first; tests/packaging then runs it (.ci/run does)
@@ -42,10 +42,17 @@ test: setup lint $(if $(filter 1,$(PACKAGE_SMOKE)),package)  ## every test (serv
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 demo: setup  ## headless: CLI on generated demo clips, writes artifacts/demo/
-	$(BIN)/python -m engine.demo artifacts/demo
+	$(BIN)/python -m tools.demo artifacts/demo
 
-bench: setup  ## quality/speed benchmark against Matchering (separate venv)
-	$(BIN)/python -m engine.bench --out artifacts/bench
+bench: setup  ## quality/speed benchmark against Matchering (separate venv), then bench-timing
+	$(BIN)/python -m tools.bench --out artifacts/bench
+	$(BIN)/python -m tools.timing --out artifacts/bench
+
+# The timing figures the tests do not gate on (API p95 of 200 concurrent POST /jobs, the GUI's
+# largest event gap on a 10-minute match), printed against their targets: tools/timing.py
+.PHONY: bench-timing
+bench-timing: setup  ## API latency (burst + wrk) and GUI responsiveness figures with targets
+	$(BIN)/python -m tools.timing --out artifacts/bench
 
 # GPU: onnxruntime-gpu (the `gpu` extra) and the CPU wheel onnxruntime (a core dependency) install
 # the same package, so they are swapped, never both installed. Run setup-gpu again after
@@ -57,7 +64,7 @@ setup-gpu: setup  ## swap the CPU onnxruntime for onnxruntime-gpu (CUDA + cuDNN 
 	$(BIN)/python -c "import onnxruntime as o; print('onnxruntime', o.__version__, o.get_available_providers())"
 
 gpu-check: setup  ## parity + throughput of the onnxruntime backend on CUDA (CPU provider without one)
-	$(BIN)/python -m engine.gpu_check
+	$(BIN)/python -m tools.gpu_check
 
 # Learned style estimator (engine/estimator): PyTorch only here, in its own venv; the result is
 # resources/models/style-estimator.{onnx,json}. MUSIC_DIR=any folder of music to train on others.
@@ -67,8 +74,8 @@ MUSIC_DIR ?= $(TRAIN_MUSIC)
 train:  ## train the learned estimator (torch==2.13.0 CPU) and export resources/models/*.onnx
 	test -x .venv-train/bin/python || python3 -m venv .venv-train
 	.venv-train/bin/python -m pip install -q torch==2.13.0 onnx -e .
-	@if [ "$(MUSIC_DIR)" = "$(TRAIN_MUSIC)" ]; then engine/estimator/training/fetch_music.sh "$(MUSIC_DIR)"; fi
-	.venv-train/bin/python -m engine.estimator.training.train --music "$(MUSIC_DIR)" \
+	@if [ "$(MUSIC_DIR)" = "$(TRAIN_MUSIC)" ]; then tools/training/fetch_music.sh "$(MUSIC_DIR)"; fi
+	.venv-train/bin/python -m tools.training.train --music "$(MUSIC_DIR)" \
 	  --out resources/models --cache $(HOME)/.cache/audio-style-train/segments.npz
 
 package: setup  ## desktop bundle dist/audio-style/ (PyInstaller, CPU only; packaging/README.md)

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine.atomic import atomic_path
 from engine.schema.errors import ErrorCode
 from engine.schema.jobs import JobSpec
 from server import jobstore
@@ -99,13 +100,8 @@ class InputCache:
             with contextlib.suppress(OSError):
                 os.utime(path)
             return path
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".dl-")
-        os.close(fd)
-        try:
-            storage.get_file(bucket, key, Path(tmp))
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        with atomic_path(path, prefix=".dl-") as tmp:  # fsynced, renamed, directory fsynced
+            storage.get_file(bucket, key, tmp)
         self._evict()
         return path
 

@@ -18,7 +18,10 @@ from engine.backends.numpy_backend import NumpyBackend
 from engine.backends.ort_backend import OrtBackend
 from engine.cli import main
 from engine.dsp.fir import design_fir
-from engine.gpu_check import (
+from engine.presets import save_preset
+from engine.render import eq_batch, render_array_stats
+from engine.schema.errors import AudioStyleError, ErrorCode
+from tools.gpu_check import (
     SPECTRUM_RANGE_DB,
     SR,
     TOL_CPU_DBFS,
@@ -30,10 +33,7 @@ from engine.gpu_check import (
     parity,
     spectrum_error_db,
 )
-from engine.gpu_check import main as gpu_check_main
-from engine.presets import save_preset
-from engine.render import eq_batch, render_array_stats
-from engine.schema.errors import AudioStyleError, ErrorCode
+from tools.gpu_check import main as gpu_check_main
 
 
 @pytest.fixture(scope="module")
