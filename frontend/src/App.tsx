@@ -38,10 +38,8 @@ function SignIn({ lang, onDone, overlay }: { lang: Lang; onDone: () => void; ove
       await api.signIn(name, password);
       onDone();
     } catch (e) {
-      // a refused sign-in is the console's E530 (user name or password wrong)
-      setError(
-        e instanceof ApiError && e.status === 401 ? `E530: ${errorText(lang, "E530")}` : describe(lang, e),
-      );
+      // the API's code and wording: E514 (wrong user name or password), E507 (throttled), ...
+      setError(describe(lang, e));
     } finally {
       setBusy(false);
     }
