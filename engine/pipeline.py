@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
+import math
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from engine.presets import save_preset
 from engine.progress import Beside, CancelToken, Progress, check, drive, scaled
 from engine.render import BLOCK_FRAMES, RenderStats, render, render_array_stats
 from engine.report import build_report, save_report
+from engine.schema.delivery import DeliveryReport
 from engine.schema.errors import AudioStyleError, ErrorCode
 from engine.schema.options import MatchOptions
 from engine.schema.preset import Preset
@@ -35,6 +37,9 @@ KEEP_DECODED_BYTES = 256 * 1024 * 1024
 # files are read (and analysed, and rendered) in blocks of this many frames (~6 s at 44.1 kHz):
 # large enough that per-block overhead and thread hand-offs vanish, small enough for memory
 READ_BLOCK_FRAMES = 4 * BLOCK_FRAMES
+# codec-safe ceiling: renders after the first one, and the extra margin each one takes
+CODEC_SAFE_TRIES = 3
+CODEC_SAFE_MARGIN_DB = 0.1
 
 __all__ = [
     "Analysis",
@@ -323,8 +328,15 @@ def match_files(
             lo + 0.4 * step,
             hi - (0.1 * step if report_out else 0.0),
         )
+        safe: dict[str, Any] = {}
+        if options.codec_safe and preset.limiter.enabled:
+            preset, rendered, safe = yield from _codec_safe_render(
+                preset, target, out, rendered, fmt, cancel, backend, kept, (hi - 0.1 * step, hi)
+            )
         kept = None
         result = MatchResult(Path(target), Path(out), preset, rendered, t_an, refs)
+        if safe:
+            result.extra["codec_safe"] = safe
         if preset_out is not None:
             result.preset_path = _per_target(Path(preset_out), Path(target), n)
             save_preset(preset, result.preset_path, force=True)
@@ -335,13 +347,67 @@ def match_files(
                 hi,
             )
             result.report = build_report(
-                t_an, refs, out_an, preset, rendered.stats, str(target), str(out)
+                t_an,
+                refs,
+                out_an,
+                preset,
+                rendered.stats,
+                str(target),
+                str(out),
+                delivery_of(out),
             )
             result.report_path = _per_target(Path(report_out), Path(target), n)
             save_report(result.report, result.report_path)
         results.append(result)
     yield Progress("done", 1.0)
     return results
+
+
+def delivery_of(path: str | Path) -> DeliveryReport:
+    """The delivery check (:mod:`engine.delivery`) of a written file, all services."""
+    from engine.delivery import delivery_report
+
+    x, sr = io.read_audio(path)
+    return delivery_report(x, sr)
+
+
+def _codec_safe_render(
+    preset: Preset,
+    target: str | Path,
+    out: str | Path,
+    rendered: RenderResult,
+    fmt: str | None,
+    cancel: CancelToken | None,
+    backend: Backend,
+    kept: Sequence[NDArray[np.float32]] | None,
+    span: tuple[float, float],
+) -> Generator[Progress, None, tuple[Preset, RenderResult, dict[str, Any]]]:
+    """Lower the limiter's ceiling until the written result stays under the asked ceiling
+    after ``options.codec_safe``'s encode/decode (measured, at most :data:`CODEC_SAFE_TRIES`
+    renders more); the preset keeps the ceiling that was used, so ``apply`` reproduces it."""
+    from engine.delivery import codec_true_peak_dbtp
+
+    codec = preset.options.codec_safe
+    assert codec is not None
+    wanted = preset.options.ceiling_dbtp
+    tp = math.inf
+    for attempt in range(CODEC_SAFE_TRIES + 1):
+        x, sr = io.read_audio(out)
+        tp = codec_true_peak_dbtp(x, sr, codec)
+        del x
+        if tp <= wanted or attempt == CODEC_SAFE_TRIES:
+            break
+        ceiling = preset.limiter.ceiling_dbtp - (tp - wanted) - CODEC_SAFE_MARGIN_DB
+        preset = preset.model_copy(
+            update={"limiter": preset.limiter.model_copy(update={"ceiling_dbtp": ceiling})}
+        )
+        check(cancel)
+        render = render_file(
+            preset, target, out, fmt=fmt, force=True, cancel=cancel, device=backend, decoded=kept
+        )
+        rendered = yield from scaled(render, *span)
+    info = {"codec": codec, "ceiling": preset.limiter.ceiling_dbtp, "tp": round(tp, 2)}
+    return preset, rendered, info
 
 
 def _analyze_references(
