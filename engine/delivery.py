@@ -42,8 +42,9 @@ MONO_LOSS_LIMIT_DB: Final = -4.5
 """Mono fold-down loudness change below which the fold fails (uncorrelated L/R: -3 dB)."""
 CANCEL_BAND_DB: Final = -6.0
 """A band whose fold-down loses more than this cancels (3 dB worse than uncorrelated)."""
-CORRELATION_LIMIT: Final = 0.0
-"""Minimum short-term correlation below which the file fails (out-of-phase content)."""
+CORRELATION_LIMIT: Final = -0.2
+"""Minimum short-term correlation below which the file fails (out-of-phase content; wide
+but unrelated channels sit near 0)."""
 CLIP_LEVEL: Final = 10.0 ** (-0.01 / 20.0)
 CLIP_RUN: Final = 3
 """Samples at full scale (>= -0.01 dBFS) in runs of at least this many count as clipped."""

@@ -3,7 +3,10 @@
 Source: each service's own published guidance, as summarised by the services' artist/help
 pages and the AES TD1008 "Recommendations for loudness of internet audio streaming and
 on-demand distribution" (2021): Spotify for Artists "Loudness normalization" (-14 LUFS,
-positive gain only as far as the peak allows -1 dBTP; Ogg Vorbis ~320 kb/s "Very high"),
+positive gain only as far as the peak allows -1 dBTP; Ogg Vorbis ~320 kb/s "Very high" in
+its apps, AAC 256 kb/s in the web player: the check uses AAC 256, because the only Vorbis
+encoder in PyAV's wheel is FFmpeg's own experimental one, whose overshoot is far from
+libvorbis's and would misstate the result),
 Apple Music Sound Check (-16 LUFS, AAC 256 kb/s), YouTube (-14 LUFS, turned down only;
 Opus ~160 kb/s, itag 251), TIDAL (-14 LUFS, turned down only; AAC 320 kb/s "High"),
 Amazon Music (-14 LUFS, turned down only; AAC ~256 kb/s on the standard tier), SoundCloud
@@ -38,7 +41,7 @@ class Service:
 
 
 SERVICES: Final[tuple[Service, ...]] = (
-    Service("spotify", "Spotify", -14.0, True, -1.0, "vorbis-320"),
+    Service("spotify", "Spotify", -14.0, True, -1.0, "aac-256"),
     Service("apple", "Apple Music", -16.0, True, -1.0, "aac-256"),
     Service("youtube", "YouTube", -14.0, False, None, "opus-160"),
     Service("tidal", "TIDAL", -14.0, False, None, "aac-320"),
