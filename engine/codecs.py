@@ -245,6 +245,11 @@ def tolerance_frames(frames: int, sample_rate: int) -> int:
     return int(LENGTH_TOLERANCE_S * sample_rate + LENGTH_TOLERANCE_FRACTION * frames)
 
 
+def _packed(frame: Any, channels: int) -> F32:
+    """An interleaved float32 PyAV frame as ``(n, channels)`` samples."""
+    return np.asarray(frame.to_ndarray(), dtype=np.float32).reshape(-1, channels)
+
+
 class Decoder:
     """Decode a probed compressed file into exactly its declared number of frames.
 
@@ -301,9 +306,9 @@ class Decoder:
         resampler = av.AudioResampler(format="flt", layout=stream.codec_context.layout)
         for frame in self._container.decode(stream):
             for out in resampler.resample(frame):
-                yield out.to_ndarray().reshape(-1, self.channels)
+                yield _packed(out, self.channels)
         for out in resampler.resample(None):
-            yield out.to_ndarray().reshape(-1, self.channels)
+            yield _packed(out, self.channels)
 
     def _next_chunk(self) -> F32 | None:
         try:
@@ -438,7 +443,9 @@ def round_trip(x: NDArray[np.floating[Any]], sample_rate: int, codec: str) -> tu
         stream.layout = layout
         stream.bit_rate = spec.bitrate
         if spec.encoder == "vorbis":
-            stream.codec_context.options = {"strict": "-2"}  # FFmpeg's own encoder is "experimental"
+            stream.codec_context.options = {
+                "strict": "-2"
+            }  # FFmpeg's own encoder is "experimental"
         step = 4096
         for i in range(0, len(y), step):
             frame = av.AudioFrame.from_ndarray(
@@ -455,7 +462,7 @@ def round_trip(x: NDArray[np.floating[Any]], sample_rate: int, codec: str) -> tu
         s = src.streams.audio[0]
         resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)
         for frame in src.decode(s):
-            parts.extend(o.to_ndarray().reshape(-1, channels) for o in resampler.resample(frame))
-        parts.extend(o.to_ndarray().reshape(-1, channels) for o in resampler.resample(None))
+            parts.extend(_packed(o, channels) for o in resampler.resample(frame))
+        parts.extend(_packed(o, channels) for o in resampler.resample(None))
     decoded = np.concatenate(parts) if parts else np.zeros((0, channels), np.float32)
     return decoded.astype(np.float32, copy=False), rate

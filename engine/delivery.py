@@ -136,7 +136,9 @@ def mono_fold(x: NDArray[np.floating[Any]], sample_rate: int) -> MonoFold:
         losses.append(10 * math.log10(max(2 * float(pm[sel].sum()), 1e-30) / max(lr, 1e-30)))
     top = max(levels, default=0.0)
     cancelling = [
-        c for c, lo, lv in zip(centres, losses, levels, strict=True) if lv > top - 40 and lo < CANCEL_BAND_DB
+        c
+        for c, lo, lv in zip(centres, losses, levels, strict=True)
+        if lv > top - 40 and lo < CANCEL_BAND_DB
     ]
     return MonoFold(
         loss_db=float(max(loss, -120.0)),
@@ -231,7 +233,11 @@ def delivery_report(
     wanted = sorted({s.codec for s in services})
     with ThreadPoolExecutor(max_workers=min(4, len(wanted) or 1)) as pool:
         peaks = dict(
-            zip(wanted, pool.map(lambda c: codec_true_peak_dbtp(x, sample_rate, c), wanted), strict=True)
+            zip(
+                wanted,
+                pool.map(lambda c: codec_true_peak_dbtp(x, sample_rate, c), wanted),
+                strict=True,
+            )
         )
     rows = []
     for s in services:

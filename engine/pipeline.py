@@ -6,9 +6,9 @@ a :class:`CancelToken`. :func:`drive` runs one to completion.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-import math
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,8 @@ __all__ = [
     "analyze_array",
     "analyze_file",
     "build_preset",
+    "codec_safe_render",
+    "delivery_of",
     "drive",
     "match_files",
     "render_array",
@@ -330,9 +332,10 @@ def match_files(
         )
         safe: dict[str, Any] = {}
         if options.codec_safe and preset.limiter.enabled:
-            preset, rendered, safe = yield from _codec_safe_render(
-                preset, target, out, rendered, fmt, cancel, backend, kept, (hi - 0.1 * step, hi)
+            safe_render = codec_safe_render(
+                preset, target, out, rendered, fmt=fmt, cancel=cancel, device=backend, decoded=kept
             )
+            preset, rendered, safe = yield from scaled(safe_render, hi - 0.1 * step, hi)
         kept = None
         result = MatchResult(Path(target), Path(out), preset, rendered, t_an, refs)
         if safe:
@@ -371,20 +374,23 @@ def delivery_of(path: str | Path) -> DeliveryReport:
     return delivery_report(x, sr)
 
 
-def _codec_safe_render(
+def codec_safe_render(
     preset: Preset,
     target: str | Path,
     out: str | Path,
     rendered: RenderResult,
-    fmt: str | None,
-    cancel: CancelToken | None,
-    backend: Backend,
-    kept: Sequence[NDArray[np.float32]] | None,
-    span: tuple[float, float],
+    *,
+    fmt: str | None = None,
+    cancel: CancelToken | None = None,
+    device: str | Backend = "auto",
+    decoded: Sequence[NDArray[np.float32]] | None = None,
 ) -> Generator[Progress, None, tuple[Preset, RenderResult, dict[str, Any]]]:
-    """Lower the limiter's ceiling until the written result stays under the asked ceiling
-    after ``options.codec_safe``'s encode/decode (measured, at most :data:`CODEC_SAFE_TRIES`
-    renders more); the preset keeps the ceiling that was used, so ``apply`` reproduces it."""
+    """Codec-safe ceiling: lower the limiter's ceiling until the result written to ``out``
+    stays under ``preset.options.ceiling_dbtp`` after ``preset.options.codec_safe``'s
+    encode/decode (measured each time; at most :data:`CODEC_SAFE_TRIES` renders more).
+
+    Returns the preset actually used (it keeps the lowered ceiling, so ``apply`` reproduces
+    the file), its render, and ``{"codec", "ceiling", "tp"}`` (the codec's true peak)."""
     from engine.delivery import codec_true_peak_dbtp
 
     codec = preset.options.codec_safe
@@ -403,9 +409,11 @@ def _codec_safe_render(
         )
         check(cancel)
         render = render_file(
-            preset, target, out, fmt=fmt, force=True, cancel=cancel, device=backend, decoded=kept
+            preset, target, out, fmt=fmt, force=True, cancel=cancel, device=device, decoded=decoded
         )
-        rendered = yield from scaled(render, *span)
+        rendered = yield from scaled(
+            render, attempt / CODEC_SAFE_TRIES, (attempt + 1) / CODEC_SAFE_TRIES
+        )
     info = {"codec": codec, "ceiling": preset.limiter.ceiling_dbtp, "tp": round(tp, 2)}
     return preset, rendered, info
 

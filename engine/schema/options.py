@@ -11,12 +11,26 @@ AudioFormat = Literal["wav16", "wav24", "wav32f", "flac"]
 Estimator = Literal["rules", "learned"]
 Device = Literal["auto", "cpu", "gpu"]
 CODEC_NAMES = (
-    "aac-128", "aac-160", "aac-256", "aac-320", "opus-128", "opus-160", "vorbis-320",
-    "mp3-128", "mp3-320",
+    "aac-128",
+    "aac-160",
+    "aac-256",
+    "aac-320",
+    "opus-128",
+    "opus-160",
+    "vorbis-320",
+    "mp3-128",
+    "mp3-320",
 )  # engine.codecs.CODECS
 CodecName = Literal[
-    "aac-128", "aac-160", "aac-256", "aac-320", "opus-128", "opus-160", "vorbis-320",
-    "mp3-128", "mp3-320",
+    "aac-128",
+    "aac-160",
+    "aac-256",
+    "aac-320",
+    "opus-128",
+    "opus-160",
+    "vorbis-320",
+    "mp3-128",
+    "mp3-320",
 ]
 
 

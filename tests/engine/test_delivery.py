@@ -27,7 +27,10 @@ from engine.services import SERVICES, service_gain_db
 
 SR = 48000
 # ITU-R BS.1770-4, Table 1 and 2: K-weighting at 48 kHz
-SHELF = ([1.53512485958697, -2.69169618940638, 1.19839281085285], [1.0, -1.69065929318241, 0.73248077421585])
+SHELF = (
+    [1.53512485958697, -2.69169618940638, 1.19839281085285],
+    [1.0, -1.69065929318241, 0.73248077421585],
+)
 HIGHPASS = ([1.0, -2.0, 1.0], [1.0, -1.99004745483398, 0.99007225036621])
 
 
@@ -124,7 +127,9 @@ def test_hot_master_fails_after_aac_and_strict_exits_1(
     assert doc["passed"] is False and doc["services"][0]["key"] == "apple"
 
 
-def test_quiet_safe_master_passes_strict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_quiet_safe_master_passes_strict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     x = music_like(peak_dbtp=-6.0, seed=2)
     path = tmp_path / "safe.wav"
     sf.write(path, x, SR, subtype="FLOAT")
@@ -182,7 +187,9 @@ def test_service_gain_rules() -> None:
     assert service_gain_db(by_key["deezer"], -9.0, -1.0) == pytest.approx(-6.0)
 
 
-def test_unknown_platform_is_a_coded_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_platform_is_a_coded_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "a.wav"
     sf.write(path, sine(-20.0, 2.0), SR)
     assert main(["qc", str(path), "--platform", "napster"]) == 2

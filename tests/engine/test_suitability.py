@@ -44,7 +44,7 @@ def ms(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (x[:, 0] + x[:, 1]) / 2, (x[:, 0] - x[:, 1]) / 2
 
 
-BUMP = lambda f: 6 * np.exp(-np.log2(np.maximum(f, 1) / 1000) ** 2)  # noqa: E731
+BUMP = lambda f: 6 * np.exp(-(np.log2(np.maximum(f, 1) / 1000) ** 2))  # noqa: E731
 LOWPASS_16K = lambda f: np.where(f < 16000, 0.0, -30.0)  # noqa: E731  (an MP3's low-pass)
 
 
