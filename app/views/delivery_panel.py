@@ -88,7 +88,9 @@ class DeliveryPanel(QWidget):
                 self.tr("Peak after codec"),
             ],
         )
-        self.checks = _table(len(CHECK_KEYS), [self.tr("Check"), self.tr("Value"), self.tr("")])
+        self.checks = _table(
+            len(CHECK_KEYS), [self.tr("Check"), self.tr("Value"), self.tr("Verdict")]
+        )
         for r, name in enumerate(self.check_names()):
             self.checks.setItem(r, 0, _item(name, right=False))
         self.trust_title = QLabel(self.tr("Reference use"))
