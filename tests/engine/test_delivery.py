@@ -194,3 +194,13 @@ def test_unknown_platform_is_a_coded_error(
     sf.write(path, sine(-20.0, 2.0), SR)
     assert main(["qc", str(path), "--platform", "napster"]) == 2
     assert capsys.readouterr().err.startswith("error E301:")
+
+
+def test_every_trust_reason_and_aspect_has_both_texts() -> None:
+    from engine.cli_text import TEXTS
+
+    for reason in ("ok", "band_limited", "clipped", "over_limited", "near_mono"):
+        en, zh = TEXTS[f"why_{reason}"]
+        assert "{pct" in en and "{pct" in zh
+    for aspect in ("eq", "dynamics", "width"):
+        assert f"trust_{aspect}" in TEXTS
