@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,17 +10,6 @@ AUDIO_FORMATS = ("wav16", "wav24", "wav32f", "flac")
 AudioFormat = Literal["wav16", "wav24", "wav32f", "flac"]
 Estimator = Literal["rules", "learned"]
 Device = Literal["auto", "cpu", "gpu"]
-CODEC_NAMES = (
-    "aac-128",
-    "aac-160",
-    "aac-256",
-    "aac-320",
-    "opus-128",
-    "opus-160",
-    "vorbis-320",
-    "mp3-128",
-    "mp3-320",
-)  # engine.codecs.CODECS
 CodecName = Literal[
     "aac-128",
     "aac-160",
@@ -31,7 +20,8 @@ CodecName = Literal[
     "vorbis-320",
     "mp3-128",
     "mp3-320",
-]
+]  # engine.codecs.CODECS
+CODEC_NAMES: tuple[str, ...] = get_args(CodecName)
 
 
 class MatchOptions(BaseModel):

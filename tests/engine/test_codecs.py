@@ -235,3 +235,9 @@ def test_round_trip_codecs_decode_to_the_input_length() -> None:
         y, rate = codecs.round_trip(x, SR, name)
         assert abs(len(y) / rate - 2.0) < 0.1, name
         assert y.shape[1] == 2
+
+
+def test_codec_names_of_the_options_are_the_codecs() -> None:
+    from engine.schema.options import CODEC_NAMES
+
+    assert set(CODEC_NAMES) == set(codecs.CODECS)
