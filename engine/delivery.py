@@ -32,6 +32,7 @@ __all__ = [
     "codec_true_peak_dbtp",
     "delivery_report",
     "mono_fold",
+    "next_ceiling",
     "select_services",
 ]
 
@@ -53,6 +54,44 @@ DC_LIMIT_DBFS: Final = -50.0
 OCTAVE_CENTRES_HZ: Final = tuple(1000.0 * 2.0**k for k in range(-5, 5))  # 31.25 Hz .. 16 kHz
 _SHORT_TERM_S: Final = 3.0
 _OVER_HOP_S: Final = 0.01
+
+
+def next_ceiling(
+    unsafe: tuple[float, float],
+    safe: tuple[float, float] | None,
+    wanted_dbtp: float,
+    margin_db: float,
+) -> float | None:
+    """The next limiter ceiling to try for a codec-safe result (``None``: bracket closed).
+
+    Parameters
+    ----------
+    unsafe : (float, float)
+        The lowest ceiling tried whose codec true peak was over ``wanted_dbtp``, and that peak.
+    safe : (float, float) or None
+        The highest ceiling tried that stayed under, and its codec true peak.
+    wanted_dbtp : float
+        The ceiling the result must keep after the codec.
+    margin_db : float
+        Aim this far under ``wanted_dbtp``.
+
+    Returns
+    -------
+    float or None
+        Without a safe point: ``unsafe`` lowered by its codec overshoot (as if the overshoot
+        were constant); with one: the secant between both points aiming at
+        ``wanted - margin / 2``, kept 0.02 dB inside the bracket.
+    """
+    c_hi, tp_hi = unsafe
+    if safe is None:
+        return c_hi - (tp_hi - wanted_dbtp) - margin_db
+    c_lo, tp_lo = safe
+    if c_hi - c_lo < 0.05:
+        return None
+    slope = (tp_hi - tp_lo) / (c_hi - c_lo)
+    aim = wanted_dbtp - margin_db / 2
+    c = c_lo + (aim - tp_lo) / slope if slope > 0 else (c_lo + c_hi) / 2
+    return float(min(max(c, c_lo + 0.02), c_hi - 0.02))
 
 
 def select_services(names: Sequence[str]) -> list[Service]:

@@ -6,7 +6,7 @@ a :class:`CancelToken`. :func:`drive` runs one to completion.
 
 from __future__ import annotations
 
-import math
+import os
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,8 +38,9 @@ KEEP_DECODED_BYTES = 256 * 1024 * 1024
 # large enough that per-block overhead and thread hand-offs vanish, small enough for memory
 READ_BLOCK_FRAMES = 4 * BLOCK_FRAMES
 # codec-safe ceiling: renders after the first one, and the extra margin each one takes
-CODEC_SAFE_TRIES = 3
+CODEC_SAFE_TRIES = 4
 CODEC_SAFE_MARGIN_DB = 0.1
+CODEC_SAFE_CLOSE_DB = 0.3  # a safe result this close under the ceiling ends the search
 
 __all__ = [
     "Analysis",
@@ -387,35 +388,66 @@ def codec_safe_render(
 ) -> Generator[Progress, None, tuple[Preset, RenderResult, dict[str, Any]]]:
     """Codec-safe ceiling: lower the limiter's ceiling until the result written to ``out``
     stays under ``preset.options.ceiling_dbtp`` after ``preset.options.codec_safe``'s
-    encode/decode (measured each time; at most :data:`CODEC_SAFE_TRIES` renders more).
+    encode/decode, measured each time (:func:`engine.delivery.next_ceiling` picks the next
+    ceiling; at most :data:`CODEC_SAFE_TRIES` renders more, each into a temporary file that
+    replaces ``out`` only when it is safe, or the least unsafe so far).
 
     Returns the preset actually used (it keeps the lowered ceiling, so ``apply`` reproduces
     the file), its render, and ``{"codec", "ceiling", "tp"}`` (the codec's true peak)."""
-    from engine.delivery import codec_true_peak_dbtp
+    from engine.delivery import codec_true_peak_dbtp, next_ceiling
 
     codec = preset.options.codec_safe
     assert codec is not None
     wanted = preset.options.ceiling_dbtp
-    tp = math.inf
-    for attempt in range(CODEC_SAFE_TRIES + 1):
-        x, sr = io.read_audio(out)
-        tp = codec_true_peak_dbtp(x, sr, codec)
-        del x
-        if tp <= wanted or attempt == CODEC_SAFE_TRIES:
+    out_path = Path(out)
+
+    def measure(path: Path) -> float:
+        x, sr = io.read_audio(path)
+        return codec_true_peak_dbtp(x, sr, codec)
+
+    best_tp = measure(out_path)  # the file at ``out``
+    unsafe = (preset.limiter.ceiling_dbtp, best_tp)
+    safe: tuple[float, float] | None = None
+    for attempt in range(CODEC_SAFE_TRIES):
+        if best_tp <= wanted and wanted - best_tp <= CODEC_SAFE_CLOSE_DB:
             break
-        ceiling = preset.limiter.ceiling_dbtp - (tp - wanted) - CODEC_SAFE_MARGIN_DB
-        preset = preset.model_copy(
+        ceiling = next_ceiling(unsafe, safe, wanted, CODEC_SAFE_MARGIN_DB)
+        if ceiling is None:
+            break
+        check(cancel)
+        trial = preset.model_copy(
             update={"limiter": preset.limiter.model_copy(update={"ceiling_dbtp": ceiling})}
         )
-        check(cancel)
-        render = render_file(
-            preset, target, out, fmt=fmt, force=True, cancel=cancel, device=device, decoded=decoded
-        )
-        rendered = yield from scaled(
-            render, attempt / CODEC_SAFE_TRIES, (attempt + 1) / CODEC_SAFE_TRIES
-        )
-    info = {"codec": codec, "ceiling": preset.limiter.ceiling_dbtp, "tp": round(tp, 2)}
-    return preset, rendered, info
+        tmp = out_path.with_name(f".{out_path.name}.codec-safe-{attempt}{out_path.suffix}")
+        span = attempt / CODEC_SAFE_TRIES, (attempt + 1) / CODEC_SAFE_TRIES
+        try:
+            render = render_file(
+                trial,
+                target,
+                tmp,
+                fmt=fmt,
+                force=True,
+                cancel=cancel,
+                device=device,
+                decoded=decoded,
+            )
+            result = yield from scaled(render, *span)
+            tp = measure(tmp)
+            if tp <= wanted or (safe is None and tp < best_tp):
+                os.replace(tmp, out_path)
+                preset, rendered, best_tp = trial, result, tp
+        finally:
+            tmp.unlink(missing_ok=True)
+        if tp <= wanted:
+            safe = (ceiling, tp)
+        else:
+            unsafe = (ceiling, tp)
+    info = {"codec": codec, "ceiling": preset.limiter.ceiling_dbtp, "tp": round(best_tp, 2)}
+    return (
+        preset,
+        RenderResult(out_path, rendered.stats, rendered.sample_rate, rendered.channels),
+        info,
+    )
 
 
 def _analyze_references(

@@ -204,3 +204,54 @@ def test_every_trust_reason_and_aspect_has_both_texts() -> None:
         assert "{pct" in en and "{pct" in zh
     for aspect in ("eq", "dynamics", "width"):
         assert f"trust_{aspect}" in TEXTS
+
+
+def test_next_ceiling_brackets_the_codec_overshoot() -> None:
+    from engine.delivery import next_ceiling
+
+    # no safe point yet: lower by the overshoot measured at the unsafe ceiling (+ margin)
+    assert next_ceiling((-1.0, 0.5), None, -1.0, 0.1) == pytest.approx(-2.6)
+    # a safe point far under: the secant aims at wanted - margin / 2 inside the bracket
+    c = next_ceiling((-1.0, 0.5), (-2.6, -2.0), -1.0, 0.1)
+    assert c is not None and -2.6 < c < -1.0
+    assert c == pytest.approx(-2.6 + (-1.05 - -2.0) / (2.5 / 1.6))
+    assert next_ceiling((-1.0, 0.5), (-1.03, -1.2), -1.0, 0.1) is None  # bracket closed
+
+
+def test_match_with_codec_safe_ceiling_stays_under_after_aac(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = music_like(seconds=6.0, peak_dbtp=-12.0, seed=7)
+    reference = music_like(seconds=6.0, peak_dbtp=-0.1, seed=8)  # loud: the limiter works
+    sf.write(tmp_path / "t.wav", target, SR, subtype="FLOAT")
+    sf.write(tmp_path / "r.wav", reference, SR, subtype="FLOAT")
+    outs = {}
+    for name, extra in (("plain", []), ("safe", ["--codec-safe", "aac-256"])):
+        out = tmp_path / f"{name}.wav"
+        args = ["match", str(tmp_path / "t.wav"), "-r", str(tmp_path / "r.wav"), "-o", str(out)]
+        assert main([*args, "-q", "--format", "wav32f", "--preset-out", f"{out}.json", *extra]) == 0
+        outs[name] = sf.read(out, always_2d=True)[0]
+    printed = capsys.readouterr().out
+    assert "codec-safe ceiling:" in printed
+    plain_tp = true_peak_4x(aac_256_decode(outs["plain"]))
+    safe_tp = true_peak_4x(aac_256_decode(outs["safe"]))
+    assert plain_tp > -1.0  # the test needs an overshooting codec to mean anything
+    assert safe_tp <= -1.0 + 0.1  # independent oversampler: within 0.1 dB of the engine's
+    assert not list(tmp_path.glob(".*codec-safe*"))  # no trial renders left behind
+    # apply reproduces the codec-safe result from its preset (the lowered ceiling is in it)
+    assert (
+        main(
+            [
+                "apply",
+                str(tmp_path / "safe.wav.json"),
+                str(tmp_path / "t.wav"),
+                "-o",
+                str(tmp_path / "again.wav"),
+                "--format",
+                "wav32f",
+                "-q",
+            ]
+        )
+        == 0
+    )
+    assert np.array_equal(sf.read(tmp_path / "again.wav", always_2d=True)[0], outs["safe"])
