@@ -255,3 +255,17 @@ def test_match_with_codec_safe_ceiling_stays_under_after_aac(
         == 0
     )
     assert np.array_equal(sf.read(tmp_path / "again.wav", always_2d=True)[0], outs["safe"])
+
+
+def test_match_report_has_the_delivery_section(tmp_path: Path) -> None:
+    sf.write(tmp_path / "t.wav", music_like(seconds=4.0, peak_dbtp=-12.0, seed=3), SR)
+    sf.write(tmp_path / "r.wav", music_like(seconds=4.0, peak_dbtp=-1.0, seed=4), SR)
+    out, rep = tmp_path / "o.wav", tmp_path / "report.json"
+    args = ["match", str(tmp_path / "t.wav"), "-r", str(tmp_path / "r.wav"), "-o", str(out)]
+    assert main([*args, "--report", str(rep), "-q", "--format", "wav32f"]) == 0
+    doc = json.loads(rep.read_text())
+    x, _ = sf.read(out, always_2d=True)
+    expected = delivery_report(x, SR)
+    assert doc["delivery"] == json.loads(expected.model_dump_json())
+    aspects = {a["aspect"] for a in doc["reference_suitability"]["aspects"]}
+    assert aspects == {"eq", "dynamics", "width"}
