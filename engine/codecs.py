@@ -51,7 +51,12 @@ F32 = NDArray[np.float32]
 LENGTH_TOLERANCE_S: Final = 0.25
 """Absolute slack between declared and decoded length (encoder priming and padding)."""
 LENGTH_TOLERANCE_FRACTION: Final = 0.01
-"""Relative slack between declared and decoded length (MP3/ASF durations are estimates)."""
+"""Relative slack between declared and decoded length where the container counts samples
+(MP4 sample tables, Ogg granule positions)."""
+ESTIMATED_TOLERANCE_FRACTION: Final = 0.1
+"""Relative slack for MP3/WMA, whose declared length may be an estimate (an MP3 without a
+Xing/Info frame count: file size over the first frame's bit rate)."""
+_ESTIMATED_FORMATS: Final = frozenset({"MP3", "WMA"})
 _MAX_BOXES: Final = 4096
 _MAX_MOOV_BYTES: Final = 64 << 20  # a 4 h AAC track's index is about 3 MB
 _ASF_GUID: Final = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
@@ -240,9 +245,12 @@ def _declared_seconds(stream: Any, container: Any) -> float | None:
     return None
 
 
-def tolerance_frames(frames: int, sample_rate: int) -> int:
-    """Frames by which a decoded length may differ from the declared one."""
-    return int(LENGTH_TOLERANCE_S * sample_rate + LENGTH_TOLERANCE_FRACTION * frames)
+def tolerance_frames(frames: int, sample_rate: int, fmt: str = "M4A") -> int:
+    """Frames by which a decoded length may differ from the declared one (``fmt``: the
+    :class:`Declared` format)."""
+    exact = fmt not in _ESTIMATED_FORMATS
+    fraction = LENGTH_TOLERANCE_FRACTION if exact else ESTIMATED_TOLERANCE_FRACTION
+    return int(LENGTH_TOLERANCE_S * sample_rate + fraction * frames)
 
 
 def _packed(frame: Any, channels: int) -> F32:
@@ -260,10 +268,10 @@ class Decoder:
     ``UNSUPPORTED_FORMAT``.
     """
 
-    def __init__(self, path: Path, frames: int, channels: int, sample_rate: int) -> None:
+    def __init__(self, path: Path, frames: int, channels: int, sample_rate: int, fmt: str) -> None:
         self.path, self.frames, self.channels = path, frames, channels
         self.sample_rate = sample_rate
-        self.slack = tolerance_frames(frames, sample_rate)
+        self.slack = tolerance_frames(frames, sample_rate, fmt)
         self._container: Any = None
         self._chunks: Iterator[F32] = iter(())
         self._pending: F32 = np.zeros((0, channels), np.float32)

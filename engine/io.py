@@ -573,7 +573,7 @@ def _check_block_frames(block_frames: int) -> None:
 def _open_for_decoding(info: AudioInfo) -> sf.SoundFile | codecs.Decoder:
     """Open the probed file and make sure it is still the file that was probed."""
     if info.format in codecs.FORMAT_NAMES.values():
-        return codecs.Decoder(info.path, info.frames, info.channels, info.sample_rate)
+        return codecs.Decoder(info.path, info.frames, info.channels, info.sample_rate, info.format)
     try:
         f = sf.SoundFile(str(info.path))
     except (RuntimeError, TypeError, ValueError):
