@@ -34,18 +34,20 @@ CLIFF_DB: Final = 25.0
 of music is about 6-12 dB per octave up there)."""
 LOWPASS_SEARCH_HZ: Final = (5000.0, 19500.0)
 """Where a codec low-pass is looked for (above 19.5 kHz the converters' own filters sit)."""
-CLIPPED_FRACTION: Final = 1e-4
-"""Share of samples at full scale above which a reference counts as clipped."""
-OVER_LIMITED_PLR_DB: Final = 8.0
-"""Peak-to-loudness ratio below which a reference counts as over-limited (BS.1770-4 units)."""
+CLIPPED_FRACTION: Final = 1e-3
+"""Share of samples at full scale above which a reference counts as clipped (a limited
+master touches full scale now and then; a clipped one for 0.1 % of its samples or more)."""
+OVER_LIMITED_PLR_DB: Final = 6.0
+"""Peak-to-loudness ratio below which a reference counts as over-limited (BS.1770-4 units;
+loud modern masters sit at 6-8 dB)."""
 NEAR_MONO_DB: Final = -25.0
 """Broadband side/mid level below which a reference counts as (near) mono."""
 MONO_BASS_DB: Final = -20.0
 """Side/mid level below ``mono_bass_hz`` under which the reference's bass counts as mono."""
 MONO_BASS_GOAL_DB: Final = -30.0
 """Side/mid level the target's bass is brought to when the reference's bass is mono."""
-CLIPPED_DYNAMICS: Final = 0.25
-OVER_LIMITED_DYNAMICS: Final = 0.5
+CLIPPED_DYNAMICS: Final = 0.5
+OVER_LIMITED_DYNAMICS: Final = 0.75
 
 
 def band_limit_hz(freqs_hz: F64, level_db: F64, sample_rate: int) -> float | None:
@@ -78,7 +80,7 @@ def band_limit_hz(freqs_hz: F64, level_db: F64, sample_rate: int) -> float | Non
         if len(below) and len(above) and np.median(below) - above.max() > CLIFF_DB:
             # the edge: the last frequency still within 10 dB of the pass band
             passband = (freqs_hz >= f) & (freqs_hz <= hi) & (s >= np.median(below) - 10.0)
-            return float(freqs_hz[passband].max())
+            return float(np.max(freqs_hz[passband], initial=f))
     return None
 
 
@@ -103,12 +105,11 @@ def assess(target: Analysis, references: Sequence[Analysis]) -> ReferenceSuitabi
 
 
 def plan_options(options: MatchOptions, s: ReferenceSuitability) -> MatchOptions:
-    """The options the curves are built with: the EQ's range ends half an octave below a
-    detected low-pass (its 1/3-octave taper and smoothing then stay clear of the edge, so
-    nothing at or above it is copied)."""
+    """The options the curves are built with: the EQ's range ends 1/3 octave below a detected
+    low-pass (its 1/3-octave taper reaches zero at the edge, so nothing above it is copied)."""
     if s.band_limit_hz is None:
         return options
-    high = max(1000.0, min(options.high_hz, s.band_limit_hz * 2**-0.5))
+    high = max(1000.0, min(options.high_hz, s.band_limit_hz * 2 ** (-1 / 3)))
     return options.model_copy(update={"high_hz": high})
 
 

@@ -157,3 +157,12 @@ def test_bass_stays_mono_when_the_reference_bass_is() -> None:
         analyze_array(target, SR), [analyze_array(ref, SR)], MatchOptions(mono_bass_hz=0)
     )
     assert band_side_minus_mid(render_array(off, target, SR).audio, 30, 90) > -20.0
+
+
+def test_band_limit_when_the_level_already_dips_at_the_edge() -> None:
+    from engine.analysis.spectrum import log_grid
+
+    f = log_grid(SR, 48)
+    level = np.where(f < 9000, 0.0, np.where(f < 9600, -20.0, -60.0))
+    edge = suitability.band_limit_hz(f, level, SR)
+    assert edge is not None and 8000 < edge < 9700
