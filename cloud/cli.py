@@ -125,9 +125,10 @@ def cmd_logout(args: argparse.Namespace) -> int:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    from engine.cli import options_from_args
+    from engine.cli import options_from_args, parse_reference
 
-    options = options_from_args(args)
+    options = options_from_args(args)  # with the weights of `--reference R:0.7`
+    references = [parse_reference(r)[0] for r in args.reference]
     wait = args.wait or args.output is not None
     if args.output is not None and len(args.targets) > 1 and Path(args.output).is_file():
         raise AudioStyleError(ErrorCode.BAD_OPTION, name="-o", reason="must be a directory")
@@ -136,7 +137,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         try:
             acc = client.submit_files(
                 args.targets,
-                args.reference,
+                references,
                 options,
                 fmt=args.format,
                 name=args.name,

@@ -38,6 +38,9 @@ class ErrorCode(StrEnum):
     BAD_PRESET = "E302"
     PRESET_VERSION = "E303"
     CHANNEL_MISMATCH = "E304"
+    EXPORT_RATE_MISMATCH = "E305"
+    BAD_EXPORT = "E306"
+    FFMPEG_FILTER = "E307"
     # runtime (E4xx)
     CANCELED = "E401"
     GPU_UNAVAILABLE = "E402"
@@ -122,6 +125,19 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.CHANNEL_MISMATCH: (
         "Channel layout not supported for this operation: {reason}",
         "此操作不支持该声道布局：{reason}",
+    ),
+    ErrorCode.EXPORT_RATE_MISMATCH: (
+        "The impulse response is at {ir_rate} Hz but the target at {rate} Hz: "
+        "export it with --sample-rate {rate}",
+        "脉冲响应的采样率为 {ir_rate} Hz，而目标为 {rate} Hz：请用 --sample-rate {rate} 导出",
+    ),
+    ErrorCode.BAD_EXPORT: (
+        "Not an impulse-response WAV or ffmpeg filter chain of audio-style: {path}: {reason}",
+        "不是 audio-style 导出的脉冲响应 WAV 或 ffmpeg 滤镜链：{path}：{reason}",
+    ),
+    ErrorCode.FFMPEG_FILTER: (
+        "ffmpeg could not run the filter chain: {reason}",
+        "ffmpeg 无法运行该滤镜链：{reason}",
     ),
     ErrorCode.CANCELED: ("Canceled", "已取消"),
     ErrorCode.GPU_UNAVAILABLE: (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +22,8 @@ CodecName = Literal[
     "mp3-320",
 ]  # engine.codecs.CODECS
 CODEC_NAMES: tuple[str, ...] = get_args(CodecName)
+ReferenceMode = Literal["range", "average"]
+ReferenceWeight = Annotated[float, Field(gt=0, le=1)]
 
 
 class MatchOptions(BaseModel):
@@ -57,6 +59,11 @@ class MatchOptions(BaseModel):
     )
     estimator: Estimator = "rules"
     device: Device = "auto"
+    # several references (engine.ranges): correct only outside their spread, or average them
+    reference_mode: ReferenceMode = "range"
+    reference_weights: list[ReferenceWeight] | None = Field(
+        None, description="one weight per reference (0 < w <= 1); None = all 1"
+    )
 
     def scaled(self, aspect_amount: float, enabled: bool) -> float:
         """Effective 0..1 factor for one aspect (master amount x aspect amount)."""
