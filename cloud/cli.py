@@ -132,6 +132,12 @@ def cmd_submit(args: argparse.Namespace) -> int:
     wait = args.wait or args.output is not None
     if args.output is not None and len(args.targets) > 1 and Path(args.output).is_file():
         raise AudioStyleError(ErrorCode.BAD_OPTION, name="-o", reason="must be a directory")
+    if args.output is not None and not args.force:  # before anything is uploaded
+        from cloud.client import planned_outputs
+
+        for dest in planned_outputs(args.output, args.targets, args.format):
+            if dest.exists():
+                raise AudioStyleError(ErrorCode.OUTPUT_EXISTS, path=str(dest))
     bar = _Bar(not args.quiet)
     with _client(args) as client:
         try:

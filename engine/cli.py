@@ -9,6 +9,7 @@ Bad input: one line ``error E1xx: ...`` on stderr and exit status 2, never a tra
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -60,13 +61,15 @@ class _ProgressBar:
 
 def _add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help=T("device"))
+    p.add_argument("-v", "--verbose", action="store_true", help=T("verbose"))
 
 
-def _show_backend_line(quiet: bool) -> None:
-    """Let engine.backends' one line (GPU fallback) through to stderr unless ``-q``."""
+def _show_backend_line(verbose: bool) -> None:
+    """Let engine.backends' one line (``--device auto`` falling back to the CPU) through to
+    stderr with ``-v`` only: most machines have no GPU, so it is not news on every call."""
     lg = logging.getLogger("engine.backends")
     lg.handlers = [h for h in lg.handlers if not isinstance(h, _StderrLine)]
-    if not quiet:
+    if verbose:
         lg.addHandler(_StderrLine())
         lg.setLevel(logging.INFO)
         lg.propagate = False
@@ -171,7 +174,7 @@ def _outputs_for(targets: list[str], out: str, fmt: str | None) -> list[Path]:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from engine.pipeline import analyze_file
 
-    _show_backend_line(args.quiet)
+    _show_backend_line(args.verbose)
     bar = _ProgressBar(not args.quiet)
     try:
         an = drive(analyze_file(args.file, device=args.device), bar)
@@ -232,7 +235,7 @@ def cmd_match(args: argparse.Namespace) -> int:
             if not 0.0 <= pct <= 100.0:
                 raise AudioStyleError(ErrorCode.BAD_OPTION, name=name, reason="0-100")
         album = AlbumOptions(args.album_spread / 100.0, args.album_consistency / 100.0)
-    _show_backend_line(args.quiet)
+    _show_backend_line(args.verbose)
     bar = _ProgressBar(not args.quiet)
     try:
         results = drive(
@@ -314,7 +317,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from engine.presets import load_preset
 
     preset = load_preset(args.preset)
-    _show_backend_line(args.quiet)
+    _show_backend_line(args.verbose)
     bar = _ProgressBar(not args.quiet)
     try:
         res = drive(
@@ -507,6 +510,16 @@ def _preselect_language(argv: Sequence[str]) -> None:
             set_language(a.split("=", 1)[1])
 
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a process the pipe killed
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so that the flush at exit does not fail on the pipe again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``audio-style`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -515,6 +528,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
+        sys.stdout.flush()  # a closed pipe fails here, inside the handlers below
         return code
     except AudioStyleError as exc:
         print(exc.one_line(current_language()), file=sys.stderr)
@@ -522,6 +536,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(T("interrupted"), file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `... | head` stopped reading: exit quietly, as SIGPIPE would
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
     except MemoryError:
         err = AudioStyleError(ErrorCode.INTERNAL, reason="out of memory")
         print(err.one_line(), file=sys.stderr)

@@ -131,6 +131,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "export_out": ("output file", "输出文件"),
     "estimator": ("style estimator: rules or learned", "风格估计器：rules 或 learned"),
     "device": ("compute device: auto, cpu or gpu", "计算设备：auto、cpu 或 gpu"),
+    "verbose": (
+        "also say when --device auto computes on the CPU for want of a GPU",
+        "--device auto 因没有 GPU 而改用 CPU 时也予以说明",
+    ),
     "wrote": ("wrote", "已写入"),
     "interrupted": ("interrupted", "已中断"),
     "missing_extra": (

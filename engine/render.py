@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.analysis.loudness import (
+    LOUDNESS_OFFSET_DB,
     KWeightedEnergy,
     channel_weights,
     integrated_loudness,
@@ -378,7 +379,7 @@ def plan_gains(
     dyn = np.zeros_like(kw)
     d = preset.dynamics
     if d.enabled and abs(d.ratio - 1.0) > 1e-6 and np.isfinite(eq_lufs):
-        level = -0.691 + level_envelope_db(kw, int(round(d.detector_ms * hops_per_ms)))
+        level = LOUDNESS_OFFSET_DB + level_envelope_db(kw, int(round(d.detector_ms * hops_per_ms)))
         dyn = compressor_gain_db(
             level,
             eq_lufs + d.threshold_lu,

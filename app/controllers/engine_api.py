@@ -18,11 +18,12 @@ class EngineApi:
     ranges: Any = None  # spectrum_range (several references as a range)
     album: Any = None  # AlbumOptions (album mode of the batch)
     exports: Any = None  # ir.write_impulse_responses, ffmpeg.export_ffmpeg
+    backends: Any = None  # cuda_status, reason_text: the device "Automatic" computes on
 
 
 def default_engine() -> EngineApi:
     """The real engine (imported lazily: the app starts before numpy-heavy imports)."""
-    from engine import album, eqfit, io, pipeline, presets, ranges, report
+    from engine import album, backends, eqfit, io, pipeline, presets, ranges, report
     from engine.exports import ffmpeg, ir
 
     @dataclass
@@ -39,4 +40,5 @@ def default_engine() -> EngineApi:
         ranges=ranges,
         album=album,
         exports=_Exports(ir=ir, ffmpeg=ffmpeg),
+        backends=backends,
     )

@@ -479,6 +479,19 @@ class MainController(QObject):
 
     # -- matching ----------------------------------------------------------------------------
 
+    def device_note(self) -> str:
+        """What the "Automatic" processing device computes on here, and why not on the GPU
+        (the settings dialog; the CLI says it only with ``-v``)."""
+        backends = self.engine.backends
+        if backends is None:
+            return ""
+        ok, key, detail = backends.cuda_status()
+        if ok:
+            return self.tr("Automatic computes on the GPU (CUDA) here.")
+        return self.tr("Automatic computes on the CPU here: {reason}.").format(
+            reason=backends.reason_text(key, detail)
+        )
+
     def set_options(self, **changes: Any) -> None:
         """Change match options (validated); re-renders the loop preview after a short pause."""
         try:

@@ -491,7 +491,9 @@ class MainWindow(QMainWindow):
         return dlg
 
     def open_settings(self) -> SettingsDialog:
-        dlg = SettingsDialog(self.c.settings, self.c.player.output.devices(), self)
+        dlg = SettingsDialog(
+            self.c.settings, self.c.player.output.devices(), self, self.c.device_note()
+        )
 
         def apply() -> None:
             old_lang = self.c.settings.language

@@ -21,7 +21,13 @@ from engine.schema.options import CODEC_NAMES
 class SettingsDialog(QDialog):
     """Edits a copy of the settings; ``apply_to(settings)`` writes the choices back."""
 
-    def __init__(self, s: AppSettings, devices: list[str], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        s: AppSettings,
+        devices: list[str],
+        parent: QWidget | None = None,
+        device_note: str = "",
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Settings"))
         self.language = QComboBox()
@@ -62,6 +68,11 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("Language"), self.language)
         form.addRow("", note)
         form.addRow(self.tr("Processing device"), self.device)
+        self.device_note = QLabel(device_note)  # which device "Automatic" uses here, and why
+        self.device_note.setWordWrap(True)
+        self.device_note.setStyleSheet(f"color: {MUTED};")
+        if device_note:
+            form.addRow("", self.device_note)
         form.addRow(self.tr("Audio output"), self.audio)
         form.addRow(self.tr("Default audio format"), self.format)
         form.addRow(self.tr("Codec-safe ceiling"), self.codec_safe)

@@ -8,6 +8,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 AUDIO_FORMATS = ("wav16", "wav24", "wav32f", "flac")
 AudioFormat = Literal["wav16", "wav24", "wav32f", "flac"]
+FORMAT_EXT = {"wav16": "wav", "wav24": "wav", "wav32f": "wav", "flac": "flac"}
+
+
+def output_extension(fmt: str | None, target_name: str) -> str:
+    """File extension of a job's output: the format's, else the target's (wav or flac)."""
+    if fmt:
+        return FORMAT_EXT[fmt]
+    ext = target_name.rsplit(".", 1)[-1].lower() if "." in target_name else ""
+    return ext if ext in ("wav", "flac") else "wav"
+
+
 Estimator = Literal["rules", "learned"]
 Device = Literal["auto", "cpu", "gpu"]
 CodecName = Literal[

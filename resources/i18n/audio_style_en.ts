@@ -724,6 +724,14 @@
         <translation>Loading {name}</translation>
     </message>
     <message>
+        <source>Automatic computes on the GPU (CUDA) here.</source>
+        <translation>Automatic computes on the GPU (CUDA) here.</translation>
+    </message>
+    <message>
+        <source>Automatic computes on the CPU here: {reason}.</source>
+        <translation>Automatic computes on the CPU here: {reason}.</translation>
+    </message>
+    <message>
         <source>Add a reference and a target first.</source>
         <translation>Add a reference and a target first.</translation>
     </message>

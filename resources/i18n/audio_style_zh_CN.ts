@@ -724,6 +724,14 @@
         <translation>正在载入 {name}</translation>
     </message>
     <message>
+        <source>Automatic computes on the GPU (CUDA) here.</source>
+        <translation>“自动”在本机使用 GPU（CUDA）计算。</translation>
+    </message>
+    <message>
+        <source>Automatic computes on the CPU here: {reason}.</source>
+        <translation>“自动”在本机使用 CPU 计算：{reason}。</translation>
+    </message>
+    <message>
         <source>Add a reference and a target first.</source>
         <translation>请先添加参考曲目和目标曲目。</translation>
     </message>
