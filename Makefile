@@ -147,7 +147,7 @@ images:  ## build the api, console, scheduler and worker images tagged with the 
 	    -t $(REGISTRY)/audio-style-worker:$(IMAGE_TAG)-gpu . ; fi
 	@echo "built $(REGISTRY)/audio-style-{api,console,scheduler,worker}:$(IMAGE_TAG)"
 
-screenshots: setup  ## PNGs of the app after a match, export dialog, error, web console pages (en + zh) -> artifacts/screenshots/
+screenshots: setup  ## PNGs of the app after a match, Delivery panel, export dialog, error, web console pages (en + zh) -> artifacts/screenshots/
 	@if command -v xvfb-run >/dev/null; then \
 		xvfb-run -a -s "-screen 0 1920x1200x24" $(BIN)/python -m app.screenshots artifacts/screenshots; \
 	else \

@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from engine import __version__, io
 from engine.analysis import Analysis
 from engine.render import RenderStats
+from engine.schema.delivery import DeliveryReport
 from engine.schema.preset import Preset
 
 F64 = NDArray[np.float64]
@@ -67,8 +68,10 @@ def build_report(
     stats: RenderStats,
     target_path: str,
     output_path: str,
+    delivery: DeliveryReport | None = None,
 ) -> dict[str, Any]:
-    """The report JSON (keys stay English in every language)."""
+    """The report JSON (keys stay English in every language); ``delivery``: the output's
+    delivery check (:mod:`engine.delivery`), with how the reference was used."""
     ref = references[0]
     return {
         "kind": "audio-style-report",
@@ -98,6 +101,10 @@ def build_report(
             "eq_fit_error_db": preset.eq.mid.fit_error_db,
             "dynamics": preset.dynamics.model_dump(),
         },
+        "reference_suitability": None
+        if preset.suitability is None
+        else preset.suitability.model_dump(),
+        "delivery": None if delivery is None else delivery.model_dump(),
     }
 
 
