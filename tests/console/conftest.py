@@ -44,9 +44,13 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 DIST = ROOT / "frontend" / "dist"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless chromium for the session."""
+    """One headless chromium per test module.
+
+    Module scope, not session: Playwright's sync API keeps an asyncio loop running on this
+    thread while it is started, so later tests' ``asyncio.run`` would fail until it stops.
+    """
     if not Path(CHROMIUM).is_file():
         unavailable("chromium", f"{CHROMIUM} missing (apt-get install chromium)")
     if not (DIST / "index.html").is_file():

@@ -112,6 +112,17 @@ def chunked_flood(
                     sent += chunk
                     ended = sent >= total
                     pending = memoryview(b"0\r\n\r\n" if ended else piece)
+        # the answer may already sit in the receive buffer when a send or recv saw the reset
+        # that the server's close after an early answer provokes: read what is left
+        s.settimeout(2.0)
+        while b"\r\n" not in answer:
+            try:
+                data = s.recv(65536)
+            except OSError:
+                break
+            if not data:
+                break
+            answer += data
     finally:
         s.close()
     status = None
