@@ -21,7 +21,13 @@ from engine.backends import Backend, get_backend
 from engine.matching import build_preset
 from engine.presets import save_preset
 from engine.progress import Beside, CancelToken, Progress, check, drive, scaled
-from engine.render import BLOCK_FRAMES, RenderStats, render, render_array_stats
+from engine.render import (
+    BLOCK_FRAMES,
+    RenderStats,
+    loudness_shortfall_lu,
+    render,
+    render_array_stats,
+)
 from engine.report import build_report, save_report
 from engine.schema.errors import AudioStyleError, ErrorCode
 from engine.schema.options import MatchOptions
@@ -47,6 +53,7 @@ __all__ = [
     "analyze_file",
     "build_preset",
     "drive",
+    "loudness_shortfall_lu",
     "match_files",
     "render_array",
     "render_file",

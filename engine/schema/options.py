@@ -10,6 +10,8 @@ AUDIO_FORMATS = ("wav16", "wav24", "wav32f", "flac")
 AudioFormat = Literal["wav16", "wav24", "wav32f", "flac"]
 Estimator = Literal["rules", "learned"]
 Device = Literal["auto", "cpu", "gpu"]
+# chosen on the three benchmark case sets (references at -5..-16 LUFS): see docs/architecture.md
+DEFAULT_MAX_LIMITING_DB = 12.0
 
 
 class MatchOptions(BaseModel):
@@ -37,6 +39,13 @@ class MatchOptions(BaseModel):
     high_hz: float = Field(20000.0, ge=1000, le=96000, description="EQ is flat above this")
     target_lufs: float | None = Field(None, ge=-70, le=0, description="None = the reference's")
     ceiling_dbtp: float = Field(-1.0, ge=-20, le=0)
+    max_limiting_db: float = Field(
+        DEFAULT_MAX_LIMITING_DB,
+        ge=0,
+        le=24,
+        description="most the limiter may take to reach the loudness target (dB of gain "
+        "reduction beyond the level where it starts working); past it the output stays quieter",
+    )
     estimator: Estimator = "rules"
     device: Device = "auto"
 
