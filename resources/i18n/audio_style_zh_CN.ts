@@ -161,11 +161,11 @@
         <translation>匹配多少音色平衡（均衡曲线）</translation>
     </message>
     <message>
-        <source>How much of the reference's dynamics is matched</source>
+        <source>How much of the reference&apos;s dynamics is matched</source>
         <translation>匹配多少参考曲目的动态</translation>
     </message>
     <message>
-        <source>How much of the reference's stereo width is matched</source>
+        <source>How much of the reference&apos;s stereo width is matched</source>
         <translation>匹配多少参考曲目的立体声宽度</translation>
     </message>
     <message>
@@ -209,11 +209,19 @@
         <translation>上限</translation>
     </message>
     <message>
+        <source>Most limiting the loudness target may take; past it the result stays quieter than the target</source>
+        <translation>为达到目标响度最多允许的限幅量；超过时结果保持比目标更低的响度</translation>
+    </message>
+    <message>
+        <source>Max limiting</source>
+        <translation>最大限幅</translation>
+    </message>
+    <message>
         <source>Override</source>
         <translation>自定义</translation>
     </message>
     <message>
-        <source>Use this loudness instead of the reference's</source>
+        <source>Use this loudness instead of the reference&apos;s</source>
         <translation>使用此响度，而不是参考曲目的响度</translation>
     </message>
     <message>
@@ -568,6 +576,10 @@
     <message>
         <source>Matching {name}</source>
         <translation>正在匹配 {name}</translation>
+    </message>
+    <message>
+        <source>{target:.1f} LUFS would need more than {budget:g} dB of limiting (Max limiting); left at {lufs:.1f} LUFS.</source>
+        <translation>达到 {target:.1f} LUFS 需要超过 {budget:g} dB 的限幅（最大限幅）；停在 {lufs:.1f} LUFS。</translation>
     </message>
     <message>
         <source>Result of {name} opened.</source>
