@@ -49,7 +49,8 @@ LEARNED_ASPECTS = frozenset({"eq"})
 # reference_similarity: band of the fine-structure correlation, and the similarities that map
 # to trust 0 and 1 (chosen on the three benchmark case sets, see docs/architecture.md)
 SIMILARITY_LOW_HZ = 50.0
-SIMILARITY_HIGH_HZ = 12000.0
+SIMILARITY_HIGH_HZ = 16000.0
+SIMILARITY_SMOOTHING_OCT = 2.0
 TRUST_SIMILARITY = (0.35, 0.80)
 DYNAMICS_FLOOR = 0.0  # another song's dynamics are its content: only trusted ones are copied
 # overshoots the limiter's fast (clipper-like, no release) stage takes before its release
@@ -135,8 +136,8 @@ def reference_similarity(
 
 
 def _fine_correlation(a_db: F64, b_db: F64, sel: NDArray[np.bool_]) -> float:
-    fa = (a_db - smooth_octaves(a_db, POINTS_PER_OCTAVE, 1.0))[sel]
-    fb = (b_db - smooth_octaves(b_db, POINTS_PER_OCTAVE, 1.0))[sel]
+    fa = (a_db - smooth_octaves(a_db, POINTS_PER_OCTAVE, SIMILARITY_SMOOTHING_OCT))[sel]
+    fb = (b_db - smooth_octaves(b_db, POINTS_PER_OCTAVE, SIMILARITY_SMOOTHING_OCT))[sel]
     a, b = fa - fa.mean(), fb - fb.mean()
     den = float(np.sqrt(np.sum(a * a) * np.sum(b * b)))
     return float(np.sum(a * b) / den) if den > 0 else 0.0
