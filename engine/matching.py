@@ -50,7 +50,7 @@ LEARNED_ASPECTS = frozenset({"eq"})
 # to trust 0 and 1 (chosen on the three benchmark case sets, see docs/architecture.md)
 SIMILARITY_LOW_HZ = 50.0
 SIMILARITY_HIGH_HZ = 16000.0
-SIMILARITY_SMOOTHING_OCT = 2.0
+SIMILARITY_SMOOTHING_OCT = 1.0
 TRUST_SIMILARITY = (0.35, 0.80)
 DYNAMICS_FLOOR = 0.0  # another song's dynamics are its content: only trusted ones are copied
 # overshoots the limiter's fast (clipper-like, no release) stage takes before its release
