@@ -55,7 +55,7 @@ TRUST_SIMILARITY = (0.35, 0.80)
 DYNAMICS_FLOOR = 0.0  # another song's dynamics are its content: only trusted ones are copied
 # overshoots the limiter's fast (clipper-like, no release) stage takes before its release
 # stage: chosen on the three benchmark case sets, see docs/architecture.md
-FAST_STAGE_DB = 0.0
+FAST_STAGE_DB = 4.0
 
 
 @dataclass

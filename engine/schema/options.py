@@ -11,7 +11,7 @@ AudioFormat = Literal["wav16", "wav24", "wav32f", "flac"]
 Estimator = Literal["rules", "learned"]
 Device = Literal["auto", "cpu", "gpu"]
 # chosen on the three benchmark case sets (references at -5..-16 LUFS): see docs/architecture.md
-DEFAULT_MAX_LIMITING_DB = 12.0
+DEFAULT_MAX_LIMITING_DB = 24.0
 
 
 class MatchOptions(BaseModel):
