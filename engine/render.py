@@ -409,6 +409,7 @@ def plan_gains(
             max(1, int(round(lim_cfg.lookahead_ms * hops_per_ms))),
             lim_cfg.release_ms * hops_per_ms,
             lim_cfg.fast_stage_db,
+            int(round(lim_cfg.program_release_window_ms * hops_per_ms)),
         )
         return lim if tp_fix_db is None else lim + tp_fix_db
 
