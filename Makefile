@@ -12,7 +12,8 @@ LOCK := packaging/requirements/dev.lock
 # Every third-party package from the pinned, hash-checked lock (packaging/lock.sh: core + extras
 # app, server, dev; never gpu/torch), then the project itself without dependencies.
 $(STAMP): pyproject.toml $(LOCK)
-	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "make setup: $(PY) -m venv failed (Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q --require-hashes --no-deps -r $(LOCK)
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
@@ -20,15 +21,20 @@ $(STAMP): pyproject.toml $(LOCK)
 	  || { echo "make setup: $(LOCK) is behind pyproject.toml: run packaging/lock.sh" >&2; exit 1; }
 	@touch $(STAMP)
 
-setup: $(STAMP)  ## idempotent: .venv with the project and its extras
+# System libraries the app needs (Qt's platform plugin, PortAudio; app/sysdeps.py): installed
+# when root (or AUDIO_STYLE_SUDO=1), else one apt-get command is printed; never fails setup.
+setup: $(STAMP)  ## idempotent: .venv with the project and its extras, system libraries
+	@$(BIN)/python -m app.sysdeps --install
 
+# `audio-style gui` checks for a display and the window's libraries before Qt loads (one line)
 run: setup  ## launch the desktop app (falls back to the headless demo without app/)
-	@if [ -f app/main.py ]; then $(BIN)/audio-style gui; else $(MAKE) demo; fi
+	@if [ -f app/main.py ]; then AUDIO_STYLE_LAUNCHER="make run" $(BIN)/audio-style gui; \
+	else $(MAKE) demo; fi
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy $(wildcard engine cloud server)
+	$(BIN)/mypy $(wildcard engine cloud server tools)
 	$(BIN)/lint-imports
 
 # PACKAGE_SMOKE=1: build the desktop bundle first; tests/packaging then runs it (.ci/run does)
@@ -36,10 +42,17 @@ test: setup lint $(if $(filter 1,$(PACKAGE_SMOKE)),package)  ## every test (serv
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 demo: setup  ## headless: CLI on generated demo clips, writes artifacts/demo/
-	$(BIN)/python -m engine.demo artifacts/demo
+	$(BIN)/python -m tools.demo artifacts/demo
 
-bench: setup  ## quality/speed benchmark against Matchering (separate venv)
-	$(BIN)/python -m engine.bench --out artifacts/bench
+bench: setup  ## quality/speed benchmark against Matchering (separate venv), then bench-timing
+	$(BIN)/python -m tools.bench --out artifacts/bench
+	$(BIN)/python -m tools.timing --out artifacts/bench
+
+# The timing figures the tests do not gate on (API p95 of 200 concurrent POST /jobs, the GUI's
+# largest event gap on a 10-minute match), printed against their targets: tools/timing.py
+.PHONY: bench-timing
+bench-timing: setup  ## API latency (burst + wrk) and GUI responsiveness figures with targets
+	$(BIN)/python -m tools.timing --out artifacts/bench
 
 # GPU: onnxruntime-gpu (the `gpu` extra) and the CPU wheel onnxruntime (a core dependency) install
 # the same package, so they are swapped, never both installed. Run setup-gpu again after
@@ -51,7 +64,7 @@ setup-gpu: setup  ## swap the CPU onnxruntime for onnxruntime-gpu (CUDA + cuDNN 
 	$(BIN)/python -c "import onnxruntime as o; print('onnxruntime', o.__version__, o.get_available_providers())"
 
 gpu-check: setup  ## parity + throughput of the onnxruntime backend on CUDA (CPU provider without one)
-	$(BIN)/python -m engine.gpu_check
+	$(BIN)/python -m tools.gpu_check
 
 # Learned style estimator (engine/estimator): PyTorch only here, in its own venv; the result is
 # resources/models/style-estimator.{onnx,json}. MUSIC_DIR=any folder of music to train on others.
@@ -61,8 +74,8 @@ MUSIC_DIR ?= $(TRAIN_MUSIC)
 train:  ## train the learned estimator (torch==2.13.0 CPU) and export resources/models/*.onnx
 	test -x .venv-train/bin/python || python3 -m venv .venv-train
 	.venv-train/bin/python -m pip install -q torch==2.13.0 onnx -e .
-	@if [ "$(MUSIC_DIR)" = "$(TRAIN_MUSIC)" ]; then engine/estimator/training/fetch_music.sh "$(MUSIC_DIR)"; fi
-	.venv-train/bin/python -m engine.estimator.training.train --music "$(MUSIC_DIR)" \
+	@if [ "$(MUSIC_DIR)" = "$(TRAIN_MUSIC)" ]; then tools/training/fetch_music.sh "$(MUSIC_DIR)"; fi
+	.venv-train/bin/python -m tools.training.train --music "$(MUSIC_DIR)" \
 	  --out resources/models --cache $(HOME)/.cache/audio-style-train/segments.npz
 
 package: setup  ## desktop bundle dist/audio-style/ (PyInstaller, CPU only; packaging/README.md)
@@ -73,6 +86,24 @@ package: setup  ## desktop bundle dist/audio-style/ (PyInstaller, CPU only; pack
 
 clean:
 	rm -rf artifacts build dist .pytest_cache .mypy_cache .ruff_cache
+
+# Fuzzing (tests/fuzz): atheris over the probe/decoder and the preset parser (each run one
+# generated file; crashes land in artifacts/fuzz/), schemathesis over the API's OpenAPI spec
+# (an embedded server over real HTTP; counts from its metrics). `make test` runs a short smoke.
+FUZZ_AUDIO_RUNS ?= 10000
+FUZZ_PRESET_RUNS ?= 5000
+FUZZ_API_EXAMPLES ?= 100
+.PHONY: fuzz faults
+fuzz: setup  ## fuzz the audio probe/decoder, presets and the API (counts printed)
+	nice -n 10 $(BIN)/python -m tests.fuzz.harness audio --runs $(FUZZ_AUDIO_RUNS)
+	nice -n 10 $(BIN)/python -m tests.fuzz.harness preset --runs $(FUZZ_PRESET_RUNS)
+	nice -n 10 $(BIN)/python -m tests.fuzz.api --max-examples $(FUZZ_API_EXAMPLES)
+
+# Faults at scale (tests/faults/run.py; minutes): its own PostgreSQL cluster and RabbitMQ node
+# (ports 18610 and 18672-18673 by default, FAULTS_ARGS to change), never the machine's shared ones.
+FAULTS_ARGS ?=
+faults: setup  ## kill -9 workers 200x, restart RabbitMQ 3x and PostgreSQL 2x over >= 100 jobs; check
+	nice -n 5 $(BIN)/python -m tests.faults.run $(FAULTS_ARGS)
 
 # --- server images (deploy/README.md) --------------------------------------------------------
 # Immutable tags: one per commit (git sha), never `latest`. REGISTRY=<tcr>/<ns> to tag for a

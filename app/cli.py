@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 
 def _run(args: argparse.Namespace) -> int:
+    # before Qt is imported: no display or missing system libraries -> one line, no Qt abort
+    from app.sysdeps import gui_preflight
+
+    code = gui_preflight(os.environ.get("AUDIO_STYLE_LAUNCHER") or "audio-style gui")
+    if code:
+        return code
     try:
         from app.main import run_gui
     except ImportError as exc:  # PySide6 / pyqtgraph missing: the [app] extra

@@ -70,6 +70,8 @@ def _smoke_exit(app: QApplication, window: MainWindow) -> None:
 def run_gui(references: list[str], targets: list[str]) -> int:
     """Open the main window with optional files; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # the CPU fallback of the "Automatic" device is shown in the settings, not on the terminal
+    logging.getLogger("engine.backends").setLevel(logging.WARNING)
     app = create_app()
     window = build_window(app, SettingsStore())
     window.show()

@@ -9,14 +9,17 @@ from numpy.typing import NDArray
 
 ROLES = ("target", "result", "reference")
 AUDIO_FORMATS = ("wav16", "wav24", "wav32f", "flac")
-PRESET_FORMATS = ("json", "eqapo", "graphiceq", "csv")
+PRESET_FORMATS = ("json", "eqapo", "graphiceq", "csv", "ir", "ffmpeg")
 EXTENSIONS = {"wav16": ".wav", "wav24": ".wav", "wav32f": ".wav", "flac": ".flac"}
 PRESET_EXTENSIONS = {
     "json": ".preset.json",
     "eqapo": ".eqapo.txt",
     "graphiceq": ".graphiceq.txt",
     "csv": ".csv",
+    "ir": ".ir.wav",  # plus .ir.true-stereo.wav (engine.exports.ir)
+    "ffmpeg": ".ffmpeg.txt",
 }
+IR_TRUE_STEREO_EXTENSION = ".ir.true-stereo.wav"
 
 
 @dataclass
@@ -26,6 +29,9 @@ class Overview:
     times_s: NDArray[np.float64]
     low: NDArray[np.float32]
     high: NDArray[np.float32]
+
+
+ALBUM_REPORT = "album.report.json"  # the album table of an album-mode batch
 
 
 @dataclass
@@ -38,6 +44,7 @@ class ExportRequest:
     preset_formats: list[str] = field(default_factory=lambda: ["json"])
     report: bool = True
     batch: bool = False
+    album: bool = False  # batch in album mode (engine.album): one album report
 
 
 def overview_of(x: NDArray[np.floating], sample_rate: int, cols: int = 2000) -> Overview:

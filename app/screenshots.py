@@ -4,7 +4,7 @@ error, in en and zh.
     python -m app.screenshots [OUTDIR] [--lang en,zh]
 
 Runs on whatever Qt platform is set (``make screenshots`` uses Xvfb). The demo clips come from
-``engine.demo`` (a bright, loud "reference" and a dull, quiet "target"); nothing is read from
+``tools.demo`` (a bright, loud "reference" and a dull, quiet "target"); nothing is read from
 or written to the user's settings. The jobs panel shot talks to a real embedded server
 (``python -m server server`` in a temporary data directory, a throwaway account; the session
 is kept in memory, not in the user's keyring).
@@ -44,7 +44,7 @@ def settle(ms: int = 300) -> None:
 
 
 def demo_files(directory: Path) -> dict[str, Path]:
-    from engine.demo import make_demo_clips
+    from tools.demo import make_demo_clips
 
     clips = make_demo_clips(directory / "clips", length_s=20.0)
     files = {

@@ -125,18 +125,25 @@ def cmd_logout(args: argparse.Namespace) -> int:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    from engine.cli import options_from_args
+    from engine.cli import options_from_args, parse_reference
 
-    options = options_from_args(args)
+    options = options_from_args(args)  # with the weights of `--reference R:0.7`
+    references = [parse_reference(r)[0] for r in args.reference]
     wait = args.wait or args.output is not None
     if args.output is not None and len(args.targets) > 1 and Path(args.output).is_file():
         raise AudioStyleError(ErrorCode.BAD_OPTION, name="-o", reason="must be a directory")
+    if args.output is not None and not args.force:  # before anything is uploaded
+        from cloud.client import planned_outputs
+
+        for dest in planned_outputs(args.output, args.targets, args.format):
+            if dest.exists():
+                raise AudioStyleError(ErrorCode.OUTPUT_EXISTS, path=str(dest))
     bar = _Bar(not args.quiet)
     with _client(args) as client:
         try:
             acc = client.submit_files(
                 args.targets,
-                args.reference,
+                references,
                 options,
                 fmt=args.format,
                 name=args.name,

@@ -60,7 +60,7 @@ from engine.schema.jobs import (
     UploadGrant,
     UploadRequest,
 )
-from engine.schema.options import AudioFormat, MatchOptions
+from engine.schema.options import AudioFormat, MatchOptions, output_extension
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +211,8 @@ class CloudClient:
     def login(self, username: str, password: str) -> None:
         """Password grant; stores the refresh token, keeps the access token in memory.
 
-        Raises ``UNAUTHORIZED`` for a wrong name or password."""
+        Raises ``BAD_CREDENTIALS`` (E514) for a wrong name or password, ``RATE_LIMITED``
+        while the account or this address is throttled."""
         if self._own_store and (username != self.username or self._lock_dir is None):
             self._open_store(username)
         self.username = username
@@ -748,14 +749,30 @@ def _result_stems(view: JobView) -> list[str]:
         stems = [Path(s).stem or f"{view.id}-{i}" for i, s in enumerate(names)]
     else:
         stems = [f"{view.id}-{i}" if n > 1 else view.id for i in range(n)]
+    return _unique_stems(stems, view.id)
+
+
+def _unique_stems(stems: Sequence[str], fallback: str) -> list[str]:
+    """File-name-safe, unique stems (``a``, ``a-1``, ...)."""
     seen: dict[str, int] = {}
     out = []
     for s in stems:
-        s = "".join(c if c.isalnum() or c in "-_. " else "_" for c in s).strip(". ") or view.id
+        s = "".join(c if c.isalnum() or c in "-_. " else "_" for c in s).strip(". ") or fallback
         k = seen.get(s, 0)
         seen[s] = k + 1
         out.append(s if k == 0 else f"{s}-{k}")
     return out
+
+
+def planned_outputs(out: str | Path, targets: Sequence[str | Path], fmt: str | None) -> list[Path]:
+    """The audio files ``download_results(view, out)`` will write for a job of ``targets``
+    submitted by :meth:`CloudClient.submit_files` (checked before anything is uploaded)."""
+    o = Path(out)
+    if len(targets) == 1 and not o.is_dir() and (o.suffix or o.exists()):
+        return [o]
+    exts = [output_extension(fmt, Path(t).name) for t in targets]
+    stems = _unique_stems([Path(t).stem for t in targets], "result")
+    return [o / f"{s}.matched.{e}" for s, e in zip(stems, exts, strict=True)]
 
 
 # --- a cloud match as an engine-style generator (for the desktop's task runner) ----------------

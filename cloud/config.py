@@ -11,14 +11,13 @@ Config directory: ``$AUDIO_STYLE_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/audio-sty
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import secrets
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from engine.atomic import AtomicFile
 from engine.schema.errors import AudioStyleError, ErrorCode
 
 APP = "audio-style"
@@ -44,24 +43,14 @@ def ensure_private_dir(path: Path) -> Path:
 
 def write_private(path: Path, data: bytes) -> None:
     """Write ``data`` atomically to ``path``, readable and writable only by the user (0600):
-    the temporary file is created 0600 with O_EXCL, fsynced, then renamed over ``path``."""
+    the temporary file is created 0600 with O_EXCL, fsynced, then renamed over ``path`` and
+    the directory fsynced (:class:`engine.atomic.AtomicFile`)."""
     ensure_private_dir(path.parent)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
-        fd = os.open(tmp, flags, 0o600)
+        with AtomicFile(path, mode=0o600, suffix=".tmp") as f:
+            f.file.write(data)
+            os.chmod(f.tmp, 0o600)  # in case a umask or an ACL widened it
     except OSError as e:
-        raise AudioStyleError(ErrorCode.OUTPUT_NOT_WRITABLE, path=str(path)) from e
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)  # in case a umask or an ACL widened it
-        os.replace(tmp, path)
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise AudioStyleError(ErrorCode.OUTPUT_NOT_WRITABLE, path=str(path)) from e
 
 

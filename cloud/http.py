@@ -23,7 +23,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -283,7 +283,3 @@ class Http:
                 raise unreachable(self.base_url) from None
             log.info("%s %s: %s, retry %d in %.2f s", method, path, why, attempt, delay)
             self.sleep(delay)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

@@ -40,7 +40,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "reference audio file (repeat to average several)",
         "参考音频文件（可重复以取平均）",
     ),
-    "opt_format": ("output format (default: like the target)", "输出格式（默认与目标相同）"),
+    "opt_format": (
+        "output format (default: FLAC for a FLAC target, else 24-bit WAV)",
+        "输出格式（默认：FLAC 目标输出 FLAC，其他输出 24 位 WAV）",
+    ),
     "opt_wait": ("wait for the job and download the result", "等待任务完成并下载结果"),
     "opt_timeout": (
         "with --wait: give up waiting after S seconds (the job goes on)",

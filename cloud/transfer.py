@@ -29,13 +29,11 @@ embedded server's ETag is not a content hash).
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import logging
 import math
 import os
 import re
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -60,6 +58,7 @@ from cloud.http import (
     unreachable,
 )
 from cloud.texts import T
+from engine.atomic import AtomicFile
 from engine.progress import CancelToken
 from engine.schema.errors import ErrorCode
 from engine.schema.jobs import TemporaryCredentials, UploadTarget
@@ -781,12 +780,12 @@ def download(
         raise CloudError(ErrorCode.OUTPUT_EXISTS, path=str(dest))
     if dest.is_dir() or not dest.parent.is_dir():
         raise CloudError(ErrorCode.OUTPUT_NOT_WRITABLE, path=str(dest))
-    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.part")
     state: dict[str, Any] = {"size": None, "etag": None, "have": 0}
     try:
-        fh = open(tmp, "wb")  # noqa: SIM115 (closed below)
+        part = AtomicFile(dest)  # .<name>.<hex>.part next to dest
     except OSError as e:
         raise CloudError(ErrorCode.OUTPUT_NOT_WRITABLE, path=str(dest)) from e
+    fh = part.file
 
     def body() -> None:
         have = state["have"]
@@ -837,13 +836,9 @@ def download(
             raise _Retry(T("size_mismatch", got=have, want=state["size"], name=dest.name))
 
     try:
-        try:
-            _run_rounds(f"download {dest.name}", origin(url), o.retry, cancel, body)
-        finally:
-            fh.flush()
-            os.fsync(fh.fileno())
-            fh.close()
-        verified = verify_file(tmp, sha256, state["etag"])
+        _run_rounds(f"download {dest.name}", origin(url), o.retry, cancel, body)
+        fh.flush()
+        verified = verify_file(part.tmp, sha256, state["etag"])
         if verified is None:
             log.warning("checksum mismatch downloading %s", redact_url(url))
             raise CloudError(
@@ -851,24 +846,13 @@ def download(
             )
         if dest.exists() and not force:  # appeared while we were downloading
             raise CloudError(ErrorCode.OUTPUT_EXISTS, path=str(dest))
-        os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
+        try:
+            part.commit()  # fsync, rename, fsync the directory
+        except OSError as e:
+            raise CloudError(ErrorCode.OUTPUT_NOT_WRITABLE, path=str(dest)) from e
         return Downloaded(dest, int(state["have"]), verified)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
+        part.discard()  # a no-op after the commit
 
 
 def storage_http(opts: TransferOptions | None = None) -> httpx.Client:

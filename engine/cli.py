@@ -9,6 +9,7 @@ Bad input: one line ``error E1xx: ...`` on stderr and exit status 2, never a tra
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -59,13 +60,15 @@ class _ProgressBar:
 
 def _add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help=T("device"))
+    p.add_argument("-v", "--verbose", action="store_true", help=T("verbose"))
 
 
-def _show_backend_line(quiet: bool) -> None:
-    """Let engine.backends' one line (GPU fallback) through to stderr unless ``-q``."""
+def _show_backend_line(verbose: bool) -> None:
+    """Let engine.backends' one line (``--device auto`` falling back to the CPU) through to
+    stderr with ``-v`` only: most machines have no GPU, so it is not news on every call."""
     lg = logging.getLogger("engine.backends")
     lg.handlers = [h for h in lg.handlers if not isinstance(h, _StderrLine)]
-    if not quiet:
+    if verbose:
         lg.addHandler(_StderrLine())
         lg.setLevel(logging.INFO)
         lg.propagate = False
@@ -101,6 +104,9 @@ def _add_match_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--estimator", choices=("rules", "learned"), default="rules", help=T("estimator")
     )
+    p.add_argument(
+        "--reference-mode", choices=("range", "average"), default="range", help=T("reference_mode")
+    )
     _add_device(p)
 
 
@@ -124,6 +130,12 @@ def options_from_args(args: argparse.Namespace) -> MatchOptions:
         "estimator": args.estimator,
         "device": args.device,
     }
+    refs = getattr(args, "reference", None) or []
+    weights = [w for _, w in (parse_reference(r) for r in refs)]
+    if len(refs) > 1:
+        values["reference_mode"] = args.reference_mode
+        if any(w != 1.0 for w in weights):
+            values["reference_weights"] = weights
     try:
         return MatchOptions(**values)
     except ValueError as exc:
@@ -131,6 +143,20 @@ def options_from_args(args: argparse.Namespace) -> MatchOptions:
         name = "--" + str(errors[0]["loc"][0]).replace("_", "-") if errors else "option"
         reason = errors[0]["msg"] if errors else str(exc)
         raise AudioStyleError(ErrorCode.BAD_OPTION, name=name, reason=reason) from None
+
+
+def parse_reference(text: str) -> tuple[str, float]:
+    """``R`` or ``R:0.7`` -> (path, weight); a path that exists as given keeps its colons."""
+    path, sep, weight = text.rpartition(":")
+    if not sep or Path(text).exists():
+        return text, 1.0
+    try:
+        w = float(weight)
+    except ValueError:
+        return text, 1.0
+    if not 0.0 < w <= 1.0:
+        raise AudioStyleError(ErrorCode.BAD_OPTION, name="--reference", reason="weight in (0, 1]")
+    return path, w
 
 
 def _outputs_for(targets: list[str], out: str, fmt: str | None) -> list[Path]:
@@ -147,7 +173,7 @@ def _outputs_for(targets: list[str], out: str, fmt: str | None) -> list[Path]:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from engine.pipeline import analyze_file
 
-    _show_backend_line(args.quiet)
+    _show_backend_line(args.verbose)
     bar = _ProgressBar(not args.quiet)
     try:
         an = drive(analyze_file(args.file, device=args.device), bar)
@@ -197,19 +223,31 @@ def cmd_match(args: argparse.Namespace) -> int:
     outputs = _outputs_for(args.targets, args.output, args.format)
     for o in outputs:
         format_for(o, args.format)
-    _show_backend_line(args.quiet)
+    album = None
+    if args.album:
+        from engine.album import AlbumOptions
+
+        for name, pct in (
+            ("--album-spread", args.album_spread),
+            ("--album-consistency", args.album_consistency),
+        ):
+            if not 0.0 <= pct <= 100.0:
+                raise AudioStyleError(ErrorCode.BAD_OPTION, name=name, reason="0-100")
+        album = AlbumOptions(args.album_spread / 100.0, args.album_consistency / 100.0)
+    _show_backend_line(args.verbose)
     bar = _ProgressBar(not args.quiet)
     try:
         results = drive(
             match_files(
                 args.targets,
-                args.reference,
+                [parse_reference(r)[0] for r in args.reference],
                 outputs,
                 options,
                 fmt=args.format,
                 force=args.force,
                 preset_out=args.preset_out,
                 report_out=args.report,
+                album=album,
             ),
             bar,
         )
@@ -228,7 +266,35 @@ def cmd_match(args: argparse.Namespace) -> int:
             )
         )
         _loudness_note(r.preset, st.output_lufs)
+    if album is not None and results:
+        _print_album(results[0].extra["album"])
     return 0
+
+
+def _print_album(table: dict[str, Any]) -> None:
+    before, after = table["before"], table["after"]
+    print(
+        T(
+            "album_header",
+            lufs=after["album_lufs"],
+            spread=after["spread_lu"],
+            spread_in=before["spread_lu"],
+            dist=after["mean_tonal_distance_db"],
+            dist_in=before["mean_tonal_distance_db"],
+        )
+    )
+    for row in after["tracks"]:
+        print(
+            "  "
+            + T(
+                "album_row",
+                track=row["track"],
+                lufs=row["lufs"],
+                lra=row["lra_lu"],
+                tp=row["true_peak_dbtp"],
+                dist=row["tonal_distance_db"],
+            )
+        )
 
 
 def _loudness_note(preset: Preset, output_lufs: float) -> None:
@@ -245,7 +311,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from engine.presets import load_preset
 
     preset = load_preset(args.preset)
-    _show_backend_line(args.quiet)
+    _show_backend_line(args.verbose)
     bar = _ProgressBar(not args.quiet)
     try:
         res = drive(
@@ -281,10 +347,58 @@ def cmd_export(args: argparse.Namespace) -> int:
     from engine.presets import export_preset, load_preset
 
     preset = load_preset(args.preset)
-    text = export_preset(preset, args.format)
+    if args.format == "ir-wav":
+        from engine.exports.ir import write_impulse_responses
+
+        irs, paths = write_impulse_responses(
+            preset, args.output, sample_rate=args.sample_rate, phase=args.phase, force=args.force
+        )
+        for p in paths:
+            print(f"{T('wrote')} {p}")
+        ms = 1000.0 * irs.latency / irs.sample_rate
+        print(
+            T(
+                "ir_latency",
+                phase=irs.phase,
+                rate=irs.sample_rate,
+                taps=len(irs.mid),
+                latency=irs.latency,
+                ms=ms,
+            )
+        )
+        return 0
+    if args.format == "ffmpeg":
+        from engine.exports.ffmpeg import export_ffmpeg
+
+        text = export_ffmpeg(preset, args.input_lufs)
+    else:
+        text = export_preset(preset, args.format)
     check_output_path(args.output, args.force)
     atomic_write_text(args.output, text, force=args.force)
     print(f"{T('wrote')} {args.output}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from engine.exports.verify import verify_files
+    from engine.presets import load_preset
+
+    preset = load_preset(args.preset)
+    v = verify_files(preset, args.target, args.exported, args.seconds)
+    if args.json:
+        print(json.dumps(v.__dict__, indent=1, ensure_ascii=False))
+        return 0
+    rows = [(T("v_residual"), f"{v.residual_db:.1f} dB")]
+    if v.magnitude_error_db is not None:
+        rows.append((T("v_magnitude"), f"{v.magnitude_error_db:.4f} dB"))
+    rows.append((T("v_band"), f"{v.band_error_db:.3f} dB"))
+    if v.kind == "ir":
+        rows.append((T("v_latency"), str(v.lag)))
+    for name, value in rows:
+        print(f"{name:28s} {value}")
+    words = {"plain_stereo": T("v_note_plain_stereo"), "eq_part": T("v_note_eq_part")}
+    for note in v.notes:
+        print("  " + words.get(note, note))
     return 0
 
 
@@ -308,6 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help=T("out"))
     p.add_argument("--preset-out", help=T("preset_out"))
     p.add_argument("--report", help=T("report"))
+    p.add_argument("--album", action="store_true", help=T("album"))
+    p.add_argument("--album-spread", type=float, default=100.0, help=T("album_spread"))
+    p.add_argument("--album-consistency", type=float, default=100.0, help=T("album_consistency"))
     p.add_argument("--format", choices=AUDIO_FORMATS, default=None, help=T("format"))
     p.add_argument("--force", action="store_true", help=T("force"))
     p.add_argument("-q", "--quiet", action="store_true", help=T("quiet"))
@@ -327,11 +444,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export-preset", help=T("cmd_export"), description=T("cmd_export"))
     p.add_argument("preset", help=T("preset"))
     p.add_argument(
-        "--format", choices=("eqapo", "graphiceq", "csv"), required=True, help=T("export_format")
+        "--format",
+        choices=("eqapo", "graphiceq", "csv", "ir-wav", "ffmpeg"),
+        required=True,
+        help=T("export_format"),
     )
     p.add_argument("-o", "--output", required=True, help=T("export_out"))
     p.add_argument("--force", action="store_true", help=T("force"))
+    p.add_argument("--phase", choices=("linear", "minimum"), default="linear", help=T("phase"))
+    p.add_argument(
+        "--sample-rate", type=int, choices=(44100, 48000, 96000), default=48000, help=T("ir_rate")
+    )
+    p.add_argument("--input-lufs", type=float, default=None, help=T("input_lufs"))
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("verify", help=T("cmd_verify"), description=T("cmd_verify"))
+    p.add_argument("preset", help=T("preset"))
+    p.add_argument("target", help=T("target"))
+    p.add_argument("exported", help=T("exported"))
+    p.add_argument("--seconds", type=float, default=60.0, help=T("verify_seconds"))
+    p.add_argument("--json", action="store_true", help=T("json"))
+    p.set_defaults(func=cmd_verify)
 
     _add_plugins(sub)
     return parser
@@ -370,6 +503,16 @@ def _preselect_language(argv: Sequence[str]) -> None:
             set_language(a.split("=", 1)[1])
 
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a process the pipe killed
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so that the flush at exit does not fail on the pipe again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``audio-style`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -378,6 +521,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
+        sys.stdout.flush()  # a closed pipe fails here, inside the handlers below
         return code
     except AudioStyleError as exc:
         print(exc.one_line(current_language()), file=sys.stderr)
@@ -385,6 +529,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(T("interrupted"), file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `... | head` stopped reading: exit quietly, as SIGPIPE would
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
     except MemoryError:
         err = AudioStyleError(ErrorCode.INTERNAL, reason="out of memory")
         print(err.one_line(), file=sys.stderr)

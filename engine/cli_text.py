@@ -31,8 +31,74 @@ TEXTS: dict[str, tuple[str, str]] = {
     "json": ("print JSON instead of a table", "输出 JSON 而不是表格"),
     "targets": ("target audio file(s) to process", "要处理的目标音频文件"),
     "reference": (
-        "reference audio file (repeat to average several)",
-        "参考音频文件（可重复以取平均）",
+        "reference audio file, optionally with a weight: R:0.7 (repeat for several: the "
+        "target is corrected only outside their range)",
+        "参考音频文件，可带权重：R:0.7（可重复指定多个：仅校正目标超出其范围的部分）",
+    ),
+    "reference_mode": (
+        "several references: range (correct only outside their spread) or average",
+        "多个参考：range（仅校正超出其分布范围的部分）或 average（取平均）",
+    ),
+    "album": (
+        "album mode: plan the targets together (relative loudness kept, one tonal signature)",
+        "专辑模式：统一规划所有目标（保持相对响度，统一音色特征）",
+    ),
+    "album_spread": (
+        "album mode: percent of the input loudness spread kept (0 = all equally loud)",
+        "专辑模式：保留输入响度差异的百分比（0 = 全部同样响）",
+    ),
+    "album_consistency": (
+        "album mode: percent of each track's tonal deviation from the album removed",
+        "专辑模式：消除各曲目相对专辑平均音色偏差的百分比",
+    ),
+    "album_header": (
+        "album: {lufs:.1f} LUFS, spread {spread:.1f} LU (input {spread_in:.1f} LU), "
+        "mean tonal distance {dist:.2f} dB (input {dist_in:.2f} dB)",
+        "专辑：{lufs:.1f} LUFS，响度差 {spread:.1f} LU（输入 {spread_in:.1f} LU），"
+        "平均音色距离 {dist:.2f} dB（输入 {dist_in:.2f} dB）",
+    ),
+    "album_row": (
+        "{track}: {lufs:.1f} LUFS, LRA {lra:.1f} LU, true peak {tp:.1f} dBTP, "
+        "tonal distance to the album {dist:.2f} dB",
+        "{track}：{lufs:.1f} LUFS，响度范围 {lra:.1f} LU，真峰值 {tp:.1f} dBTP，"
+        "与专辑平均音色距离 {dist:.2f} dB",
+    ),
+    "phase": (
+        "impulse response phase: linear (latency stated) or minimum (zero latency)",
+        "脉冲响应相位：linear（线性相位，有延迟）或 minimum（最小相位，零延迟）",
+    ),
+    "ir_rate": ("impulse response sample rate in Hz", "脉冲响应采样率（Hz）"),
+    "input_lufs": (
+        "ffmpeg: the track's integrated loudness (LUFS) to set the gain",
+        "ffmpeg：曲目的综合响度（LUFS），用于设定增益",
+    ),
+    "ir_latency": (
+        "{phase} phase, {rate} Hz, {taps} taps: latency {latency} samples ({ms:.1f} ms)",
+        "{phase} 相位，{rate} Hz，{taps} 个抽头：延迟 {latency} 个采样（{ms:.1f} 毫秒）",
+    ),
+    "cmd_verify": (
+        "null test: the engine's EQ stage against an export (impulse response or ffmpeg chain)",
+        "零差测试：将引擎的均衡阶段与导出结果（脉冲响应或 ffmpeg 滤镜链）对比",
+    ),
+    "exported": (
+        "the exported file (.wav impulse response or ffmpeg chain)",
+        "导出的文件（.wav 脉冲响应或 ffmpeg 滤镜链）",
+    ),
+    "verify_seconds": (
+        "null the first N seconds of the target (0 = all; default 60)",
+        "对目标的前 N 秒做零差测试（0 = 全部；默认 60）",
+    ),
+    "v_residual": ("null residual", "零差残差"),
+    "v_magnitude": ("magnitude error (max)", "幅度误差（最大）"),
+    "v_band": ("1/3-octave band error (max)", "1/3 倍频程频带误差（最大）"),
+    "v_latency": ("latency (samples)", "延迟（采样数）"),
+    "v_note_plain_stereo": (
+        "plain stereo response: no mid/side (width) change; the residual shows it",
+        "普通立体声响应：不含中/侧（宽度）变化，残差体现了这一点",
+    ),
+    "v_note_eq_part": (
+        "the chain's EQ part is nulled (dynamics, volume and limiter are not)",
+        "仅对比滤镜链的均衡部分（不含动态、音量和限幅器）",
     ),
     "out": ("output file, or a directory for several targets", "输出文件；多个目标时为目录"),
     "preset_out": ("also write the preset (JSON)", "同时写出预设（JSON）"),
@@ -70,6 +136,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "export_out": ("output file", "输出文件"),
     "estimator": ("style estimator: rules or learned", "风格估计器：rules 或 learned"),
     "device": ("compute device: auto, cpu or gpu", "计算设备：auto、cpu 或 gpu"),
+    "verbose": (
+        "also say when --device auto computes on the CPU for want of a GPU",
+        "--device auto 因没有 GPU 而改用 CPU 时也予以说明",
+    ),
     "wrote": ("wrote", "已写入"),
     "interrupted": ("interrupted", "已中断"),
     "missing_extra": (

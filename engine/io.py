@@ -17,20 +17,20 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import secrets
 import stat
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, BinaryIO, Final
+from typing import Any, BinaryIO, Final
 
 import numpy as np
 import soundfile as sf
 import soxr
 from numpy.typing import NDArray
 
+from engine import atomic
 from engine.schema.errors import AudioStyleError, ErrorCode
 
 __all__ = [
@@ -909,7 +909,7 @@ class AudioWriter:
                 os.close(self._fd)
             self._fd = None
         if self._tmp is not None:
-            _discard(self._tmp)
+            atomic.discard(self._tmp)
             self._tmp = None
 
 
@@ -970,16 +970,19 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, force: bool = True) -> 
     """
     p = Path(path)
     check_output_path(p, force)
-    tmp, fd = _create_temp(p)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            _write_all(fh, data)
-        _publish(tmp, p, force)
-    except BaseException as error:
-        _discard(tmp)
-        if isinstance(error, OSError):
-            raise AudioStyleError(ErrorCode.OUTPUT_NOT_WRITABLE, path=str(p)) from None
-        raise
+        f = atomic.AtomicFile(p)
+    except OSError:
+        raise AudioStyleError(ErrorCode.OUTPUT_NOT_WRITABLE, path=str(p)) from None
+    try:
+        f.file.write(data)
+        if not force and os.path.lexists(p):  # appeared while we were writing
+            raise AudioStyleError(ErrorCode.OUTPUT_EXISTS, path=str(p))
+        f.commit()
+    except OSError:
+        raise AudioStyleError(ErrorCode.OUTPUT_NOT_WRITABLE, path=str(p)) from None
+    finally:
+        f.discard()  # a no-op after the commit
 
 
 def atomic_write_text(path: str | Path, text: str, *, force: bool = True) -> None:
@@ -997,46 +1000,16 @@ def atomic_write_text(path: str | Path, text: str, *, force: bool = True) -> Non
     atomic_write_bytes(path, text.encode("utf-8"), force=force)
 
 
-def _write_all(fh: IO[bytes], data: bytes) -> None:
-    fh.write(data)
-    fh.flush()
-    os.fsync(fh.fileno())
-
-
 def _create_temp(path: Path) -> tuple[Path, int]:
     """Create ``.<name>.<random>.part`` next to ``path``; its path and an open descriptor."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(16):
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
-        try:
-            return tmp, os.open(tmp, flags, 0o666)
-        except FileExistsError:
-            continue
-        except OSError:
-            break
-    raise AudioStyleError(ErrorCode.OUTPUT_NOT_WRITABLE, path=str(path))
+    try:
+        return atomic.create_temp(path)
+    except OSError:
+        raise AudioStyleError(ErrorCode.OUTPUT_NOT_WRITABLE, path=str(path)) from None
 
 
 def _publish(tmp: Path, path: Path, force: bool) -> None:
     """Rename the complete ``tmp`` onto ``path`` and make the rename durable."""
     if not force and os.path.lexists(path):  # appeared while we were writing
         raise AudioStyleError(ErrorCode.OUTPUT_EXISTS, path=str(path))
-    os.replace(tmp, path)
-    _fsync_dir(path.absolute().parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return  # not possible on every platform (Windows); the rename itself is still atomic
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _discard(tmp: Path) -> None:
-    with contextlib.suppress(OSError):
-        tmp.unlink(missing_ok=True)
+    atomic.replace_durably(tmp, path)

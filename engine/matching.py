@@ -94,22 +94,29 @@ def st_percentiles(a: Analysis) -> F64:
     return np.asarray(np.percentile(st, PERCENTILES) - a.summary.integrated_lufs, dtype=float)
 
 
-def average_profiles(profiles: Sequence[Profile]) -> Profile:
-    """Average several reference profiles (power-average spectra, mean statistics)."""
+def average_profiles(
+    profiles: Sequence[Profile], weights: Sequence[float] | None = None
+) -> Profile:
+    """Average several reference profiles (power-average spectra, mean statistics), weighted
+    by ``weights`` (one per profile) when given."""
     if len(profiles) == 1:
         return profiles[0]
+    w = None if weights is None or len(weights) != len(profiles) else list(weights)
+
+    def mean(xs: Sequence[F64 | float]) -> F64:
+        return np.asarray(np.average(np.asarray(xs, dtype=np.float64), axis=0, weights=w))
 
     def pavg(xs: list[F64]) -> F64:
-        return np.asarray(10 * np.log10(np.mean([10 ** (x / 10) for x in xs], axis=0)))
+        return np.asarray(10 * np.log10(mean([10 ** (x / 10) for x in xs])))
 
     sides = [p.side_db for p in profiles if p.side_db is not None]
     return Profile(
         freqs_hz=profiles[0].freqs_hz,
         mid_db=pavg([p.mid_db for p in profiles]),
         side_db=pavg(sides) if len(sides) == len(profiles) else None,
-        lufs=float(10 * np.log10(np.mean([10 ** (p.lufs / 10) for p in profiles]))),
-        st_percentiles=np.mean([p.st_percentiles for p in profiles], axis=0),
-        band_width_db=np.mean([p.band_width_db for p in profiles], axis=0),
+        lufs=float(10 * np.log10(mean([10 ** (p.lufs / 10) for p in profiles]))),
+        st_percentiles=mean([p.st_percentiles for p in profiles]),
+        band_width_db=mean([p.band_width_db for p in profiles]),
     )
 
 
@@ -262,10 +269,22 @@ def build_preset(target: Analysis, references: Sequence[Analysis], options: Matc
     ``options.estimator`` chooses how the reference's style is separated from its content:
     ``rules`` (trust-scaled smoothing and amounts) or ``learned`` (the ONNX style estimator,
     :mod:`engine.estimator`)."""
+    from engine.ranges import range_profile, range_trust, use_range  # several references
+
     freqs = target.freqs_hz
     tp = profile_of(target)
-    ref = average_profiles([profile_of(r, freqs) for r in references])
-    trust = reference_trust(tp.mid_db, ref.mid_db, freqs, tp.side_db, ref.side_db)
+    profiles = [profile_of(r, freqs) for r in references]
+    in_range = use_range(options, len(profiles))
+    ref = (
+        range_profile(tp, profiles, options)
+        if in_range
+        else average_profiles(profiles, options.reference_weights)
+    )
+    # the range is built from per-reference trust-smoothed curves: the plan takes it as it is
+    trust = (
+        1.0 if in_range else reference_trust(tp.mid_db, ref.mid_db, freqs, tp.side_db, ref.side_db)
+    )
+    shown_trust = range_trust(tp, profiles, options) if in_range else trust
     smoothing = options.smoothing_octaves or smoothing_for_trust(trust)
     eq_amt = options.scaled(options.eq_amount, options.eq_enabled)
     width_amt = options.scaled(options.width_amount, options.width_enabled)
@@ -320,7 +339,7 @@ def build_preset(target: Analysis, references: Sequence[Analysis], options: Matc
             mid=_channel_eq(freqs, mid, sr),
             side=side_eq,
             smoothing_octaves=smoothing,
-            reference_trust=trust,
+            reference_trust=shown_trust,
         ),
         width=width,
         dynamics=plan_dynamics(target, learned.st_percentiles, dyn_amt)

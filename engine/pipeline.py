@@ -16,6 +16,13 @@ import soxr
 from numpy.typing import NDArray
 
 from engine import io
+from engine.album import (
+    MAX_ALBUM_LOWERING_LU,
+    SHORTFALL_LU,
+    AlbumOptions,
+    album_presets,
+    album_table,
+)
 from engine.analysis import Analysis, AnalysisAccumulator, analyze_array
 from engine.backends import Backend, get_backend
 from engine.matching import build_preset
@@ -251,11 +258,15 @@ def match_files(
     preset_out: str | Path | None = None,
     report_out: str | Path | None = None,
     cancel: CancelToken | None = None,
+    album: AlbumOptions | None = None,
 ) -> Generator[Progress, None, list[MatchResult]]:
     """Match every target to the reference(s) and write ``outputs`` (one per target).
 
     ``preset_out`` / ``report_out`` are written for the first target (or, with several
-    targets, as ``<stem>.<target stem>.json`` next to the given path).
+    targets, as ``<stem>.<target stem>.json`` next to the given path). ``album``: album mode
+    (:mod:`engine.album`): the tracks are planned together; every result's
+    ``extra["album"]`` holds the album table before and after, also written to
+    ``report_out`` itself.
     """
     options = options or MatchOptions()
     if len(outputs) != len(targets):
@@ -272,6 +283,22 @@ def match_files(
         if extra is not None:
             io.check_output_path(extra, True)
     backend = get_backend(options.device)
+    if album is not None:
+        return (
+            yield from _match_album(
+                targets,
+                references,
+                outputs,
+                options,
+                album,
+                fmt,
+                force,
+                preset_out,
+                report_out,
+                cancel,
+                backend,
+            )
+        )
     results: list[MatchResult] = []
     ref_cache: dict[int, list[Analysis]] = {}
     want_tp = report_out is not None  # inputs' true peaks only feed the report
@@ -308,14 +335,7 @@ def match_files(
                 target_an.close()
                 side.stop()
             ref_cache[rate] = refs
-        preset = build_preset(t_an, refs, options)
-        preset = preset.model_copy(
-            update={
-                "name": Path(references[0]).stem,
-                "references": [Path(r).name for r in references],
-                "reference": refs[0].summary if len(refs) == 1 else None,
-            }
-        )
+        preset = _named(build_preset(t_an, refs, options), references, refs)
         rendered = yield from scaled(
             render_file(
                 preset,
@@ -347,6 +367,145 @@ def match_files(
             result.report_path = _per_target(Path(report_out), Path(target), n)
             save_report(result.report, result.report_path)
         results.append(result)
+    yield Progress("done", 1.0)
+    return results
+
+
+def _named(preset: Preset, references: Sequence[str | Path], refs: list[Analysis]) -> Preset:
+    return preset.model_copy(
+        update={
+            "name": Path(references[0]).stem,
+            "references": [Path(r).name for r in references],
+            "reference": refs[0].summary if len(refs) == 1 else None,
+        }
+    )
+
+
+def _match_album(
+    targets: Sequence[str | Path],
+    references: Sequence[str | Path],
+    outputs: Sequence[str | Path],
+    options: MatchOptions,
+    album: AlbumOptions,
+    fmt: str | None,
+    force: bool,
+    preset_out: str | Path | None,
+    report_out: str | Path | None,
+    cancel: CancelToken | None,
+    backend: Backend,
+) -> Generator[Progress, None, list[MatchResult]]:
+    """Album mode of :func:`match_files`: analyse every track, plan them together
+    (:func:`engine.album.album_presets`), render, lower the album when a track fell short of
+    its loudness target (the limiter's budget) so the spread holds, then measure the outputs
+    for the album table."""
+    n = len(targets)
+    t_ans: list[Analysis] = []
+    ref_cache: dict[int, list[Analysis]] = {}
+    for i, target in enumerate(targets):
+        lo, hi = 0.35 * i / n, 0.35 * (i + 1) / n
+        t_an = yield from scaled(
+            analyze_file(target, cancel=cancel, device=backend), lo, (lo + hi) / 2
+        )
+        rate = t_an.sample_rate
+        if rate not in ref_cache:
+            ref_cache[rate] = yield from scaled(
+                _analyze_references(references, rate, cancel, True, backend), (lo + hi) / 2, hi
+            )
+        t_ans.append(t_an)
+    refs = [ref_cache[a.sample_rate] for a in t_ans]
+    presets = [
+        _named(p, references, r)
+        for p, r in zip(album_presets(t_ans, refs, options, album), refs, strict=True)
+    ]
+
+    def render_all(
+        which: list[int], lo: float, hi: float, replace: bool
+    ) -> Generator[Progress, None, dict[int, RenderResult]]:
+        done: dict[int, RenderResult] = {}
+        for k, i in enumerate(which):
+            a, b = lo + (hi - lo) * k / len(which), lo + (hi - lo) * (k + 1) / len(which)
+            gen = render_file(
+                presets[i],
+                targets[i],
+                outputs[i],
+                fmt=fmt,
+                force=replace,
+                cancel=cancel,
+                device=backend,
+            )
+            done[i] = yield from scaled(gen, a, b)
+        return done
+
+    rendered = yield from render_all(list(range(n)), 0.35, 0.75, force)
+    shortfall = (
+        max(
+            (p.loudness.target_lufs - rendered[i].stats.output_lufs)
+            for i, p in enumerate(presets)
+            if p.loudness.enabled
+        )
+        if any(p.loudness.enabled for p in presets)
+        else 0.0
+    )
+    if shortfall > SHORTFALL_LU:
+        lowering = min(shortfall, MAX_ALBUM_LOWERING_LU)
+        lower = [
+            i
+            for i, p in enumerate(presets)
+            if p.loudness.enabled
+            and p.loudness.target_lufs - rendered[i].stats.output_lufs < shortfall - SHORTFALL_LU
+        ]
+        for i in lower:
+            loud = presets[i].loudness
+            presets[i] = presets[i].model_copy(
+                update={
+                    "loudness": loud.model_copy(update={"target_lufs": loud.target_lufs - lowering})
+                }
+            )
+        # the outputs are this run's own: replaced
+        rendered.update((yield from render_all(lower, 0.75, 0.85, True)))
+    out_ans: list[Analysis] = []
+    for i, out in enumerate(outputs):
+        a, b = 0.85 + 0.15 * i / n, 0.85 + 0.15 * (i + 1) / n
+        gen = analyze_file(
+            out, cancel=cancel, require_signal=False, true_peak=False, device=backend
+        )
+        out_ans.append((yield from scaled(gen, a, b)))
+    names = [Path(t).name for t in targets]
+    table = {
+        "kind": "audio-style-album-report",
+        "version": 1,
+        "keep_spread": album.keep_spread,
+        "consistency": album.consistency,
+        "before": album_table(names, t_ans),
+        "after": album_table(
+            names, out_ans, [rendered[i].stats.output_true_peak_dbtp for i in range(n)]
+        ),
+    }
+    results = []
+    for i in range(n):
+        r = MatchResult(
+            Path(targets[i]), Path(outputs[i]), presets[i], rendered[i], t_ans[i], refs[i]
+        )
+        r.extra["album"] = table
+        if preset_out is not None:
+            r.preset_path = _per_target(Path(preset_out), Path(targets[i]), n)
+            save_preset(presets[i], r.preset_path, force=True)
+        if report_out is not None:
+            r.report = build_report(
+                t_ans[i],
+                refs[i],
+                out_ans[i],
+                presets[i],
+                rendered[i].stats,
+                str(targets[i]),
+                str(outputs[i]),
+            )
+            r.report["album"] = table
+            r.report_path = _per_target(Path(report_out), Path(targets[i]), n)
+            save_report(r.report, r.report_path)
+        results.append(r)
+    if report_out is not None and n > 1:
+        save_report(table, report_out)
     yield Progress("done", 1.0)
     return results
 

@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine.analysis.loudness import (
+    LOUDNESS_OFFSET_DB,
     KWeightedEnergy,
     channel_weights,
     integrated_loudness,
@@ -243,6 +244,23 @@ def _ms_filters(preset: Preset, sample_rate: int, channels: int) -> list[F64] | 
     return [mid] * channels
 
 
+def eq_filters(preset: Preset, sample_rate: int, channels: int) -> list[F64] | None:
+    """The FIRs of the EQ stage: mid and side for stereo, the mid curve for every channel
+    otherwise; None when the EQ is off. The exports (:mod:`engine.exports`) take these very
+    filters, so an exported impulse response is the engine's EQ."""
+    return _ms_filters(preset, sample_rate, channels)
+
+
+def eq_stage(preset: Preset, x: F64, sample_rate: int, backend: Backend | None = None) -> F64:
+    """Pass 1 alone: the mid/side EQ of a whole ``(frames, channels)`` array (aligned with the
+    input), before dynamics, gain and limiter; what ``verify`` nulls an export against."""
+    x = np.asarray(x, dtype=np.float64)
+    filters = _ms_filters(preset, sample_rate, x.shape[1])
+    blocks = (x[i : i + BLOCK_FRAMES] for i in range(0, len(x), BLOCK_FRAMES))
+    parts = [y for y, _ in _eq_blocks(blocks, filters, x.shape[1], backend)]
+    return np.concatenate(parts, axis=0) if parts else np.zeros_like(x)
+
+
 def _eq_blocks(
     blocks: Iterable[F64],
     filters: list[F64] | None,
@@ -385,7 +403,7 @@ def plan_gains(
     dyn = np.zeros_like(kw)
     d = preset.dynamics
     if d.enabled and abs(d.ratio - 1.0) > 1e-6 and np.isfinite(eq_lufs):
-        level = -0.691 + level_envelope_db(kw, int(round(d.detector_ms * hops_per_ms)))
+        level = LOUDNESS_OFFSET_DB + level_envelope_db(kw, int(round(d.detector_ms * hops_per_ms)))
         dyn = compressor_gain_db(
             level,
             eq_lufs + d.threshold_lu,

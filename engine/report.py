@@ -50,14 +50,20 @@ def spectral_distances(a: Analysis, b: Analysis) -> dict[str, float]:
     mel_edges = np.linspace(_mel(np.array([20.0]))[0], _mel(np.array([hi]))[0], 41)
     mel_c = 700.0 * (10 ** (((mel_edges[:-1] + mel_edges[1:]) / 2) / 2595.0) - 1.0)
     d_mel = np.interp(mel_c, fa, sa) - np.interp(mel_c, fa, sb)
-    thirds = 1000.0 * 2.0 ** (np.arange(-15, 13) / 3.0)
-    thirds = thirds[thirds <= hi]
-    d_third = np.interp(thirds, fa, sa) - np.interp(thirds, fa, sb)
     return {
         "stft_distance_db": float(np.mean(np.abs(d_lin))),
         "mel_distance_db": float(np.mean(np.abs(d_mel))),
-        "tonal_distance_db": float(np.sqrt(np.mean(d_third**2))),
+        "tonal_distance_db": tonal_distance_db(fa, sa, sb),
     }
+
+
+def tonal_distance_db(freqs_hz: F64, a_db: F64, b_db: F64) -> float:
+    """RMS difference (dB) of two spectra on the grid ``freqs_hz`` at the 1/3-octave centres
+    31.5 Hz-16 kHz (IEC 61260-1 base-2) below the grid's top."""
+    thirds = 1000.0 * 2.0 ** (np.arange(-15, 13) / 3.0)
+    thirds = thirds[thirds <= min(16000.0, freqs_hz[-1])]
+    d = np.interp(thirds, freqs_hz, a_db) - np.interp(thirds, freqs_hz, b_db)
+    return float(np.sqrt(np.mean(d**2)))
 
 
 def build_report(

@@ -1,6 +1,6 @@
 """ASGI entry point for several API processes (full stack only):
 ``audio-style server --processes N`` or ``uvicorn server.asgi:app --workers N``.
-Settings come from the environment / ``.env`` (``DATA_DIR`` for ``--data-dir``)."""
+Settings come from the environment and ``$AUDIO_STYLE_ENV_FILE`` (``DATA_DIR`` for ``--data-dir``)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -16,7 +17,17 @@ from server.config import DEFAULT_PORT, Settings, load_settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(getattr(args, "data_dir", None))
+    return load_settings(getattr(args, "data_dir", None), env_file=getattr(args, "env_file", None))
+
+
+def _refuse_prod(s: Settings) -> bool:
+    """Print why ``APP_ENV=prod`` cannot start with ``s``; True when it cannot."""
+    from server.prodcheck import prod_problems
+
+    problems = prod_problems(s)
+    for p in problems:
+        print(f"error: APP_ENV=prod: {p}", file=sys.stderr)
+    return bool(problems)
 
 
 def _logging(verbose: bool = False) -> None:
@@ -54,8 +65,7 @@ def cmd_server(args: argparse.Namespace) -> int:
             "error: the full stack needs JWT_SECRET (shared by every API process)", file=sys.stderr
         )
         return 2
-    if s.app_env == "prod" and len(s.jwt_secret) < 32:
-        print("error: APP_ENV=prod needs a JWT_SECRET of at least 32 characters", file=sys.stderr)
+    if _refuse_prod(s):
         return 2
     if not s.public_url_configured:
         host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
@@ -74,11 +84,12 @@ def cmd_server(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-        import os
         import socket
 
         os.environ["DATA_DIR"] = str(s.data_dir)
         os.environ.setdefault("PUBLIC_URL", s.public_url)
+        if args.env_file is not None:  # server.asgi reads it too (uvicorn --workers)
+            os.environ["AUDIO_STYLE_ENV_FILE"] = str(args.env_file)
         core(s)  # migrate once before the processes start
         if hasattr(socket, "SO_REUSEPORT"):
             return _serve_processes(args)
@@ -89,6 +100,7 @@ def cmd_server(args: argparse.Namespace) -> int:
             workers=args.processes,
             log_level="info",
             access_log=args.verbose,
+            proxy_headers=False,  # server.api.proxy reads X-Forwarded-For (TRUSTED_PROXIES)
         )
         return 0
     c = core(s, migrate=not args.reuse_port)
@@ -102,13 +114,19 @@ def cmd_server(args: argparse.Namespace) -> int:
         args.port,
         s.data_dir,
     )
+    # proxy_headers off: server.api.proxy reads X-Forwarded-For (TRUSTED_PROXIES)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        access_log=args.verbose,
+        proxy_headers=False,
+    )
     if args.reuse_port:  # one of several processes: its own socket, the kernel balances
-        config = uvicorn.Config(
-            app, host=args.host, port=args.port, log_level="info", access_log=args.verbose
-        )
         uvicorn.Server(config).run(sockets=[_reuse_port_socket(args.host, args.port)])
         return 0
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=args.verbose)
+    uvicorn.Server(config).run()
     return 0
 
 
@@ -140,6 +158,8 @@ def _serve_processes(args: argparse.Namespace) -> int:
     cmd += [str(args.port), "--workers", "0", "--reuse-port"]
     if args.data_dir is not None:
         cmd += ["--data-dir", str(args.data_dir)]
+    if args.env_file is not None:
+        cmd += ["--env-file", str(args.env_file)]
     if args.verbose:
         cmd.append("-v")
     children = [subprocess.Popen(cmd, env=os.environ.copy()) for _ in range(args.processes)]
@@ -178,20 +198,47 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         )
         return 2
     _logging(args.verbose)
-    import os
-
-    from prometheus_client import start_http_server
-
+    if _refuse_prod(s):
+        return 2
     from server.scheduler.service import Scheduler
     from server.stack import core
 
     c = core(s)
-    port = int(os.environ.get("SCHEDULER_METRICS_PORT", "0") or 0)
-    if port:
-        start_http_server(port)
+    port = args.metrics_port
+    if port is None:
+        port = int(os.environ.get("SCHEDULER_METRICS_PORT", "0") or 0)
+    metrics = _start_metrics(args.metrics_host, port)
+    logging.getLogger("server").info(
+        "scheduler: queue %s on %s, database %s, metrics %s",
+        s.queue_name,
+        _redact(s.queue_url or ""),
+        _redact(s.db_url),
+        metrics,
+    )
     stop = _stop_on_signals()
     Scheduler(s, c.db, c.queue).run(stop)
     return 0
+
+
+def _start_metrics(host: str, port: int) -> str:
+    """Serve Prometheus metrics on ``host:port`` (0: off); what the start-up line says."""
+    if not port:
+        return "off"
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr=host)
+    return f"http://{host}:{port}/metrics"
+
+
+def _redact(url: str) -> str:
+    """``url`` without its password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -205,36 +252,71 @@ def cmd_worker(args: argparse.Namespace) -> int:
         )
         return 2
     _logging(args.verbose)
-    from prometheus_client import start_http_server
-
+    if _refuse_prod(s):
+        return 2
     from server.stack import core
     from server.worker import metrics
     from server.worker.runner import Worker
 
     c = core(s, ensure_buckets=False)
     port = args.metrics_port if args.metrics_port is not None else s.worker_metrics_port
-    if port:
-        start_http_server(port)
+    where = _start_metrics(args.metrics_host, port)
     stop = _stop_on_signals()
     metrics.gpu_poller(stop)
-    Worker(s, c.db, c.storage, c.queue, worker_id=args.worker_id).run(stop)
+    worker = Worker(s, c.db, c.storage, c.queue, worker_id=args.worker_id)
+    logging.getLogger("server").info(
+        "worker %s: queue %s on %s, concurrency 1, storage %s%s, metrics %s",
+        worker.worker_id,
+        s.queue_name,
+        _redact(s.queue_url or ""),
+        s.storage_backend,
+        f" ({s.s3_endpoint})" if s.s3_endpoint else f" ({s.data_dir})",
+        where,
+    )
+    worker.run(stop)
     return 0
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    if not args.password_stdin:
+        print("error: pass --password-stdin and the password on standard input", file=sys.stderr)
+        return None
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _users_db(s: Settings) -> Any:
+    """The accounts' database (migrated)."""
+    from server.db.migrate import upgrade
+    from server.db.session import Database
+
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(s.db_url)
+    upgrade(db)
+    return db
+
+
+def _no_server_database(s: Settings) -> bool:
+    """True when ``s`` names an embedded database file that does not exist yet (no server has
+    run with this data directory: an account made here may be one nobody can log in as)."""
+    prefix = "sqlite:///"
+    return s.db_url.startswith(prefix) and not Path(s.db_url[len(prefix) :]).exists()
 
 
 def cmd_users_add(args: argparse.Namespace) -> int:
     """Create an account; the password is read from stdin (one line)."""
     from server.auth import create_user
-    from server.db.migrate import upgrade
-    from server.db.session import Database
 
-    if not args.password_stdin:
-        print("error: pass --password-stdin and the password on standard input", file=sys.stderr)
+    password = _read_password(args)
+    if password is None:
         return 2
-    password = sys.stdin.readline().rstrip("\r\n")
     s = _settings(args)
-    s.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(s.db_url)
-    upgrade(db)
+    if _no_server_database(s):
+        print(
+            f"warning: no server database in {s.data_dir} yet: the account is created there; "
+            "a server started with another --data-dir will not know it",
+            file=sys.stderr,
+        )
+    db = _users_db(s)
     try:
         with db.session() as session:
             user = create_user(session, args.name, password)
@@ -245,9 +327,88 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_list(args: argparse.Namespace) -> int:
+    """One line per account: name, id, created (UTC), enabled/disabled."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from server.db.models import User
+
+    db = _users_db(_settings(args))
+    with db.session() as session:
+        users = session.execute(select(User).order_by(User.name)).scalars().all()
+        for u in users:
+            created = dt.datetime.fromtimestamp(u.created_at, dt.UTC).strftime("%Y-%m-%d %H:%M")
+            state = "disabled" if u.disabled else "enabled"
+            print(f"{u.name}\t{u.id}\t{created}\t{state}")
+    return 0
+
+
+def _change_user(args: argparse.Namespace, action: str) -> int:
+    """``disable``/``enable``/``delete``/``set-password`` of the account ``args.name``; every
+    change but ``enable`` ends the account's sessions (its refresh tokens are revoked)."""
+    from sqlalchemy import delete, select, update
+
+    from server.auth import hash_password, revoke_family
+    from server.db.models import RefreshToken, User
+    from server.db.session import now_epoch
+
+    password = None
+    if action == "set-password":
+        password = _read_password(args)
+        if password is None:
+            return 2
+        if len(password) < 8:
+            print("error: passwords need at least 8 characters", file=sys.stderr)
+            return 1
+    db = _users_db(_settings(args))
+    with db.session() as session:
+        user = session.execute(select(User).where(User.name == args.name)).scalar_one_or_none()
+        if user is None:
+            print(f"error: no user {args.name!r}", file=sys.stderr)
+            return 1
+        if action != "enable":
+            now = float(session.execute(select(now_epoch())).scalar_one())
+            families = session.execute(
+                select(RefreshToken.family_id).where(RefreshToken.user_id == user.id).distinct()
+            ).scalars()
+            for family in list(families):
+                revoke_family(session, family, now)
+        if action == "delete":
+            session.execute(delete(User).where(User.id == user.id))  # jobs etc. cascade
+        elif action == "set-password":
+            assert password is not None
+            values = {"password_hash": hash_password(password)}
+            session.execute(update(User).where(User.id == user.id).values(**values))
+        else:
+            disabled = action == "disable"
+            session.execute(update(User).where(User.id == user.id).values(disabled=disabled))
+    done = {"set-password": "password set", "delete": "deleted"}.get(action, action + "d")
+    print(f"user {args.name} {done}")
+    return 0
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, default=None, help="where embedded data lives")
+    p.add_argument(
+        "--env-file",
+        type=Path,
+        default=None,
+        help="settings file (KEY=VALUE lines); default: $AUDIO_STYLE_ENV_FILE, else none",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+
+def _metrics_args(p: argparse.ArgumentParser, default_port: str) -> None:
+    p.add_argument(
+        "--metrics-port", type=int, default=None, help=f"Prometheus port (0: off; {default_port})"
+    )
+    p.add_argument(
+        "--metrics-host",
+        default=os.environ.get("METRICS_HOST") or "127.0.0.1",
+        help="address the metrics listen on ($METRICS_HOST, else 127.0.0.1; the images: 0.0.0.0)",
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -266,11 +427,12 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("scheduler", help="run the job scheduler (full stack)")
     _common(p)
+    _metrics_args(p, "$SCHEDULER_METRICS_PORT")
     p.set_defaults(func=cmd_scheduler)
 
     p = subparsers.add_parser("worker", help="run a processing worker (full stack)")
     _common(p)
-    p.add_argument("--metrics-port", type=int, default=None, help="Prometheus port (0: off)")
+    _metrics_args(p, "$WORKER_METRICS_PORT")
     p.add_argument("--worker-id", default=None)
     p.set_defaults(func=cmd_worker)
 
@@ -281,6 +443,21 @@ def register(subparsers: Any) -> None:
     a.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     _common(a)
     a.set_defaults(func=cmd_users_add)
+    a = sub.add_parser("list", help="list the accounts")
+    _common(a)
+    a.set_defaults(func=cmd_users_list)
+    for action, text in (
+        ("disable", "refuse the account's logins and end its sessions"),
+        ("enable", "allow a disabled account again"),
+        ("delete", "delete the account with its jobs and sessions"),
+        ("set-password", "set a new password (read from stdin) and end the sessions"),
+    ):
+        a = sub.add_parser(action, help=text)
+        a.add_argument("name")
+        if action == "set-password":
+            a.add_argument("--password-stdin", action="store_true", help="read it from stdin")
+        _common(a)
+        a.set_defaults(func=lambda args, action=action: _change_user(args, action))
 
 
 def main(argv: list[str] | None = None) -> int:

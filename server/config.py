@@ -4,7 +4,8 @@ With nothing configured the server runs *embedded*: SQLite + local disk under th
 directory + in-process workers, no broker. ``DB_URL`` switches the database to PostgreSQL,
 ``QUEUE_URL`` the queue to RabbitMQ and ``S3_ENDPOINT`` the storage to S3/MinIO (or COS when the
 endpoint is ``cos.<region>.myqcloud.com`` or ``STORAGE_BACKEND=cos``). Variables of the process
-environment win over the ``.env`` file.
+environment win over the ``.env`` file, which is read only when named (``--env-file`` or
+``AUDIO_STYLE_ENV_FILE``).
 """
 
 from __future__ import annotations
@@ -98,6 +99,15 @@ class Settings:
     rate_limit_user_burst: int = 300
     rate_limit_auth_per_min: float = 0.0
     rate_limit_auth_burst: int = 20
+    # client addresses and login throttling (server.api.proxy, server.api.throttle)
+    trusted_proxies: str = ""
+    rate_limit_storage: str = "memory://"
+    rate_limit_prefix: str = "audio-style"
+    login_limit_account: str = "5/minute;20/hour;100/day"
+    login_limit_address: str = "10/minute;40/hour;200/day"
+    # upload virus scanning through clamd (server.worker.scan): off unless CLAMD_SOCKET is set
+    clamd_socket: str = ""
+    clamd_timeout_s: float = 30.0
     # jobs
     lease_s: float = 60.0
     heartbeat_s: float = 15.0
@@ -191,13 +201,14 @@ def load_settings(
 ) -> Settings:
     """Build :class:`Settings` from ``env`` (default ``os.environ``) over ``.env``.
 
-    ``.env`` is looked up as ``env_file``, else ``$AUDIO_STYLE_ENV_FILE``, else ``./.env``;
-    pass ``env`` explicitly (tests) to ignore both the process environment and ``./.env``.
+    The ``.env`` file is read only when named: ``env_file`` (``--env-file``), else
+    ``$AUDIO_STYLE_ENV_FILE``; never implicitly from the working directory. Pass ``env``
+    explicitly (tests) to ignore the process environment.
     """
     if env is None:
         base = dict(os.environ)
-        path = Path(env_file or base.get("AUDIO_STYLE_ENV_FILE") or ".env")
-        merged = {**read_env_file(path), **base}
+        named = env_file or base.get("AUDIO_STYLE_ENV_FILE")
+        merged = {**(read_env_file(Path(named)) if named else {}), **base}
     else:
         merged = dict(env)
         if env_file is not None:
@@ -250,6 +261,13 @@ def load_settings(
         rate_limit_user_burst=_int(merged, "RATE_LIMIT_USER_BURST", 300),
         rate_limit_auth_per_min=_num(merged, "RATE_LIMIT_AUTH_PER_MIN", 30.0 if full else 0.0),
         rate_limit_auth_burst=_int(merged, "RATE_LIMIT_AUTH_BURST", 20),
+        trusted_proxies=merged.get("TRUSTED_PROXIES", ""),
+        rate_limit_storage=merged.get("RATE_LIMIT_STORAGE") or "memory://",
+        rate_limit_prefix=merged.get("RATE_LIMIT_PREFIX") or "audio-style",
+        login_limit_account=merged.get("LOGIN_LIMIT_ACCOUNT", Settings.login_limit_account),
+        login_limit_address=merged.get("LOGIN_LIMIT_ADDRESS", Settings.login_limit_address),
+        clamd_socket=merged.get("CLAMD_SOCKET", ""),
+        clamd_timeout_s=_num(merged, "CLAMD_TIMEOUT_S", 30.0),
         lease_s=_num(merged, "LEASE_S", 60.0),
         heartbeat_s=_num(merged, "HEARTBEAT_S", 15.0),
         scheduler_interval_s=_num(merged, "SCHEDULER_INTERVAL_S", 2.0),
@@ -318,6 +336,13 @@ def settings_env(s: Settings) -> dict[str, str]:
         "RATE_LIMIT_USER_BURST": str(s.rate_limit_user_burst),
         "RATE_LIMIT_AUTH_PER_MIN": str(s.rate_limit_auth_per_min),
         "RATE_LIMIT_AUTH_BURST": str(s.rate_limit_auth_burst),
+        "TRUSTED_PROXIES": s.trusted_proxies,
+        "RATE_LIMIT_STORAGE": s.rate_limit_storage,
+        "RATE_LIMIT_PREFIX": s.rate_limit_prefix,
+        "LOGIN_LIMIT_ACCOUNT": s.login_limit_account,
+        "LOGIN_LIMIT_ADDRESS": s.login_limit_address,
+        "CLAMD_SOCKET": s.clamd_socket,
+        "CLAMD_TIMEOUT_S": str(s.clamd_timeout_s),
     }
     if s.queue_url:
         env["QUEUE_URL"] = s.queue_url

@@ -123,13 +123,6 @@ class Player:
         if sample_rate > 0 and (rate_changed or not self.output.running):
             self.output.start(sample_rate, CHANNELS, self.render)
 
-    def update_source(self, role: str, audio: F32, lufs: float) -> None:
-        """Add or replace one source (same sample rate)."""
-        src = self._src
-        new_audio = {**src.audio, role: audio}
-        new_lufs = {**src.lufs, role: lufs}
-        self.set_sources(src.sample_rate, new_audio, new_lufs)
-
     def restart_output(self) -> None:
         """Reopen the output stream (after a device change)."""
         self._req_playing = False

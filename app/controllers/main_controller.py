@@ -25,7 +25,15 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.audio.player import Player
 from app.controllers.engine_api import EngineApi, default_engine
-from app.models import EXTENSIONS, PRESET_EXTENSIONS, ExportRequest, Overview, overview_of
+from app.models import (
+    ALBUM_REPORT,
+    EXTENSIONS,
+    IR_TRUE_STEREO_EXTENSION,
+    PRESET_EXTENSIONS,
+    ExportRequest,
+    Overview,
+    overview_of,
+)
 from app.settings import AppSettings
 from app.task_runner import TaskRunner, as_audio_style_error
 from engine.schema.errors import AudioStyleError, ErrorCode
@@ -101,9 +109,13 @@ class _ExternalStats:
     eq_lufs: float
 
 
+IR_DEFAULT_RATE = 48000  # impulse responses of a target at another rate
+
+
 @dataclass
 class _ExportOutcome:
     paths: list[str] = field(default_factory=list)
+    album: dict[str, Any] | None = None  # the album table of an album-mode batch
 
 
 def to_stereo(block: NDArray[np.floating], out: F32) -> None:
@@ -189,6 +201,7 @@ class MainController(QObject):
         self._render_serial = 0
 
         self.references: list[str] = []
+        self.reference_weights: dict[str, float] = {}  # range mode (engine.ranges); default 1
         self.targets: list[str] = []
         self.durations_s: dict[str, float] = {}  # length of every checked file
         self.current_target: str | None = None
@@ -281,6 +294,8 @@ class MainController(QObject):
                 if p not in lst:
                     lst.append(p)
                 self.settings.add_recent(p, role)
+            if role == "reference":
+                self._sync_weights()
             if errors:
                 self.error.emit("\n".join(errors))
             self.files_changed.emit()
@@ -292,8 +307,30 @@ class MainController(QObject):
         lst = self.references if role == "reference" else self.targets
         if path in lst:
             lst.remove(path)
+            if role == "reference":
+                self.reference_weights.pop(path, None)
+                self._sync_weights()
             self.files_changed.emit()
             self._refresh_session()
+
+    def set_reference_weight(self, path: str, weight: float) -> None:
+        """Weight (0 < w <= 1) of one reference in range mode: a lower weight pulls its edge
+        of the references' range towards their weighted mean (engine.ranges)."""
+        if path not in self.references:
+            return
+        if weight >= 1.0:
+            self.reference_weights.pop(path, None)
+        else:
+            self.reference_weights[path] = float(weight)
+        self._sync_weights()
+        self.files_changed.emit()
+
+    def _sync_weights(self) -> None:
+        """``options.reference_weights`` in the order of ``references`` (None: all 1)."""
+        weights = [self.reference_weights.get(r, 1.0) for r in self.references]
+        value = weights if any(w != 1.0 for w in weights) else None
+        if value != self.options.reference_weights:
+            self.set_options(reference_weights=value)
 
     def set_current(self, role: str, path: str) -> None:
         """Show and play ``path`` as the current target or reference."""
@@ -439,6 +476,19 @@ class MainController(QObject):
             self.player.select("target" if "target" in audio else "reference")
 
     # -- matching ----------------------------------------------------------------------------
+
+    def device_note(self) -> str:
+        """What the "Automatic" processing device computes on here, and why not on the GPU
+        (the settings dialog; the CLI says it only with ``-v``)."""
+        backends = self.engine.backends
+        if backends is None:
+            return ""
+        ok, key, detail = backends.cuda_status()
+        if ok:
+            return self.tr("Automatic computes on the GPU (CUDA) here.")
+        return self.tr("Automatic computes on the CPU here: {reason}.").format(
+            reason=backends.reason_text(key, detail)
+        )
 
     def set_options(self, **changes: Any) -> None:
         """Change match options (validated); re-renders the loop preview after a short pause."""
@@ -760,11 +810,30 @@ class MainController(QObject):
                 paths.append(str(folder / (stem + EXTENSIONS[req.audio_format])))
             for fmt in req.preset_formats:
                 paths.append(str(folder / (stem + PRESET_EXTENSIONS[fmt])))
+                if fmt == "ir":
+                    paths.append(str(folder / (stem + IR_TRUE_STEREO_EXTENSION)))
             if req.report:
                 paths.append(str(folder / (stem + ".report.json")))
                 if not req.batch or t == self.current_target:
                     paths.append(str(folder / (stem + ".report.png")))
+        if req.batch and req.album:
+            paths.append(str(folder / ALBUM_REPORT))
         return paths
+
+    def reference_range(self) -> tuple[Any, Any, Any] | None:
+        """``(freqs_hz, lo_db, hi_db)``: the references' weighted spread (loudness-aligned mid
+        spectra) when there are two or more analysed at the current rate, else None."""
+        ranges = self.engine.ranges
+        if ranges is None or len(self.references) < 2:
+            return None
+        rate = self.sample_rate
+        analyses = [self._ref_analyses.get((r, rate)) for r in self.references]
+        if any(a is None for a in analyses):
+            return None
+        result: tuple[Any, Any, Any] = ranges.spectrum_range(
+            analyses, self.options.reference_weights
+        )
+        return result
 
     def export(self, req: ExportRequest, report_image: Any = None) -> None:
         """Write what ``req`` asks for; ``report_image`` (a QImage) is saved as the PNG report."""
@@ -784,13 +853,27 @@ class MainController(QObject):
         else:
             self._enqueue(self._export_job(req, report_image))
 
-    def _write_presets(self, preset: Preset, stem: Path, formats: Sequence[str]) -> list[str]:
-        presets, io = self.engine.presets, self.engine.io
+    def _write_presets(
+        self, preset: Preset, stem: Path, formats: Sequence[str], target: Any = None
+    ) -> list[str]:
+        """The preset files; ``target`` (its Analysis) sets the impulse responses' rate and
+        the ffmpeg chain's gain."""
+        presets, io, exports = self.engine.presets, self.engine.io, self.engine.exports
         written = []
         for fmt in formats:
             path = str(stem) + PRESET_EXTENSIONS[fmt]
             if fmt == "json":
                 presets.save_preset(preset, path, force=True)
+            elif fmt == "ir":
+                rate = getattr(target, "sample_rate", IR_DEFAULT_RATE)
+                rates = exports.ir.IR_SAMPLE_RATES
+                _, paths = exports.ir.write_impulse_responses(
+                    preset, path, sample_rate=rate if rate in rates else IR_DEFAULT_RATE, force=True
+                )
+                written += [str(p) for p in paths[1:]]
+            elif fmt == "ffmpeg":
+                lufs = target.summary.integrated_lufs if target is not None else None
+                io.atomic_write_text(path, exports.ffmpeg.export_ffmpeg(preset, lufs), force=True)
             else:
                 io.atomic_write_text(path, presets.export_preset(preset, fmt), force=True)
             written.append(path)
@@ -846,7 +929,7 @@ class MainController(QObject):
                     written.append(path)
                 if not out:
                     Path(dest).unlink(missing_ok=True)
-            written += self._write_presets(preset, stem, req.preset_formats)
+            written += self._write_presets(preset, stem, req.preset_formats, t_an)
             yield self._progress("done", 1.0)
             return _ExportOutcome(written)
 
@@ -882,6 +965,8 @@ class MainController(QObject):
             else:
                 outs = [str(tmp_dir / f"batch-{i}.wav") for i in range(len(targets))]
                 fmt = "wav32f"
+            if req.album:
+                return (yield from album_run(token, outs, fmt))
             n = len(targets)
             results = []
             for i, (t, out, stem) in enumerate(zip(targets, outs, stems, strict=True)):
@@ -906,8 +991,39 @@ class MainController(QObject):
                 if report_out:
                     written.append(report_out)
                 preset = _named(res[0].preset, refs)
-                written += self._write_presets(preset, stem, req.preset_formats)
+                written += self._write_presets(
+                    preset, stem, req.preset_formats, res[0].target_analysis
+                )
             return _ExportOutcome(written)
+
+        def album_run(
+            token: Any, outs: list[str], fmt: str
+        ) -> Generator[Any, None, _ExportOutcome]:
+            """Album mode: every target in one plan; the album table as the report."""
+            gen = pipeline.match_files(
+                targets,
+                refs,
+                outs,
+                options,
+                fmt=fmt,
+                force=True,
+                cancel=token,
+                album=self.engine.album.AlbumOptions(),
+            )
+            results = yield from _scaled(gen, 0.0, 1.0, self._progress)
+            written = list(outs) if req.audio else []
+            if not req.audio:
+                for o in outs:
+                    Path(o).unlink(missing_ok=True)
+            table = results[0].extra["album"]
+            path = str(folder / ALBUM_REPORT)
+            self.engine.report.save_report(table, path)
+            written.append(path)
+            for r, stem in zip(results, stems, strict=True):
+                written += self._write_presets(
+                    _named(r.preset, refs), stem, req.preset_formats, r.target_analysis
+                )
+            return _ExportOutcome(written, table)
 
         def done(res: _ExportOutcome) -> None:
             if req.report and current is not None:
@@ -919,6 +1035,19 @@ class MainController(QObject):
                     n=len(targets), files=len(res.paths)
                 )
             )
+            if res.album is not None:
+                b, a = res.album["before"], res.album["after"]
+                self.info.emit(
+                    self.tr(
+                        "Album: loudness spread {spread:.1f} LU (input {spread_in:.1f} LU), "
+                        "tonal distance to the album {dist:.2f} dB (input {dist_in:.2f} dB)"
+                    ).format(
+                        spread=a["spread_lu"],
+                        spread_in=b["spread_lu"],
+                        dist=a["mean_tonal_distance_db"],
+                        dist_in=b["mean_tonal_distance_db"],
+                    )
+                )
             self.export_done.emit(res.paths)
 
         return _Job("batch", self.tr("Batch: matching every target"), run, done)

@@ -40,6 +40,8 @@ def preset_format_names() -> dict[str, str]:
         "eqapo": QCoreApplication.translate("ExportDialog", "Equalizer APO"),
         "graphiceq": QCoreApplication.translate("ExportDialog", "GraphicEQ"),
         "csv": QCoreApplication.translate("ExportDialog", "CSV curve"),
+        "ir": QCoreApplication.translate("ExportDialog", "Impulse response (WAV)"),
+        "ffmpeg": QCoreApplication.translate("ExportDialog", "ffmpeg filter chain"),
     }
 
 
@@ -93,6 +95,16 @@ class ExportDialog(QDialog):
             )
         )
         self.batch.setEnabled(n_targets > 1)
+        self.album = QCheckBox(
+            self.tr("Album mode: keep the tracks' relative loudness and one tonal signature")
+        )
+        self.album.setToolTip(
+            self.tr(
+                "The targets are planned together: a quiet track stays quieter by the same "
+                "LU, broad tonal differences between tracks are evened out; writes an album "
+                "report (loudness, LRA, true peak, tonal distance per track)"
+            )
+        )
 
         what = QGroupBox(self.tr("What to write"))
         form = QFormLayout(what)
@@ -101,6 +113,7 @@ class ExportDialog(QDialog):
         form.addRow(self.tr("Preset"), preset_row)
         form.addRow(self.report)
         form.addRow(self.batch)
+        form.addRow(self.album)
 
         self.files = QListWidget()
         self.files.setMinimumHeight(110)
@@ -116,7 +129,7 @@ class ExportDialog(QDialog):
         lay.addWidget(QLabel(self.tr("Files that will be written (existing ones are replaced):")))
         lay.addWidget(self.files, 1)
         lay.addWidget(buttons)
-        for w in (self.audio, self.report, self.batch, *self.presets.values()):
+        for w in (self.audio, self.report, self.batch, self.album, *self.presets.values()):
             w.toggled.connect(self._update)
         self.format.currentIndexChanged.connect(self._update)
         self.folder.textChanged.connect(self._update)
@@ -130,6 +143,7 @@ class ExportDialog(QDialog):
             preset_formats=[k for k in PRESET_FORMATS if self.presets[k].isChecked()],
             report=self.report.isChecked(),
             batch=self.batch.isChecked(),
+            album=self.batch.isChecked() and self.album.isChecked(),
         )
 
     def _browse(self) -> None:
@@ -141,5 +155,6 @@ class ExportDialog(QDialog):
 
     def _update(self) -> None:
         self.format.setEnabled(self.audio.isChecked())
+        self.album.setEnabled(self.batch.isChecked())
         self.files.clear()
         self.files.addItems(self._planned(self.request()))

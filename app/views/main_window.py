@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
             "reference",
             self.tr("Reference"),
             self.tr("Drop the track(s) whose sound you want here"),
+            weights=True,
         )
         self.target_zone = DropZone(
             "target", self.tr("Targets"), self.tr("Drop your own track(s) here; several = batch")
@@ -260,6 +261,7 @@ class MainWindow(QMainWindow):
             zone.browse_requested.connect(lambda r=zone.role: self.open_files(r))
             zone.remove_requested.connect(lambda p, r=zone.role: self.c.remove_file(r, p))
             zone.current_changed.connect(lambda p, r=zone.role: self.c.set_current(r, p))
+        self.reference_zone.weight_changed.connect(self._set_reference_weight)
         self.controls.options_changed.connect(lambda ch: self.c.set_options(**ch))
         self.controls.match_requested.connect(self.match)
         self.controls.cloud_toggled.connect(self._set_cloud)
@@ -473,7 +475,9 @@ class MainWindow(QMainWindow):
         return dlg
 
     def open_settings(self) -> SettingsDialog:
-        dlg = SettingsDialog(self.c.settings, self.c.player.output.devices(), self)
+        dlg = SettingsDialog(
+            self.c.settings, self.c.player.output.devices(), self, self.c.device_note()
+        )
 
         def apply() -> None:
             old_lang = self.c.settings.language
@@ -505,8 +509,14 @@ class MainWindow(QMainWindow):
 
     # -- controller signals ------------------------------------------------------------------
 
+    def _set_reference_weight(self, path: str, weight: float) -> None:
+        self.c.set_reference_weight(path, weight)
+        self._schedule("spectrum")  # the references' range follows the weights
+
     def _refresh_files(self) -> None:
-        self.reference_zone.set_files(self.c.references, self.c.current_reference)
+        self.reference_zone.set_files(
+            self.c.references, self.c.current_reference, self.c.reference_weights
+        )
         self.target_zone.set_files(self.c.targets, self.c.current_target)
         self._update_enabled()
 
@@ -556,6 +566,7 @@ class MainWindow(QMainWindow):
             self.waveform.set_loop(*c.loop_s)
         elif view == "spectrum":
             self.spectrum.set_analyses({r: c.analysis(r) for r in roles})
+            self.spectrum.set_reference_range(c.reference_range())
         elif view == "meters":
             for role in roles:
                 self.loudness.set_analysis(role, c.analysis(role))

@@ -20,7 +20,13 @@ from app.views.theme import MUTED
 class SettingsDialog(QDialog):
     """Edits a copy of the settings; ``apply_to(settings)`` writes the choices back."""
 
-    def __init__(self, s: AppSettings, devices: list[str], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        s: AppSettings,
+        devices: list[str],
+        parent: QWidget | None = None,
+        device_note: str = "",
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Settings"))
         self.language = QComboBox()
@@ -50,6 +56,11 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("Language"), self.language)
         form.addRow("", note)
         form.addRow(self.tr("Processing device"), self.device)
+        self.device_note = QLabel(device_note)  # which device "Automatic" uses here, and why
+        self.device_note.setWordWrap(True)
+        self.device_note.setStyleSheet(f"color: {MUTED};")
+        if device_note:
+            form.addRow("", self.device_note)
         form.addRow(self.tr("Audio output"), self.audio)
         form.addRow(self.tr("Default audio format"), self.format)
         buttons = QDialogButtonBox(

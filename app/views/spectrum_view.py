@@ -49,6 +49,14 @@ class SpectrumView(QWidget):
                 pen = pg.mkPen(color, width=1.6 if ch == "mid" else 1.1, style=style)
                 c = self.plot.plot([], [], pen=pen, name=names[(role, ch)], antialias=True)
                 self.curves[(role, ch)] = c
+        # the references' spread (two or more references: the target is corrected only
+        # outside it); shaded between its edges, aligned spectra only
+        self._range_edges = (self.plot.plot([], [], pen=None), self.plot.plot([], [], pen=None))
+        self.range_fill = pg.FillBetweenItem(
+            *self._range_edges, brush=pg.mkBrush(role_color("reference", 60))
+        )
+        self.plot.addItem(self.range_fill)
+        self._range: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.show_mid = QCheckBox(self.tr("Mid"))
         self.show_side = QCheckBox(self.tr("Side"))
         self.align = QCheckBox(self.tr("Align levels"))
@@ -83,6 +91,22 @@ class SpectrumView(QWidget):
         self._data = {r: a for r, a in analyses.items() if a is not None}
         self._refresh()
 
+    def set_reference_range(self, data: tuple[Any, Any, Any] | None) -> None:
+        """``(freqs_hz, lo_db, hi_db)`` of the references' spread (level re. loudness), or None."""
+        if data is None:
+            self._range = None
+        else:
+            f, lo, hi = (np.asarray(v, dtype=np.float64) for v in data)
+            self._range = (f, lo, hi)
+        self.range_fill.setToolTip(self.tr("Range of the references (corrected only outside it)"))
+        self._refresh()
+
+    def range_data(self) -> tuple[np.ndarray, np.ndarray]:
+        """The shaded band's lower and upper edge as drawn (y values)."""
+        lo = self._range_edges[0].getData()[1]
+        hi = self._range_edges[1].getData()[1]
+        return (np.asarray(lo if lo is not None else []), np.asarray(hi if hi is not None else []))
+
     def curve_data(self, role: str, channel: str) -> tuple[np.ndarray, np.ndarray]:
         x, y = self.curves[(role, channel)].getData()
         return (np.asarray(x if x is not None else []), np.asarray(y if y is not None else []))
@@ -93,6 +117,15 @@ class SpectrumView(QWidget):
             "left", self.tr("Level re. loudness (dB)") if align else self.tr("Level (dB)")
         )
         ys: list[np.ndarray] = []
+        shown = self._range is not None and align and self.show_mid.isChecked()
+        for k, edge in enumerate(self._range_edges):
+            if shown and self._range is not None:
+                rf, ry = self._range[0], self._range[1 + k]
+                ok = (rf > 0) & np.isfinite(ry)
+                edge.setData(np.log10(rf[ok]), ry[ok])
+            else:
+                edge.setData([], [])
+        self.range_fill.setVisible(shown)
         for (role, ch), curve in self.curves.items():
             a = self._data.get(role)
             visible = self.show_mid.isChecked() if ch == "mid" else self.show_side.isChecked()

@@ -2,7 +2,7 @@
 from analysis features of the target and the reference (``engine.estimator.features``).
 
 The model is a small MLP trained on synthetic pairs (``make train``,
-``engine/estimator/training``) and shipped as ONNX in ``resources/models``; inference runs
+``tools/training``) and shipped as ONNX in ``resources/models``; inference runs
 through onnxruntime on the CPU (a few hundred microseconds), never through PyTorch.
 """
 

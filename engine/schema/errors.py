@@ -37,10 +37,15 @@ class ErrorCode(StrEnum):
     BAD_PRESET = "E302"
     PRESET_VERSION = "E303"
     CHANNEL_MISMATCH = "E304"
+    EXPORT_RATE_MISMATCH = "E305"
+    BAD_EXPORT = "E306"
+    FFMPEG_FILTER = "E307"
     # runtime (E4xx)
     CANCELED = "E401"
     GPU_UNAVAILABLE = "E402"
     MODEL_UNAVAILABLE = "E403"
+    NO_DISPLAY = "E404"
+    SYSTEM_LIBRARIES_MISSING = "E405"
     INTERNAL = "E499"
     # server / cloud (E5xx)
     UNAUTHORIZED = "E501"
@@ -56,6 +61,9 @@ class ErrorCode(StrEnum):
     SERVICE_UNAVAILABLE = "E511"
     JOB_FAILED = "E512"
     INVALID_REQUEST = "E513"
+    BAD_CREDENTIALS = "E514"
+    UPLOAD_INFECTED = "E515"
+    SCAN_UNAVAILABLE = "E516"
 
 
 # {code: (english, chinese)}; ``{name}`` fields are filled from the error's params.
@@ -118,6 +126,19 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "Channel layout not supported for this operation: {reason}",
         "此操作不支持该声道布局：{reason}",
     ),
+    ErrorCode.EXPORT_RATE_MISMATCH: (
+        "The impulse response is at {ir_rate} Hz but the target at {rate} Hz: "
+        "export it with --sample-rate {rate}",
+        "脉冲响应的采样率为 {ir_rate} Hz，而目标为 {rate} Hz：请用 --sample-rate {rate} 导出",
+    ),
+    ErrorCode.BAD_EXPORT: (
+        "Not an impulse-response WAV or ffmpeg filter chain of audio-style: {path}: {reason}",
+        "不是 audio-style 导出的脉冲响应 WAV 或 ffmpeg 滤镜链：{path}：{reason}",
+    ),
+    ErrorCode.FFMPEG_FILTER: (
+        "ffmpeg could not run the filter chain: {reason}",
+        "ffmpeg 无法运行该滤镜链：{reason}",
+    ),
     ErrorCode.CANCELED: ("Canceled", "已取消"),
     ErrorCode.GPU_UNAVAILABLE: (
         "GPU requested but not available: {reason}",
@@ -126,6 +147,17 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ErrorCode.MODEL_UNAVAILABLE: (
         "The learned style estimator cannot run: {reason}",
         "无法运行学习型风格估计器：{reason}",
+    ),
+    ErrorCode.NO_DISPLAY: (
+        "No display to open the window on ({reason}): run it in a desktop session, or under a "
+        "virtual display: xvfb-run -a {command}",
+        "没有可打开窗口的显示器（{reason}）：请在桌面会话中运行，或在虚拟显示器下运行："
+        "xvfb-run -a {command}",
+    ),
+    ErrorCode.SYSTEM_LIBRARIES_MISSING: (
+        "The desktop window needs system libraries that are missing ({libraries}); install them "
+        "with: {command} (the command line works without them)",
+        "桌面窗口所需的系统库缺失（{libraries}）；请用以下命令安装：{command}（命令行不需要它们）",
     ),
     ErrorCode.INTERNAL: ("Internal error: {reason}", "内部错误：{reason}"),
     ErrorCode.UNAUTHORIZED: (
@@ -159,6 +191,15 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
     ),
     ErrorCode.JOB_FAILED: ("Job failed: {reason}", "任务失败：{reason}"),
     ErrorCode.INVALID_REQUEST: ("Invalid request: {reason}", "无效的请求：{reason}"),
+    ErrorCode.BAD_CREDENTIALS: ("Wrong user name or password", "用户名或密码错误"),
+    ErrorCode.UPLOAD_INFECTED: (
+        "The upload {name} was refused by the virus scanner ({signature})",
+        "上传的文件 {name} 未通过病毒扫描（{signature}）",
+    ),
+    ErrorCode.SCAN_UNAVAILABLE: (
+        "The virus scanner is unavailable; the job will not run until it is back",
+        "病毒扫描服务不可用；恢复之前任务不会运行",
+    ),
 }
 
 

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 AUDIO_FORMATS = ("wav16", "wav24", "wav32f", "flac")
 AudioFormat = Literal["wav16", "wav24", "wav32f", "flac"]
+FORMAT_EXT = {"wav16": "wav", "wav24": "wav", "wav32f": "wav", "flac": "flac"}
+
+
+def output_extension(fmt: str | None, target_name: str) -> str:
+    """File extension of a job's output: the format's, else the target's (wav or flac)."""
+    if fmt:
+        return FORMAT_EXT[fmt]
+    ext = target_name.rsplit(".", 1)[-1].lower() if "." in target_name else ""
+    return ext if ext in ("wav", "flac") else "wav"
+
+
 Estimator = Literal["rules", "learned"]
 Device = Literal["auto", "cpu", "gpu"]
+ReferenceMode = Literal["range", "average"]
+ReferenceWeight = Annotated[float, Field(gt=0, le=1)]
 # chosen on the three benchmark case sets (references at -5..-16 LUFS): see docs/architecture.md
 DEFAULT_MAX_LIMITING_DB = 24.0
 
@@ -48,6 +61,11 @@ class MatchOptions(BaseModel):
     )
     estimator: Estimator = "rules"
     device: Device = "auto"
+    # several references (engine.ranges): correct only outside their spread, or average them
+    reference_mode: ReferenceMode = "range"
+    reference_weights: list[ReferenceWeight] | None = Field(
+        None, description="one weight per reference (0 < w <= 1); None = all 1"
+    )
 
     def scaled(self, aspect_amount: float, enabled: bool) -> float:
         """Effective 0..1 factor for one aspect (master amount x aspect amount)."""

@@ -310,6 +310,14 @@
         <source>Remove</source>
         <translation>Remove</translation>
     </message>
+    <message>
+        <source>Weight of the selected reference: with several references the target is corrected only outside their range; a lower weight narrows this reference's side of the range</source>
+        <translation>Weight of the selected reference: with several references the target is corrected only outside their range; a lower weight narrows this reference's side of the range</translation>
+    </message>
+    <message>
+        <source>Weight</source>
+        <translation>Weight</translation>
+    </message>
 </context>
 <context>
     <name>DynamicsView</name>
@@ -373,6 +381,14 @@
         <translation>CSV curve</translation>
     </message>
     <message>
+        <source>Impulse response (WAV)</source>
+        <translation>Impulse response (WAV)</translation>
+    </message>
+    <message>
+        <source>ffmpeg filter chain</source>
+        <translation>ffmpeg filter chain</translation>
+    </message>
+    <message>
         <source>Export</source>
         <translation>Export</translation>
     </message>
@@ -395,6 +411,14 @@
     <message>
         <source>Each target is matched to the reference(s) with the current settings; band edits apply to the current target only</source>
         <translation>Each target is matched to the reference(s) with the current settings; band edits apply to the current target only</translation>
+    </message>
+    <message>
+        <source>Album mode: keep the tracks' relative loudness and one tonal signature</source>
+        <translation>Album mode: keep the tracks' relative loudness and one tonal signature</translation>
+    </message>
+    <message>
+        <source>The targets are planned together: a quiet track stays quieter by the same LU, broad tonal differences between tracks are evened out; writes an album report (loudness, LRA, true peak, tonal distance per track)</source>
+        <translation>The targets are planned together: a quiet track stays quieter by the same LU, broad tonal differences between tracks are evened out; writes an album report (loudness, LRA, true peak, tonal distance per track)</translation>
     </message>
     <message>
         <source>What to write</source>
@@ -566,6 +590,14 @@
         <translation>Loading {name}</translation>
     </message>
     <message>
+        <source>Automatic computes on the GPU (CUDA) here.</source>
+        <translation>Automatic computes on the GPU (CUDA) here.</translation>
+    </message>
+    <message>
+        <source>Automatic computes on the CPU here: {reason}.</source>
+        <translation>Automatic computes on the CPU here: {reason}.</translation>
+    </message>
+    <message>
         <source>Add a reference and a target first.</source>
         <translation>Add a reference and a target first.</translation>
     </message>
@@ -612,6 +644,10 @@
     <message>
         <source>Batch finished: {n} targets, {files} files written.</source>
         <translation>Batch finished: {n} targets, {files} files written.</translation>
+    </message>
+    <message>
+        <source>Album: loudness spread {spread:.1f} LU (input {spread_in:.1f} LU), tonal distance to the album {dist:.2f} dB (input {dist_in:.2f} dB)</source>
+        <translation>Album: loudness spread {spread:.1f} LU (input {spread_in:.1f} LU), tonal distance to the album {dist:.2f} dB (input {dist_in:.2f} dB)</translation>
     </message>
     <message>
         <source>Batch: matching every target</source>
@@ -997,6 +1033,10 @@ Your files and settings are unchanged; you can process on this computer instead.
     <message>
         <source>Shift each spectrum by its integrated loudness</source>
         <translation>Shift each spectrum by its integrated loudness</translation>
+    </message>
+    <message>
+        <source>Range of the references (corrected only outside it)</source>
+        <translation>Range of the references (corrected only outside it)</translation>
     </message>
     <message>
         <source>Level re. loudness (dB)</source>

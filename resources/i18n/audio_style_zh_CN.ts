@@ -310,6 +310,14 @@
         <source>Remove</source>
         <translation>移除</translation>
     </message>
+    <message>
+        <source>Weight of the selected reference: with several references the target is corrected only outside their range; a lower weight narrows this reference&apos;s side of the range</source>
+        <translation>所选参考的权重：有多个参考时，仅校正目标超出其范围的部分；权重越低，该参考一侧的范围越窄</translation>
+    </message>
+    <message>
+        <source>Weight</source>
+        <translation>权重</translation>
+    </message>
 </context>
 <context>
     <name>DynamicsView</name>
@@ -373,6 +381,14 @@
         <translation>CSV 曲线</translation>
     </message>
     <message>
+        <source>Impulse response (WAV)</source>
+        <translation>脉冲响应（WAV）</translation>
+    </message>
+    <message>
+        <source>ffmpeg filter chain</source>
+        <translation>ffmpeg 滤镜链</translation>
+    </message>
+    <message>
         <source>Export</source>
         <translation>导出</translation>
     </message>
@@ -395,6 +411,14 @@
     <message>
         <source>Each target is matched to the reference(s) with the current settings; band edits apply to the current target only</source>
         <translation>每个目标都按当前设置匹配到参考曲目；手动修改的频段只作用于当前目标</translation>
+    </message>
+    <message>
+        <source>Album mode: keep the tracks&apos; relative loudness and one tonal signature</source>
+        <translation>专辑模式：保持各曲目的相对响度和统一的音色特征</translation>
+    </message>
+    <message>
+        <source>The targets are planned together: a quiet track stays quieter by the same LU, broad tonal differences between tracks are evened out; writes an album report (loudness, LRA, true peak, tonal distance per track)</source>
+        <translation>所有目标统一规划：较安静的曲目保持同样的 LU 差距，曲目间的大致音色差异被拉平；写出专辑报告（每首曲目的响度、响度范围、真峰值、音色距离）</translation>
     </message>
     <message>
         <source>What to write</source>
@@ -566,6 +590,14 @@
         <translation>正在载入 {name}</translation>
     </message>
     <message>
+        <source>Automatic computes on the GPU (CUDA) here.</source>
+        <translation>“自动”在本机使用 GPU（CUDA）计算。</translation>
+    </message>
+    <message>
+        <source>Automatic computes on the CPU here: {reason}.</source>
+        <translation>“自动”在本机使用 CPU 计算：{reason}。</translation>
+    </message>
+    <message>
         <source>Add a reference and a target first.</source>
         <translation>请先添加参考曲目和目标曲目。</translation>
     </message>
@@ -612,6 +644,10 @@
     <message>
         <source>Batch finished: {n} targets, {files} files written.</source>
         <translation>批量处理完成：{n} 个目标，已写入 {files} 个文件。</translation>
+    </message>
+    <message>
+        <source>Album: loudness spread {spread:.1f} LU (input {spread_in:.1f} LU), tonal distance to the album {dist:.2f} dB (input {dist_in:.2f} dB)</source>
+        <translation>专辑：响度差 {spread:.1f} LU（输入 {spread_in:.1f} LU），与专辑平均音色距离 {dist:.2f} dB（输入 {dist_in:.2f} dB）</translation>
     </message>
     <message>
         <source>Batch: matching every target</source>
@@ -997,6 +1033,10 @@ Your files and settings are unchanged; you can process on this computer instead.
     <message>
         <source>Shift each spectrum by its integrated loudness</source>
         <translation>按各自的综合响度平移每条频谱</translation>
+    </message>
+    <message>
+        <source>Range of the references (corrected only outside it)</source>
+        <translation>参考曲目的范围（仅校正超出该范围的部分）</translation>
     </message>
     <message>
         <source>Level re. loudness (dB)</source>

@@ -31,7 +31,10 @@ from server.api import errors, routes_auth, routes_jobs, routes_storage
 from server.api.deps import Svc
 from server.api.fastpath import JobSubmitFastPath
 from server.api.intake import JobIntake
+from server.api.limits import BodyLimit
+from server.api.proxy import ClientAddress, parse_trusted
 from server.api.ratelimit import RateLimiter
+from server.api.throttle import LoginThrottle, shared_limiters
 from server.db.models import Job
 from server.metrics import JOBS_TOTAL
 from server.services import Services
@@ -123,8 +126,18 @@ class _Api(FastAPI):
     stack (which serves everything else, and what the fast path declines)."""
 
     fastpath: JobSubmitFastPath | None = None
+    client_address: ClientAddress | None = None  # server.api.proxy
+    body_limit: BodyLimit | None = None  # server.api.limits: in front of the fast path too
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.client_address is not None:
+            self.client_address.apply(scope)
+        if self.body_limit is not None:
+            await self.body_limit(scope, receive, send, self._serve)
+        else:
+            await self._serve(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         fast = self.fastpath
         if fast is not None and fast.wants(scope):
             scope["app"] = self
@@ -196,6 +209,10 @@ def create_app(svc: Services) -> FastAPI:
     st = svc.settings
     app.state.user_limiter = RateLimiter(st.rate_limit_user_per_min, st.rate_limit_user_burst)
     app.state.auth_limiter = RateLimiter(st.rate_limit_auth_per_min, st.rate_limit_auth_burst)
+    shared_limiters(app.state, st)  # RATE_LIMIT_STORAGE=redis://: shared by the processes
+    app.state.login_throttle = LoginThrottle.from_settings(st)
+    app.client_address = ClientAddress(parse_trusted(st.trusted_proxies))
+    app.body_limit = BodyLimit(app, st.max_upload_bytes)
     _JOBS.services = svc
     errors.install(app)
 

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from server.api.ratelimit import check
+from server.api.ratelimit import acheck
 from server.auth import AuthError, Principal, verify_access_token
 from server.db.session import Database
 from server.services import Services
@@ -36,7 +36,7 @@ async def current_user(request: Request, svc: Svc) -> Principal:
         principal = verify_access_token(svc.settings, token.strip())
     except AuthError as e:
         raise unauthorized() from e
-    check(request.app.state.user_limiter, principal.user_id, "user")
+    await acheck(request.app.state.user_limiter, principal.user_id, "user")
     return principal
 
 

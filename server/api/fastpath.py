@@ -34,7 +34,7 @@ from starlette.types import Message, Receive, Scope, Send
 from engine.schema.jobs import JobSpec
 from server.api.errors import answer_for
 from server.api.intake import JobIntake
-from server.api.ratelimit import RateLimiter, check
+from server.api.ratelimit import acheck
 from server.api.routes_jobs import accept_job_id
 from server.auth import verify_access_token
 from server.services import Services
@@ -134,8 +134,7 @@ class JobSubmitFastPath:
         scope["route"] = self._route_of_jobs()
         request = Request(scope)
         try:
-            limiter: RateLimiter = state.user_limiter
-            check(limiter, user.user_id, "user")
+            await acheck(state.user_limiter, user.user_id, "user")
             intake: JobIntake = state.intake
             client = scope.get("client")
             ip = client[0] if client else ""

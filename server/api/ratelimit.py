@@ -4,8 +4,8 @@ address (the ``/auth`` endpoints: password guessing, refresh floods).
 A refused request costs a dictionary lookup: ``429`` with error ``E507`` and ``Retry-After``
 (whole seconds until a token is back), before any database or storage work. The buckets live
 in the API process; with ``--processes N`` each process has its own, so the ceiling a client
-meets is up to N times the configured rate (per-address limits at the reverse proxy, e.g.
-nginx ``limit_req``, add a shared one). Configured by ``RATE_LIMIT_*`` (``server.config``);
+meets is up to N times the configured rate — unless ``RATE_LIMIT_STORAGE`` names a Redis: then
+every process shares them (:class:`server.api.throttle.SharedRateLimiter`). Configured by ``RATE_LIMIT_*`` (``server.config``);
 off in embedded mode unless set.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from typing import Protocol
 
 from fastapi import Request
 from prometheus_client import Counter
@@ -83,7 +84,25 @@ def check(limiter: RateLimiter | None, key: str, scope: str) -> None:
             raise rate_limited(wait, scope)
 
 
+class SharedLimiter(Protocol):
+    """A limiter every API process shares (``server.api.throttle.SharedRateLimiter``)."""
+
+    enabled: bool
+
+    async def ahit(self, key: str) -> float: ...
+
+
+async def acheck(limiter: RateLimiter | SharedLimiter | None, key: str, scope: str) -> None:
+    """:func:`check` for a per-process or a shared (Redis) limiter."""
+    if isinstance(limiter, RateLimiter) or limiter is None:
+        check(limiter, key, scope)
+    elif limiter.enabled:
+        wait = await limiter.ahit(key)
+        if wait > 0:
+            raise rate_limited(wait, scope)
+
+
 async def limit_by_address(request: Request) -> None:
     """Dependency of the ``/auth`` routes: the per-address limit."""
     ip = request.client.host if request.client else ""
-    check(request.app.state.auth_limiter, ip, "address")
+    await acheck(request.app.state.auth_limiter, ip, "address")

@@ -9,9 +9,10 @@ from sqlalchemy import select
 
 from engine.schema.errors import ErrorCode
 from engine.schema.jobs import TokenResponse
-from server.api.deps import Svc, audit, audit_now
-from server.api.errors import ApiError, error_responses, unauthorized
+from server.api.deps import Svc, audit, audit_now, client_ip
+from server.api.errors import ApiError, error_responses
 from server.api.ratelimit import limit_by_address
+from server.api.throttle import LoginThrottle
 from server.auth import (
     AuthError,
     authenticate,
@@ -41,6 +42,9 @@ def token(
     (``E510``: log in again)."""
     st = svc.settings
     if grant_type == "password":
+        throttle: LoginThrottle = request.app.state.login_throttle
+        address = client_ip(request)
+        throttle.check(address, username)
         err: AuthError | None = None
         with svc.db.session() as s:
             try:
@@ -53,8 +57,10 @@ def token(
                 refresh = issue_refresh_token(s, st, user.id, now)
                 audit(s, request, user.id, "login", username, 200)
         if err is not None:
+            throttle.failed(address, username)
             audit_now(svc.db, request, None, "login_failed", username[:64], 401)
-            raise unauthorized()
+            raise ApiError(401, ErrorCode.BAD_CREDENTIALS, {"WWW-Authenticate": "Bearer"})
+        throttle.succeeded(username)
         return TokenResponse(access_token=access, refresh_token=refresh, expires_in=st.access_ttl_s)
     if grant_type == "refresh_token":
         err = None

@@ -77,8 +77,10 @@ def create_upload(request: Request, body: UploadRequest, svc: Svc, user: User) -
             raise ApiError(415, ErrorCode.NOT_AUDIO, key=f.name[:100])
         keys.append(f"{prefix}{i}.{ext}")
     try:
+        # each key capped at the size declared for it (S3/COS policy, the embedded PUT URL)
+        caps = [max(1, f.size) for f in body.files]
         parts = svc.storage.upload_grant(
-            svc.storage.bucket_audio, prefix, keys, st.max_upload_bytes, st.upload_ttl_s
+            svc.storage.bucket_audio, prefix, keys, caps, st.upload_ttl_s
         )
     except StorageError as e:
         raise _storage_error(e) from e

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -82,25 +80,22 @@ async def upload(
             size_mb=round(int(declared) / 1e6, 1),
             limit_mb=round(cap / 1e6, 1),
         )
-    dest = st.path(bucket, key)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".up-")
+    out = st.atomic_file(bucket, key)  # fsynced, renamed, directory fsynced on commit
     total = 0
     try:
-        with os.fdopen(fd, "wb") as f:
-            async for chunk in request.stream():
-                total += len(chunk)
-                if total > cap:
-                    raise ApiError(
-                        413,
-                        ErrorCode.UPLOAD_TOO_LARGE,
-                        size_mb=round(total / 1e6, 1),
-                        limit_mb=round(cap / 1e6, 1),
-                    )
-                await anyio.to_thread.run_sync(f.write, chunk)
-        os.replace(tmp, dest)
+        async for chunk in request.stream():
+            total += len(chunk)
+            if total > cap:
+                raise ApiError(
+                    413,
+                    ErrorCode.UPLOAD_TOO_LARGE,
+                    size_mb=round(total / 1e6, 1),
+                    limit_mb=round(cap / 1e6, 1),
+                )
+            await anyio.to_thread.run_sync(out.file.write, chunk)
+        await anyio.to_thread.run_sync(out.commit)
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        out.discard()  # a no-op after the commit
     await anyio.to_thread.run_sync(
         audit_now, svc.db, request, owner_of(key), "object_put", f"{bucket}/{key}", 200
     )

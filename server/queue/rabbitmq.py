@@ -209,14 +209,6 @@ class RabbitQueue(TaskQueue):
             _safe(conn.close)
         return n
 
-    def depth(self) -> int:
-        """Messages ready in the work queue."""
-        conn, ch = self._connect()
-        try:
-            return int(ch.queue_declare(self.name, passive=True).method.message_count)
-        finally:
-            _safe(conn.close)
-
     def check(self) -> None:
         try:
             conn, ch = self._connect()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import abc
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +40,19 @@ def owner_of(key: str) -> str | None:
     if len(parts) >= 3 and parts[0] in ("uploads", "results"):
         return parts[1]
     return None
+
+
+Caps = int | Sequence[int]
+
+
+def caps_of(max_bytes: Caps, keys: Sequence[str]) -> list[int]:
+    """One size cap per key."""
+    if isinstance(max_bytes, int):
+        return [max_bytes] * len(keys)
+    caps = [int(c) for c in max_bytes]
+    if len(caps) != len(keys):
+        raise ValueError("one size cap per key")
+    return caps
 
 
 @dataclass(frozen=True)
@@ -129,10 +142,11 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def upload_grant(
-        self, bucket: str, prefix: str, keys: list[str], max_bytes: int, ttl_s: int
+        self, bucket: str, prefix: str, keys: list[str], max_bytes: Caps, ttl_s: int
     ) -> UploadGrantParts:
         """Upload URLs (and temporary credentials where supported) for ``keys`` under
-        ``prefix``: upload actions only, short-lived, size-capped where the backend can."""
+        ``prefix``: upload actions only, short-lived, size-capped (``max_bytes``: one cap for
+        every key, or one per key: the sizes the client declared)."""
 
     @abc.abstractmethod
     def parse_signed_url(self, url: str) -> tuple[str, str] | None:

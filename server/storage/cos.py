@@ -18,7 +18,7 @@ from qcloud_cos import CosConfig, CosS3Client
 from qcloud_cos.cos_exception import CosClientError, CosServiceError
 
 from engine.schema.jobs import TemporaryCredentials, UploadTarget
-from server.storage.base import ObjectInfo, Storage, StorageError, UploadGrantParts
+from server.storage.base import Caps, ObjectInfo, Storage, StorageError, UploadGrantParts, caps_of
 from server.storage.tencent_sts import cos_upload_policy, get_federation_token
 
 _ERRORS = (CosClientError, CosServiceError)
@@ -147,7 +147,7 @@ class CosStorage(Storage):
         return url
 
     def upload_grant(
-        self, bucket: str, prefix: str, keys: list[str], max_bytes: int, ttl_s: int
+        self, bucket: str, prefix: str, keys: list[str], max_bytes: Caps, ttl_s: int
     ) -> UploadGrantParts:
         targets = [
             UploadTarget(
@@ -161,7 +161,8 @@ class CosStorage(Storage):
         ]
         creds = None
         if self.sts_enabled:
-            policy = cos_upload_policy(self.region, self.appid, bucket, prefix, max_bytes)
+            cap = max(caps_of(max_bytes, keys), default=0)  # the STS policy covers the prefix
+            policy = cos_upload_policy(self.region, self.appid, bucket, prefix, cap)
             try:
                 t = get_federation_token(
                     *self._secret, self.region, policy, ttl_s, endpoint=self.sts_endpoint

@@ -12,14 +12,22 @@ import hmac
 import os
 import shutil
 import stat
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from engine.atomic import AtomicFile
 from engine.schema.jobs import UploadTarget
-from server.storage.base import ObjectInfo, Storage, StorageError, UploadGrantParts, valid_key
+from server.storage.base import (
+    Caps,
+    ObjectInfo,
+    Storage,
+    StorageError,
+    UploadGrantParts,
+    caps_of,
+    valid_key,
+)
 
 CHUNK = 1 << 20
 PROBE_CACHE_SIZE = 4096
@@ -54,47 +62,30 @@ class LocalStorage(Storage):
 
     # --- data ---
     def put_file(self, bucket: str, key: str, path: Path, content_type: str = "") -> None:
-        dest = self.path(bucket, key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".up-")
-        try:
-            with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
-                shutil.copyfileobj(src, out, CHUNK)
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with self.atomic_file(bucket, key) as out, open(path, "rb") as src:
+            shutil.copyfileobj(src, out.file, CHUNK)
 
     def put_bytes(self, bucket: str, key: str, data: bytes, content_type: str = "") -> None:
-        dest = self.path(bucket, key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".up-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with self.atomic_file(bucket, key) as out:
+            out.file.write(data)
 
     def put_stream(self, bucket: str, key: str, chunks: Iterable[bytes], max_bytes: int) -> int:
         """Write a stream atomically; raises ValueError past ``max_bytes`` (nothing written)."""
+        total = 0
+        with self.atomic_file(bucket, key) as out:
+            for c in chunks:
+                total += len(c)
+                if total > max_bytes:
+                    raise ValueError("too large")
+                out.file.write(c)
+        return total
+
+    def atomic_file(self, bucket: str, key: str) -> AtomicFile:
+        """A temporary ``.up-`` file next to the object's (hidden from listings) that becomes
+        the object on ``commit`` (fsynced, renamed, directory fsynced: ``engine.atomic``)."""
         dest = self.path(bucket, key)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".up-")
-        total = 0
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for c in chunks:
-                    total += len(c)
-                    if total > max_bytes:
-                        raise ValueError("too large")
-                    out.write(c)
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return total
+        return AtomicFile(dest, prefix=".up-")
 
     def get_file(self, bucket: str, key: str, dest: Path) -> None:
         src = self.path(bucket, key)
@@ -199,17 +190,17 @@ class LocalStorage(Storage):
         return self.signed_url("get", bucket, key, ttl_s)
 
     def upload_grant(
-        self, bucket: str, prefix: str, keys: list[str], max_bytes: int, ttl_s: int
+        self, bucket: str, prefix: str, keys: list[str], max_bytes: Caps, ttl_s: int
     ) -> UploadGrantParts:
         return UploadGrantParts(
             targets=[
                 UploadTarget(
                     key=k,
                     method="PUT",
-                    url=self.signed_url("put", bucket, k, ttl_s, max_bytes),
+                    url=self.signed_url("put", bucket, k, ttl_s, cap),
                     headers={"Content-Type": "application/octet-stream"},
                 )
-                for k in keys
+                for k, cap in zip(keys, caps_of(max_bytes, keys), strict=True)
             ]
         )
 

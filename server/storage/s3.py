@@ -23,7 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from engine.schema.jobs import TemporaryCredentials, UploadTarget
-from server.storage.base import ObjectInfo, Storage, StorageError, UploadGrantParts
+from server.storage.base import Caps, ObjectInfo, Storage, StorageError, UploadGrantParts, caps_of
 
 STS_MIN_DURATION_S = 900
 
@@ -205,14 +205,14 @@ class S3Storage(Storage):
         return url
 
     def upload_grant(
-        self, bucket: str, prefix: str, keys: list[str], max_bytes: int, ttl_s: int
+        self, bucket: str, prefix: str, keys: list[str], max_bytes: Caps, ttl_s: int
     ) -> UploadGrantParts:
         targets = []
-        for k in keys:
+        for k, cap in zip(keys, caps_of(max_bytes, keys), strict=True):
             post = self.public.generate_presigned_post(
                 bucket,
                 k,
-                Conditions=[["content-length-range", 1, max_bytes]],
+                Conditions=[["content-length-range", 1, cap]],
                 ExpiresIn=ttl_s,
             )
             targets.append(

@@ -53,7 +53,6 @@ from engine.schema.preset import Preset
 F64 = NDArray[np.float64]
 ProgressFn = Callable[[float, str], None]
 CancelFn = Callable[[], bool]
-FORMAT_EXT = {"wav16": "wav", "wav24": "wav", "wav32f": "wav", "flac": "flac"}
 TP_CONTEXT = 64  # frames of look-ahead/behind the true-peak interpolator needs (47 taps)
 
 
@@ -82,14 +81,6 @@ def probe(path: Path, max_duration_s: float) -> AudioInfo:
             path=path.name,
         )
     return out
-
-
-def output_extension(fmt: str | None, target: Path) -> str:
-    """File extension of the output: the format's, else the target's (wav or flac)."""
-    if fmt:
-        return FORMAT_EXT[fmt]
-    ext = target.suffix.lower().lstrip(".")
-    return ext if ext in ("wav", "flac") else "wav"
 
 
 class _Token(pl.CancelToken):

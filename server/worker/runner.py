@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine.atomic import atomic_path
 from engine.schema.errors import ErrorCode
 from engine.schema.jobs import JobSpec
 from server import jobstore
@@ -38,6 +39,8 @@ from server.scheduler import chunking
 from server.storage.base import Storage, StorageError
 from server.worker import metrics
 from server.worker import sandbox as sb
+from server.worker.public import display_name, public_params
+from server.worker.scan import Infected, ScanUnavailable, scanner_for
 
 log = logging.getLogger(__name__)
 CONTENT_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "json": "application/json"}
@@ -97,13 +100,8 @@ class InputCache:
             with contextlib.suppress(OSError):
                 os.utime(path)
             return path
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".dl-")
-        os.close(fd)
-        try:
-            storage.get_file(bucket, key, Path(tmp))
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        with atomic_path(path, prefix=".dl-") as tmp:  # fsynced, renamed, directory fsynced
+            storage.get_file(bucket, key, tmp)
         self._evict()
         return path
 
@@ -170,7 +168,9 @@ class Worker:
         self.storage = storage
         self.queue = queue
         self.worker_id = worker_id or default_worker_id()
+        self._names: dict[str, str] = {}  # scratch input path -> the user's name for it
         self.cache = InputCache(settings.data_dir / "cache" / "inputs")
+        self.scanner = scanner_for(settings.clamd_socket, settings.clamd_timeout_s)
         self.work_root = settings.data_dir / "cache" / "work"
         self.work_root.mkdir(parents=True, exist_ok=True)
 
@@ -236,11 +236,13 @@ class Worker:
             hb.close()
             metrics.BUSY.set(0)
             shutil.rmtree(work, ignore_errors=True)
+            self._names.clear()
         metrics.TASKS.labels(kind=c.kind, outcome=outcome).inc()
         metrics.DURATION.labels(kind=c.kind).observe(time.monotonic() - t0)
 
     def _fail(self, c: Claim, code: str, params: dict[str, Any], *, permanent: bool = False) -> str:
         s = self.settings
+        params = public_params(params, self._names)  # the user's names, never server paths
         log.warning(
             "task %s (%s, attempt %d) failed: %s %s", c.task_id, c.kind, c.attempt, code, params
         )
@@ -276,13 +278,30 @@ class Worker:
         out = []
         for i, k in enumerate(keys):
             src = self.cache.get(self.storage, self.storage.bucket_audio, k)
+            self._scan(src, k)
             dest = work / f"in{i}{Path(k).suffix.lower()[:8]}"
+            self._names[str(dest)] = display_name(k)
             try:
                 os.link(src, dest)
             except OSError:
                 shutil.copyfile(src, dest)
             out.append(dest)
         return out
+
+    def _scan(self, path: Path, key: str) -> None:
+        """Fail-closed virus scan of an input (:mod:`server.worker.scan`; off without
+        ``CLAMD_SOCKET``): infected fails the job, unscannable retries the task later."""
+        if self.scanner is None:
+            return
+        try:
+            self.scanner.scan(path)
+        except Infected as e:
+            log.warning("input %s refused by the virus scanner: %s", key, e.signature)
+            params = {"name": display_name(key), "signature": e.signature}
+            raise sb.SandboxError(ErrorCode.UPLOAD_INFECTED.value, params, permanent=True) from e
+        except ScanUnavailable as e:
+            log.warning("input %s not scanned (%s): the task waits", key, e)
+            raise sb.SandboxError(ErrorCode.SCAN_UNAVAILABLE.value, {}, permanent=False) from e
 
     def _commit(
         self,
@@ -342,14 +361,14 @@ class Worker:
 
     # --- task kinds ---
     def _match(self, c: Claim, work: Path, hb: _Heartbeat) -> bool:
-        from server.worker.engine_adapter import output_extension
+        from engine.schema.options import output_extension
 
         s = self.settings
         spec = JobSpec.model_validate(c.spec)
         t0 = time.monotonic()
         hb.update(0.0, "download")
         target, *refs = self._inputs([spec.targets[c.target_index], *spec.references], work)
-        ext = output_extension(spec.format, target)
+        ext = output_extension(spec.format, target.name)
         out = {
             "audio": work / f"out.{ext}",
             "preset": work / "preset.json",

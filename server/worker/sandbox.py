@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from engine.atomic import write_atomic
 from engine.schema.errors import ErrorCode
 
 PR_SET_PDEATHSIG = 1
@@ -190,9 +191,7 @@ def child_main(
             progress_conn.send((fraction, stage or "-"))
 
     def write(obj: dict[str, Any]) -> None:
-        tmp = res.with_suffix(".tmp")
-        tmp.write_text(json.dumps(obj), encoding="utf-8")
-        os.replace(tmp, res)
+        write_atomic(res, json.dumps(obj).encode("utf-8"))
 
     try:
         from engine.schema.errors import AudioStyleError

@@ -14,7 +14,6 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
 
-import app  # noqa: E402,F401  (applies the PySide6 6.12 refcount guard first)
 from app.audio.output import AudioOutput, FakeAudioOutput  # noqa: E402
 from app.main import build_window  # noqa: E402
 from app.settings import SettingsStore  # noqa: E402

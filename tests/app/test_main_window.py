@@ -218,7 +218,7 @@ def test_export_writes_valid_files(matched: MainWindow, qtbot, tmp_path: Path) -
     dlg = w.open_export()
     assert dlg is not None and dlg.isVisible()
     dlg.folder.setText(str(tmp_path))
-    for key in ("json", "eqapo", "graphiceq", "csv"):
+    for key in ("json", "eqapo", "graphiceq", "csv", "ir", "ffmpeg"):
         dlg.presets[key].setChecked(True)
     dlg.format.setCurrentIndex(dlg.format.findData("wav24"))
     planned = [dlg.files.item(i).text() for i in range(dlg.files.count())]
@@ -235,6 +235,11 @@ def test_export_writes_valid_files(matched: MainWindow, qtbot, tmp_path: Path) -
     assert "Filter 1:" in Path(str(stem) + ".eqapo.txt").read_text()
     assert Path(str(stem) + ".graphiceq.txt").read_text().startswith("GraphicEQ:")
     assert Path(str(stem) + ".csv").read_text().startswith("frequency_hz,mid_db,side_db")
+    ir = sf.info(str(stem) + ".ir.wav")
+    assert (ir.channels, ir.samplerate, ir.subtype) == (2, 44100, "FLOAT")
+    assert sf.info(str(stem) + ".ir.true-stereo.wav").channels == 4
+    chain = Path(str(stem) + ".ffmpeg.txt").read_text()
+    assert "firequalizer=" in chain and "volume=0.00dB" not in chain  # gain from the target
     report = json.loads(Path(str(stem) + ".report.json").read_text())
     assert report["kind"] == "audio-style-report" and "after" in report
     png = QImage(str(stem) + ".report.png")
@@ -348,3 +353,50 @@ def test_window_state_and_settings_persist(make_window: WindowFactory, clips: Cl
     assert not w2.c.player.loudness_match and not w2.transport.matched.isChecked()
     assert w2.c.settings.recent_files[0].path == str(clips.target)
     assert w2.c.settings.recent_files[0].role == "target"
+
+
+def test_album_batch_and_reference_range(
+    make_window: WindowFactory, clips: Clips, qtbot, tmp_path: Path
+) -> None:
+    """Album mode in the batch writes the album table; two references show their range on
+    the spectrum."""
+    w = make_window()
+    c = w.c
+    c.add_files("reference", [str(clips.reference), str(clips.target2)])
+    c.add_files("target", [str(clips.target), str(clips.mono)])
+    wait_idle(qtbot, w)
+    c.match()
+    wait_idle(qtbot, w)
+    w._schedule("spectrum")
+    qtbot.waitUntil(lambda: len(w.spectrum.range_data()[0]) > 0, timeout=10000)
+    lo, hi = w.spectrum.range_data()
+    assert len(lo) == len(hi) and np.all(hi >= lo) and w.spectrum.range_fill.isVisible()
+    # a weight on the second reference narrows the range and reaches the plan's options
+    zone = w.reference_zone
+    zone.list.setCurrentRow(1)
+    assert zone.weight is not None and zone.weight.isEnabled()
+    zone.weight.setValue(0.5)
+    assert c.options.reference_weights == [1.0, 0.5]
+    assert "×0.50" in zone.list.item(1).text()
+    qtbot.waitUntil(lambda: np.sum(np.subtract(*w.spectrum.range_data()[::-1])) < np.sum(hi - lo))
+    c.remove_file("reference", str(clips.target2))
+    assert c.options.reference_weights is None and c.reference_weights == {}
+    c.add_files("reference", [str(clips.target2)])
+    wait_idle(qtbot, w)
+    req = ExportRequest(
+        str(tmp_path),
+        audio=True,
+        audio_format="wav24",
+        preset_formats=[],
+        report=False,
+        batch=True,
+        album=True,
+    )
+    assert str(tmp_path / "album.report.json") in c.planned_outputs(req)
+    with qtbot.waitSignal(c.export_done, timeout=60000) as sig:
+        c.export(req)
+    written = set(sig.args[0])
+    table = json.loads((tmp_path / "album.report.json").read_text(encoding="utf-8"))
+    assert str(tmp_path / "album.report.json") in written
+    assert [r["track"] for r in table["after"]["tracks"]] == [clips.target.name, clips.mono.name]
+    assert abs(table["after"]["spread_lu"] - table["before"]["spread_lu"]) <= 0.3

@@ -46,6 +46,7 @@ def test_settings_from_a_newer_version_or_garbage_fall_back_to_defaults(qapp, tm
 
 
 def test_gui_subcommand_registers(monkeypatch) -> None:
+    monkeypatch.setenv("AUDIO_STYLE_NO_INSTALL", "1")  # the pre-Qt check never runs apt here
     parser = argparse.ArgumentParser(prog="audio-style")
     sub = parser.add_subparsers(dest="command")
     cli.register(sub)
@@ -62,3 +63,21 @@ def test_gui_subcommand_registers(monkeypatch) -> None:
     assert called == {"references": ["r.wav"], "targets": ["a.wav", "b.wav"]}
     args = parser.parse_args(["gui"])
     assert args.func(args) == 0 and called == {"references": [], "targets": []}
+
+
+def test_settings_show_the_device_automatic_computes_on(make_window, monkeypatch) -> None:
+    import engine.backends as backends
+
+    monkeypatch.setenv("AUDIO_STYLE_NO_GPU", "1")
+    backends._reset_for_tests()
+    try:
+        w = make_window()
+        dlg = w.open_settings()
+        note = dlg.device_note.text()
+        assert note == w.c.device_note() and dlg.device_note.isVisibleTo(dlg)
+        assert (
+            note.startswith("Automatic computes on the CPU here:") and "AUDIO_STYLE_NO_GPU" in note
+        )
+        dlg.reject()
+    finally:
+        backends._reset_for_tests()

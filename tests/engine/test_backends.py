@@ -18,7 +18,10 @@ from engine.backends.numpy_backend import NumpyBackend
 from engine.backends.ort_backend import OrtBackend
 from engine.cli import main
 from engine.dsp.fir import design_fir
-from engine.gpu_check import (
+from engine.presets import save_preset
+from engine.render import eq_batch, render_array_stats
+from engine.schema.errors import AudioStyleError, ErrorCode
+from tools.gpu_check import (
     SPECTRUM_RANGE_DB,
     SR,
     TOL_CPU_DBFS,
@@ -30,10 +33,7 @@ from engine.gpu_check import (
     parity,
     spectrum_error_db,
 )
-from engine.gpu_check import main as gpu_check_main
-from engine.presets import save_preset
-from engine.render import eq_batch, render_array_stats
-from engine.schema.errors import AudioStyleError, ErrorCode
+from tools.gpu_check import main as gpu_check_main
 
 
 @pytest.fixture(scope="module")
@@ -211,18 +211,32 @@ def test_cli_device_gpu_without_gpu_exits_2_with_one_line(
     assert not out.exists()
 
 
-def test_cli_device_auto_prints_one_fallback_line(
+def test_cli_device_auto_is_silent_on_the_cpu_unless_verbose(
     no_gpu: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     wav = _wav(tmp_path)
-    assert main(["--lang", "en", "analyze", str(wav), "--device", "auto"]) == 0
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("audio-style: no usable GPU"), err
-    backends._reset_for_tests()
-    assert main(["--lang", "en", "analyze", str(wav), "-q"]) == 0
-    assert capsys.readouterr().err == ""
-    assert main(["--lang", "en", "analyze", str(wav), "--device", "cpu"]) == 0
-    assert capsys.readouterr().err == ""
+    out = tmp_path / "o.wav"
+    # the default (--device auto) on a machine without a GPU: no device line at all
+    for args in (
+        ["match", str(wav), "-r", str(wav), "-o", str(out), "--force"],
+        ["analyze", str(wav)],
+        ["analyze", str(wav), "--device", "auto", "-q"],
+        ["analyze", str(wav), "--device", "cpu", "-v"],
+    ):
+        backends._reset_for_tests()
+        capsys.readouterr()
+        assert main(["--lang", "en", *args]) == 0, args
+        assert capsys.readouterr().err == "", args
+    # -v: the one fallback line
+    for args in (
+        ["match", str(wav), "-r", str(wav), "-o", str(out), "--force", "-v"],
+        ["analyze", str(wav), "--verbose"],
+    ):
+        backends._reset_for_tests()
+        assert main(["--lang", "en", *args]) == 0, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("audio-style: no usable GPU"), (args, err)
+        assert "AUDIO_STYLE_NO_GPU" in err[0]
 
 
 def test_gpu_check_cpu_path(no_gpu: None, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from engine.bench import run_measured
+from tools.bench import run_measured
 
 
 def test_peak_rss_is_the_commands_own() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from engine.cli_text import TEXTS
 from engine.schema.errors import MESSAGES, ErrorCode
 
-CLI_FILES = [Path("engine/cli.py"), Path("engine/demo.py")]
+CLI_FILES = [Path("engine/cli.py"), Path("tools/demo.py")]
 USER_KWARGS = {"help", "description"}
 
 

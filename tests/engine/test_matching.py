@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from engine.analysis import analyze_array
-from engine.demo import synth_song
 from engine.matching import build_preset, reference_similarity, reference_trust
 from engine.pipeline import render_array
 from engine.schema.options import MatchOptions
 from tests.engine.conftest import SR, biquad, pinkish
+from tools.demo import synth_song
 
 THIRDS = 1000.0 * 2.0 ** (np.arange(-13, 12) / 3.0)  # 50 Hz .. 12.7 kHz
 

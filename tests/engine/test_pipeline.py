@@ -15,12 +15,12 @@ import scipy.fft
 import soundfile as sf
 
 from engine import io
-from engine.demo import synth_song
 from engine.dsp import fft
 from engine.pipeline import analyze_file, match_files, render_file
 from engine.progress import Beside, CancelToken, Progress, drive
 from engine.schema.errors import AudioStyleError, ErrorCode
 from engine.schema.options import MatchOptions
+from tools.demo import synth_song
 
 SR = 44100
 

@@ -85,7 +85,7 @@ def test_headless_match_on_demo_clips(
     import pyloudnorm
     import soundfile as sf
 
-    from engine.demo import synth_song
+    from tools.demo import synth_song
 
     sr = 44100
     reference = synth_song(seed=1, length_s=6.0, sample_rate=sr)

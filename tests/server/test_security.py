@@ -96,7 +96,8 @@ def test_refresh_rotation_and_reuse_revokes_family(embedded_idle: Stack) -> None
         "/auth/token",
         data={"grant_type": "password", "username": st.logins["alice"], "password": "nope" * 3},
     )
-    assert wrong.status_code == 401 and wrong.json()["code"] == "E501"
+    # a wrong password reads differently from an invalid session (E501/E510)
+    assert wrong.status_code == 401 and wrong.json()["code"] == "E514"
     # logging in again starts a new family
     api.login(st.logins["alice"], "correct horse battery")
     assert refresh(api.refresh).status_code == 200

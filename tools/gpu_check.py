@@ -8,7 +8,7 @@ generated stereo tracks (default 32 x 3 minutes at 48 kHz) mid/side EQ'd through
 presets by :func:`engine.render.eq_batch` on the onnxruntime backend and on the numpy backend
 on the same machine, and the same tracks' spectrum analysis.
 
-Usage: ``python -m engine.gpu_check [--tracks N] [--seconds S] [--require-cuda]``. Exit status
+Usage: ``python -m tools.gpu_check [--tracks N] [--seconds S] [--require-cuda]``. Exit status
 0 when every check that ran passed; 1 when a parity check failed; 3 with ``--require-cuda`` and
 no CUDA provider.
 """
@@ -198,7 +198,7 @@ def throughput(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``make gpu-check``."""
-    ap = argparse.ArgumentParser(prog="python -m engine.gpu_check", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m tools.gpu_check", description=__doc__)
     ap.add_argument("--tracks", type=int, default=None, help="batch size (32 on CUDA, 4 else)")
     ap.add_argument("--seconds", type=float, default=None, help="track length (180 / 10)")
     ap.add_argument("--require-cuda", action="store_true", help="exit 3 without CUDA")

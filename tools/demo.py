@@ -2,7 +2,7 @@
 
 The clips are synthesised (chords, bass, drums, hats, stereo spread) so the demo needs no
 files: a "reference" (another song, bright and loud, mastered) and a "target" (a dull, quiet
-rough mix). ``python -m engine.demo OUTDIR`` writes them and runs the CLI on them.
+rough mix). ``python -m tools.demo OUTDIR`` writes them and runs the CLI on them.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Train the learned style estimator and export it to ONNX (``make train``).
 
-    python -m engine.estimator.training.train --music DIR [--out resources/models]
+    python -m tools.training.train --music DIR [--out resources/models]
 
 Reproducible: segment order, pair sampling and torch initialisation are seeded. Validation
 holds out whole source groups (sub-folders, or the ``group__`` prefix of file names), so the
@@ -19,8 +19,8 @@ import torch
 from torch import nn
 
 from engine.estimator.features import N_BANDS, N_FEATURES, N_OUTPUTS
-from engine.estimator.training.data import collect_cached, music_files
-from engine.estimator.training.synth import make_dataset
+from tools.training.data import collect_cached, music_files
+from tools.training.synth import make_dataset
 
 MODEL_NAME = "style-estimator.onnx"
 

@@ -28,8 +28,8 @@ from scipy.signal import butter, sosfilt
 from engine import io
 from engine.analysis.loudness import integrated_lufs
 from engine.analysis.peaks import true_peak_dbtp
-from engine.demo import synth_song
 from engine.eqfit import biquad_coeffs
+from tools.demo import synth_song
 
 F64 = NDArray[np.float64]
 SR = 44100

@@ -13,7 +13,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.analysis.loudness import integrated_loudness, short_term_loudness
+from engine.analysis.loudness import (
+    LOUDNESS_OFFSET_DB,
+    integrated_loudness,
+    short_term_loudness,
+)
 from engine.dsp.dynamics import compressor_gain_db, level_envelope_db
 from engine.eqfit import bands_response_db
 from engine.estimator.features import (
@@ -26,9 +30,9 @@ from engine.estimator.features import (
     pair_features,
     similarity_of,
 )
-from engine.estimator.training.data import SAMPLE_RATE, Segments
 from engine.matching import PERCENTILES
 from engine.schema.preset import FilterType, ParametricBand
+from tools.training.data import SAMPLE_RATE, Segments
 
 F64 = NDArray[np.float64]
 F32 = NDArray[np.float32]
@@ -102,7 +106,7 @@ def _compress(energies: F64, thr_lu: float, ratio: float) -> F64:
     if ratio <= 1.0:
         return energies
     li = integrated_loudness(energies)
-    level = -0.691 + level_envelope_db(energies, 1)
+    level = LOUDNESS_OFFSET_DB + level_envelope_db(energies, 1)
     g = compressor_gain_db(level, li + thr_lu, ratio, 6.0, 0, 2.0)
     return np.asarray(energies * 10.0 ** (g / 10.0), dtype=np.float64)
 
