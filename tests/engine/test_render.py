@@ -161,3 +161,17 @@ def test_fast_stage_takes_short_overshoots_without_release() -> None:
     # with it the overshoot is taken over the 3-hop hold only
     assert slow[260] < -1.0
     assert np.all(fast[203:] == 0.0) and np.all(fast[:198] == 0.0)
+
+
+def test_programme_dependent_release_recovers_fast_after_a_peak_slowly_after_a_passage() -> None:
+    from engine.dsp.dynamics import limiter_gain_db
+
+    peak = np.full(600, -10.0)
+    peak[100] = -3.0  # one isolated peak, 6 dB over a -9 dB ceiling
+    peak[300:400] = -3.0  # a sustained loud passage
+    single = limiter_gain_db(peak, -9.0, 3, 100.0)
+    dual = limiter_gain_db(peak, -9.0, 3, 100.0, program_hops=43)
+    for g in (single, dual):
+        assert np.all(peak + g <= -9.0 + 1e-9)
+    assert dual[140] > single[140] + 2.0  # 40 hops after the peak: mostly recovered
+    assert dual[440] < -2.0  # 40 hops after the passage: still releasing slowly
