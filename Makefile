@@ -23,8 +23,24 @@ $(STAMP): pyproject.toml $(LOCK)
 
 # System libraries the app needs (Qt's platform plugin, PortAudio; app/sysdeps.py): installed
 # when root (or AUDIO_STYLE_SUDO=1), else one apt-get command is printed; never fails setup.
-setup: $(STAMP)  ## idempotent: .venv with the project and its extras, system libraries
+# The web console is built too when npm is present (below).
+setup: $(STAMP) console  ## idempotent: .venv with the project and its extras, system libraries, web console (npm)
 	@$(BIN)/python -m app.sysdeps --install
+
+# Web console (frontend/, docs/console.md): built with npm when present (`npm ci` from the
+# committed lockfile); without npm the server shows a page saying how to build it.
+CONSOLE := frontend/dist/index.html
+CONSOLE_SRC := $(shell find frontend/src frontend/scripts -type f 2>/dev/null) \
+  frontend/package.json frontend/package-lock.json frontend/index.html frontend/vite.config.ts \
+  frontend/tsconfig.json
+.PHONY: console
+console:  ## build the web console into frontend/dist (needs npm)
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(CONSOLE); \
+	else echo "npm not found: the web console is not built (the server shows how to build it)"; fi
+
+$(CONSOLE): $(CONSOLE_SRC)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build
+	@touch $@
 
 # `audio-style gui` checks for a display and the window's libraries before Qt loads (one line)
 run: setup  ## launch the desktop app (falls back to the headless demo without app/)
@@ -53,6 +69,10 @@ bench: setup  ## quality/speed benchmark against Matchering (separate venv), the
 .PHONY: bench-timing
 bench-timing: setup  ## API latency (burst + wrk) and GUI responsiveness figures with targets
 	$(BIN)/python -m tools.timing --out artifacts/bench
+
+.PHONY: bench-console
+bench-console: setup  ## web console: the job list with 1 000 jobs in headless chromium (prints figures)
+	$(BIN)/python -m tests.console.bench_jobs --jobs 1000
 
 # GPU: onnxruntime-gpu (the `gpu` extra) and the CPU wheel onnxruntime (a core dependency) install
 # the same package, so they are swapped, never both installed. Run setup-gpu again after
@@ -114,22 +134,24 @@ IMAGE_TAG = $(shell git rev-parse --short HEAD)
 DOCKER_BUILD = DOCKER_BUILDKIT=1 docker build --build-arg GIT_SHA=$(IMAGE_TAG)
 
 .PHONY: images
-images:  ## build the api, scheduler and worker images tagged with the git sha
+images:  ## build the api, console, scheduler and worker images tagged with the git sha
 	@if [ -z "$(ALLOW_DIRTY)" ] && [ -n "$$(git status --porcelain)" ]; then \
 	  echo "make images: working tree is dirty; commit first (or ALLOW_DIRTY=1)" >&2; exit 1; fi
 	$(DOCKER_BUILD) -f deploy/Dockerfile.api -t $(REGISTRY)/audio-style-api:$(IMAGE_TAG) .
+	$(DOCKER_BUILD) -f deploy/Dockerfile.console -t $(REGISTRY)/audio-style-console:$(IMAGE_TAG) .
 	$(DOCKER_BUILD) -f deploy/Dockerfile.scheduler -t $(REGISTRY)/audio-style-scheduler:$(IMAGE_TAG) .
 	$(DOCKER_BUILD) -f deploy/Dockerfile.worker --build-arg VARIANT=cpu \
 	  -t $(REGISTRY)/audio-style-worker:$(IMAGE_TAG) .
 	@if [ "$(IMAGES_GPU)" = "1" ]; then \
 	  $(DOCKER_BUILD) -f deploy/Dockerfile.worker --build-arg VARIANT=gpu \
 	    -t $(REGISTRY)/audio-style-worker:$(IMAGE_TAG)-gpu . ; fi
-	@echo "built $(REGISTRY)/audio-style-{api,scheduler,worker}:$(IMAGE_TAG)"
+	@echo "built $(REGISTRY)/audio-style-{api,console,scheduler,worker}:$(IMAGE_TAG)"
 
-screenshots: setup  ## PNGs of the app after a match, export dialog, error (en + zh) -> artifacts/screenshots/
+screenshots: setup  ## PNGs of the app after a match, Delivery panel, export dialog, error, web console pages (en + zh) -> artifacts/screenshots/
 	@if command -v xvfb-run >/dev/null; then \
 		xvfb-run -a -s "-screen 0 1920x1200x24" $(BIN)/python -m app.screenshots artifacts/screenshots; \
 	else \
 		echo "xvfb-run not found (apt-get install xvfb): using Qt's offscreen platform"; \
 		QT_QPA_PLATFORM=offscreen $(BIN)/python -m app.screenshots artifacts/screenshots; \
 	fi
+	$(BIN)/python -m tests.console.screenshots artifacts/screenshots  # web console pages (zh + en)

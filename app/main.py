@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 from app.audio.output import AudioOutput, create_output
 from app.audio.player import Player
 from app.controllers.cloud_controller import CloudController
+from app.controllers.delivery_controller import DeliveryController
 from app.controllers.main_controller import MainController
 from app.i18n import detect_language, install_translators
 from app.settings import SettingsStore
@@ -52,7 +53,14 @@ def build_window(
     player = Player(output)
     controller = MainController(settings, player, engine)  # type: ignore[arg-type]
     cloud = CloudController(controller, persist=lambda: store.save(settings))
-    return MainWindow(controller, store, "" if output.available else output.error, cloud=cloud)
+    delivery = DeliveryController(controller)
+    return MainWindow(
+        controller,
+        store,
+        "" if output.available else output.error,
+        cloud=cloud,
+        delivery=delivery,
+    )
 
 
 def _smoke_exit(app: QApplication, window: MainWindow) -> None:

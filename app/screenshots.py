@@ -1,5 +1,5 @@
-"""``make screenshots``: the app after a match, its export dialog, the cloud jobs panel and an
-error, in en and zh.
+"""``make screenshots``: the app after a match, its Delivery panel, its export dialog, the
+cloud jobs panel and an error, in en and zh.
 
     python -m app.screenshots [OUTDIR] [--lang en,zh]
 
@@ -25,7 +25,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
+from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QTimer
 
 from app.main import build_window, create_app
 from app.settings import SettingsStore
@@ -150,6 +150,21 @@ def shoot_cloud(window: MainWindow, url: str, out: Path, lang: str) -> Path:
     return path
 
 
+def shoot_delivery(window: MainWindow, out: Path, lang: str) -> Path:
+    """The Delivery panel after the match (its check runs as a job after the render)."""
+    if not window.wait_idle(300000) or window.delivery is None or window.delivery.report is None:
+        raise SystemExit("the delivery check did not finish")
+    window.show_delivery()
+    window.resizeDocks([window.delivery_dock], [620], Qt.Orientation.Horizontal)
+    settle(500)
+    path = out / f"delivery_panel_{lang}.png"
+    window.grab().save(str(path))
+    window.resizeDocks([window.delivery_dock], [360], Qt.Orientation.Horizontal)
+    window.meters_dock.raise_()
+    settle()
+    return path
+
+
 def shoot(
     lang: str, files: dict[str, Path], out: Path, work: Path, server_url: str | None = None
 ) -> list[Path]:
@@ -173,6 +188,8 @@ def shoot(
     main = out / f"main_window_{lang}.png"
     window.grab().save(str(main))
     written.append(main)
+
+    written.append(shoot_delivery(window, out, lang))
 
     dialog = window.open_export()
     assert dialog is not None

@@ -13,6 +13,8 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from engine.schema.options import CODEC_NAMES
+
 SCHEMA_VERSION = 1
 MAX_RECENT = 10
 LANGUAGES = ("auto", "en", "zh")
@@ -39,6 +41,7 @@ class AppSettings:
     engine_device: str = "auto"  # auto | cpu | gpu
     language: str = "auto"  # auto | en | zh (applies on restart)
     loudness_match: bool = True
+    codec_safe: str = ""  # "" = off, else an engine.codecs name such as "aac-256"
     # the cloud account (no secret: the refresh token lives in cloud's token store, the
     # keyring or a 0600 file; access tokens and storage credentials only in memory)
     cloud_server: str = ""
@@ -117,6 +120,7 @@ class SettingsStore:
             engine_device=_choice(raw.get("engine_device"), ENGINE_DEVICES, "auto"),
             language=_choice(raw.get("language"), LANGUAGES, "auto"),
             loudness_match=_to_bool(raw.get("loudness_match"), True),
+            codec_safe=_choice(raw.get("codec_safe"), ("", *CODEC_NAMES), ""),
             cloud_server=str(raw.get("cloud_server") or ""),
             cloud_username=str(raw.get("cloud_username") or ""),
             recent_files=recent[:MAX_RECENT],

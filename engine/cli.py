@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from engine import __version__
+from engine.cli_delivery import add_qc, trust_line
 from engine.cli_text import T
 from engine.progress import Progress, drive
 from engine.schema.errors import AudioStyleError, ErrorCode
 from engine.schema.i18n import current_language, set_language
-from engine.schema.options import AUDIO_FORMATS, DEFAULT_MAX_LIMITING_DB, MatchOptions
+from engine.schema.options import AUDIO_FORMATS, CODEC_NAMES, DEFAULT_MAX_LIMITING_DB, MatchOptions
 from engine.schema.preset import Preset
 
 EXIT_BAD_INPUT = 2
@@ -96,6 +97,12 @@ def _add_match_options(p: argparse.ArgumentParser) -> None:
         help=T("max_limiting", default=DEFAULT_MAX_LIMITING_DB),
     )
     p.add_argument("--smoothing", type=float, default=None, help=T("smoothing"))
+    p.add_argument(
+        "--codec-safe",
+        choices=CODEC_NAMES,
+        default=None,
+        help=T("codec_safe", names=", ".join(CODEC_NAMES)),
+    )
     p.add_argument("--no-eq", action="store_true", help=T("no_eq"))
     p.add_argument("--no-dynamics", action="store_true", help=T("no_dyn"))
     p.add_argument("--no-width", action="store_true", help=T("no_width"))
@@ -122,6 +129,7 @@ def options_from_args(args: argparse.Namespace) -> MatchOptions:
         "ceiling_dbtp": args.ceiling_dbtp,
         "max_limiting_db": args.max_limiting_db,
         "smoothing_octaves": args.smoothing,
+        "codec_safe": args.codec_safe,
         "eq_enabled": not args.no_eq,
         "dynamics_enabled": not args.no_dynamics,
         "width_enabled": not args.no_width,
@@ -266,6 +274,11 @@ def cmd_match(args: argparse.Namespace) -> int:
             )
         )
         _loudness_note(r.preset, st.output_lufs)
+        if r.preset.suitability is not None:
+            print(trust_line(r.preset.suitability))
+        safe = r.extra.get("codec_safe")
+        if safe:
+            print(T("codec_ceiling", **safe))
     if album is not None and results:
         _print_album(results[0].extra["album"])
     return 0
@@ -466,6 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help=T("json"))
     p.set_defaults(func=cmd_verify)
 
+    add_qc(sub)
     _add_plugins(sub)
     return parser
 

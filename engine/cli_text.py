@@ -168,6 +168,68 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{output}: {lufs:.1f} LUFS, true peak {tp:.1f} dBTP, gain {gain:+.1f} dB, reference trust {trust:.0%}",
         "{output}：{lufs:.1f} LUFS，真峰值 {tp:.1f} dBTP，增益 {gain:+.1f} dB，参考可信度 {trust:.0%}",
     ),
+    "cmd_qc": (
+        "delivery check: streaming loudness, codec true peak, mono fold-down, clipping, DC",
+        "交付检查：流媒体响度、编码后真峰值、单声道折叠、削波、直流偏移",
+    ),
+    "platform": (
+        "service to check (repeat; default all): {names}",
+        "要检查的平台（可重复；默认全部）：{names}",
+    ),
+    "strict": ("exit 1 when any check fails", "任一检查未通过时以状态 1 退出"),
+    "codec_safe": (
+        "keep the result <= the ceiling after this codec's encode/decode: {names}",
+        "使结果经此编码器编解码后仍不超过上限：{names}",
+    ),
+    "qc_head": (
+        "{file}: {lufs:.1f} LUFS, true peak {tp:.1f} dBTP",
+        "{file}：{lufs:.1f} LUFS，真峰值 {tp:.1f} dBTP",
+    ),
+    "qc_cols": (
+        "service         norm. target  gain     playback    codec       true peak after codec",
+        "平台            归一化目标    增益     播放响度    编码        编码后真峰值",
+    ),
+    "qc_none": ("none", "无"),
+    "qc_ok": ("ok", "通过"),
+    "qc_fail": ("FAIL", "未通过"),
+    "qc_tp": ("true peak", "真峰值"),
+    "qc_isp": ("inter-sample overs (10 ms windows)", "采样间过载（10 毫秒窗）"),
+    "qc_mono": ("mono fold-down loudness change", "单声道折叠响度变化"),
+    "qc_cancel": ("bands that cancel in mono", "单声道下抵消的频段"),
+    "qc_corr": ("minimum short-term correlation", "最小短时相关系数"),
+    "qc_clip": ("clipped samples", "削波采样数"),
+    "qc_dc": ("DC offset", "直流偏移"),
+    "qc_summary_ok": ("all delivery checks passed", "所有交付检查均通过"),
+    "qc_summary_fail": (
+        "warning: {n} delivery check(s) failed: {names}",
+        "警告：{n} 项交付检查未通过：{names}",
+    ),
+    "qc_source": ("service data: {source}", "平台数据来源：{source}"),
+    "trust_line": ("reference use: {parts}", "参考使用情况：{parts}"),
+    "trust_eq": ("EQ", "均衡"),
+    "trust_dynamics": ("dynamics", "动态"),
+    "trust_width": ("width", "宽度"),
+    "why_ok": ("{pct:.0%} (by its similarity to the target)", "{pct:.0%}（按与目标的相似度）"),
+    "why_band_limited": (
+        "{pct:.0%} (nothing above its {value:.0f} Hz codec low-pass copied)",
+        "{pct:.0%}（参考在 {value:.0f} Hz 处被编码器低通，其上不复制）",
+    ),
+    "why_clipped": (
+        "{pct:.0%} (reference clipped: {value:.2%} of samples at full scale)",
+        "{pct:.0%}（参考有削波：{value:.2%} 的采样处于满刻度）",
+    ),
+    "why_over_limited": (
+        "{pct:.0%} (reference over-limited: peak-to-loudness {value:.1f} dB)",
+        "{pct:.0%}（参考限幅过度：峰值响度比 {value:.1f} dB）",
+    ),
+    "why_near_mono": (
+        "{pct:.0%} (reference near mono: side {value:.0f} dB below mid)",
+        "{pct:.0%}（参考接近单声道：侧声道比中置低 {value:.0f} dB）",
+    ),
+    "codec_ceiling": (
+        "codec-safe ceiling: {ceiling:.2f} dBTP, {codec} true peak {tp:.2f} dBTP",
+        "编码安全上限：{ceiling:.2f} dBTP，{codec} 编码后真峰值 {tp:.2f} dBTP",
+    ),
 }
 
 

@@ -2,7 +2,8 @@
 
 Every input is probed before a single sample is decoded: the file must exist, be a readable
 regular file, open with libsndfile and declare a channel count, sample rate and length inside
-the engine's caps. For WAV/RF64 and AIFF the header is also parsed here, because libsndfile
+the engine's caps (compressed formats — M4A, Opus, MP3, WMA — go through
+:mod:`engine.codecs` instead, under the same caps). For WAV/RF64 and AIFF the header is also parsed here, because libsndfile
 silently clamps a data chunk that declares more bytes than the file holds: this module refuses
 such files (``TRUNCATED``, or ``TOO_LONG`` when the declared length is past the cap) instead of
 trusting either number. Nothing is allocated from a declared length before it is validated.
@@ -30,7 +31,7 @@ import soundfile as sf
 import soxr
 from numpy.typing import NDArray
 
-from engine import atomic
+from engine import atomic, codecs
 from engine.schema.errors import AudioStyleError, ErrorCode
 
 __all__ = [
@@ -190,12 +191,27 @@ def probe(path: str | Path) -> AudioInfo:
     """
     p = Path(path)
     size = _check_regular_file(p)
+    kind = _sniff(p)
+    if kind is not None:  # compressed formats through FFmpeg (engine.codecs)
+        d = codecs.probe(p, size, kind)
+        info = AudioInfo(p, d.frames, d.channels, d.sample_rate, d.format, d.subtype)
+        _check_info(info)
+        return info
     header = _read_header(p, size)
     if header is not None:
         _check_header(header, p)
     info = _libsndfile_info(p)
     _check_info(info)
     return info
+
+
+def _sniff(path: Path) -> str | None:
+    """The :func:`engine.codecs.sniff` verdict on the file's first bytes."""
+    try:
+        with path.open("rb") as fh:
+            return codecs.sniff(fh.read(64))
+    except OSError:
+        raise AudioStyleError(ErrorCode.NOT_READABLE, path=str(path)) from None
 
 
 def _check_regular_file(path: Path) -> int:
@@ -553,8 +569,10 @@ def _check_block_frames(block_frames: int) -> None:
         raise ValueError(f"block_frames must be positive, not {block_frames}")
 
 
-def _open_for_decoding(info: AudioInfo) -> sf.SoundFile:
+def _open_for_decoding(info: AudioInfo) -> sf.SoundFile | codecs.Decoder:
     """Open the probed file and make sure it is still the file that was probed."""
+    if info.format in codecs.FORMAT_NAMES.values():
+        return codecs.Decoder(info.path, info.frames, info.channels, info.sample_rate, info.format)
     try:
         f = sf.SoundFile(str(info.path))
     except (RuntimeError, TypeError, ValueError):
@@ -567,8 +585,10 @@ def _open_for_decoding(info: AudioInfo) -> sf.SoundFile:
     return f
 
 
-def _decode_into(f: sf.SoundFile, out: AudioArray, path: Path) -> int:
+def _decode_into(f: sf.SoundFile | codecs.Decoder, out: AudioArray, path: Path) -> int:
     """Decode ``len(out)`` frames into ``out``; the number actually decoded."""
+    if isinstance(f, codecs.Decoder):
+        return f.read_into(out)
     try:
         got = f.read(frames=len(out), dtype=out.dtype.name, always_2d=True, out=out)
     except (RuntimeError, ValueError):

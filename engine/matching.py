@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from engine import suitability
 from engine.analysis import POINTS_PER_OCTAVE, Analysis
 from engine.analysis.loudness import integrated_loudness, short_term_loudness
 from engine.analysis.spectrum import smooth_octaves
@@ -272,6 +273,10 @@ def build_preset(target: Analysis, references: Sequence[Analysis], options: Matc
     from engine.ranges import range_profile, range_trust, use_range  # several references
 
     freqs = target.freqs_hz
+    # what the reference lacks is not copied (engine.suitability): EQ range, dynamics, width
+    suit = suitability.assess(target, references)
+    user_options, options = options, suitability.plan_options(options, suit)
+    factors = suitability.aspect_factors(suit)
     tp = profile_of(target)
     profiles = [profile_of(r, freqs) for r in references]
     in_range = use_range(options, len(profiles))
@@ -287,7 +292,7 @@ def build_preset(target: Analysis, references: Sequence[Analysis], options: Matc
     shown_trust = range_trust(tp, profiles, options) if in_range else trust
     smoothing = options.smoothing_octaves or smoothing_for_trust(trust)
     eq_amt = options.scaled(options.eq_amount, options.eq_enabled)
-    width_amt = options.scaled(options.width_amount, options.width_enabled)
+    width_amt = options.scaled(options.width_amount, options.width_enabled) * factors["width"]
     learned = _learned_estimate(target, references) if options.estimator == "learned" else None
 
     # the rule-based curves (also the reference for the width change when that stays rule-based)
@@ -316,6 +321,9 @@ def build_preset(target: Analysis, references: Sequence[Analysis], options: Matc
             side_full = finish_curve(side_raw, offset, options)
             width_delta = smooth_octaves(side_full - r_full, POINTS_PER_OCTAVE, 1.0)
             width_delta = width_delta * trust_amount(trust, WIDTH_FLOOR)
+        width_delta = suitability.mono_safe_width(
+            width_delta, target, ref.band_width_db, ref.side_db - ref.mid_db, options.mono_bass_hz
+        )
         side = mid + width_amt * width_delta
         side_eq = _channel_eq(freqs, side, sr)
         edges = target.band_edges_hz
@@ -332,8 +340,14 @@ def build_preset(target: Analysis, references: Sequence[Analysis], options: Matc
     target_lufs = t_lufs + loud_amt * (goal - t_lufs)
 
     dyn_amt = options.scaled(options.dynamics_amount, options.dynamics_enabled)
+    dyn_amt *= factors["dynamics"]
+    used = {
+        "eq": trust_amount(trust, EQ_FLOOR),
+        "dynamics": trust_amount(trust, DYNAMICS_FLOOR) * factors["dynamics"],
+        "width": trust_amount(trust, WIDTH_FLOOR) * factors["width"],
+    }
     return Preset(
-        options=options,
+        options=user_options,
         eq=EqSettings(
             enabled=eq_amt > 0 or width_amt > 0,
             mid=_channel_eq(freqs, mid, sr),
@@ -358,6 +372,7 @@ def build_preset(target: Analysis, references: Sequence[Analysis], options: Matc
             program_release_window_ms=PROGRAM_RELEASE_WINDOW_MS,
         ),
         reference=None,
+        suitability=suitability.explain(suit, used),
     )
 
 

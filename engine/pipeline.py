@@ -6,6 +6,7 @@ a :class:`CancelToken`. :func:`drive` runs one to completion.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from engine.render import (
     render_array_stats,
 )
 from engine.report import build_report, save_report
+from engine.schema.delivery import DeliveryReport
 from engine.schema.errors import AudioStyleError, ErrorCode
 from engine.schema.options import MatchOptions
 from engine.schema.preset import Preset
@@ -48,6 +50,10 @@ KEEP_DECODED_BYTES = 256 * 1024 * 1024
 # files are read (and analysed, and rendered) in blocks of this many frames (~6 s at 44.1 kHz):
 # large enough that per-block overhead and thread hand-offs vanish, small enough for memory
 READ_BLOCK_FRAMES = 4 * BLOCK_FRAMES
+# codec-safe ceiling: renders after the first one, and the extra margin each one takes
+CODEC_SAFE_TRIES = 4
+CODEC_SAFE_MARGIN_DB = 0.1
+CODEC_SAFE_CLOSE_DB = 0.3  # a safe result this close under the ceiling ends the search
 
 __all__ = [
     "Analysis",
@@ -59,6 +65,8 @@ __all__ = [
     "analyze_array",
     "analyze_file",
     "build_preset",
+    "codec_safe_render",
+    "delivery_of",
     "drive",
     "loudness_shortfall_lu",
     "match_files",
@@ -350,8 +358,16 @@ def match_files(
             lo + 0.4 * step,
             hi - (0.1 * step if report_out else 0.0),
         )
+        safe: dict[str, Any] = {}
+        if options.codec_safe and preset.limiter.enabled:
+            safe_render = codec_safe_render(
+                preset, target, out, rendered, fmt=fmt, cancel=cancel, device=backend, decoded=kept
+            )
+            preset, rendered, safe = yield from scaled(safe_render, hi - 0.1 * step, hi)
         kept = None
         result = MatchResult(Path(target), Path(out), preset, rendered, t_an, refs)
+        if safe:
+            result.extra["codec_safe"] = safe
         if preset_out is not None:
             result.preset_path = _per_target(Path(preset_out), Path(target), n)
             save_preset(preset, result.preset_path, force=True)
@@ -362,13 +378,103 @@ def match_files(
                 hi,
             )
             result.report = build_report(
-                t_an, refs, out_an, preset, rendered.stats, str(target), str(out)
+                t_an,
+                refs,
+                out_an,
+                preset,
+                rendered.stats,
+                str(target),
+                str(out),
+                delivery_of(out),
             )
             result.report_path = _per_target(Path(report_out), Path(target), n)
             save_report(result.report, result.report_path)
         results.append(result)
     yield Progress("done", 1.0)
     return results
+
+
+def delivery_of(path: str | Path) -> DeliveryReport:
+    """The delivery check (:mod:`engine.delivery`) of a written file, all services."""
+    from engine.delivery import delivery_report
+
+    x, sr = io.read_audio(path)
+    return delivery_report(x, sr)
+
+
+def codec_safe_render(
+    preset: Preset,
+    target: str | Path,
+    out: str | Path,
+    rendered: RenderResult,
+    *,
+    fmt: str | None = None,
+    cancel: CancelToken | None = None,
+    device: str | Backend = "auto",
+    decoded: Sequence[NDArray[np.float32]] | None = None,
+) -> Generator[Progress, None, tuple[Preset, RenderResult, dict[str, Any]]]:
+    """Codec-safe ceiling: lower the limiter's ceiling until the result written to ``out``
+    stays under ``preset.options.ceiling_dbtp`` after ``preset.options.codec_safe``'s
+    encode/decode, measured each time (:func:`engine.delivery.next_ceiling` picks the next
+    ceiling; at most :data:`CODEC_SAFE_TRIES` renders more, each into a temporary file that
+    replaces ``out`` only when it is safe, or the least unsafe so far).
+
+    Returns the preset actually used (it keeps the lowered ceiling, so ``apply`` reproduces
+    the file), its render, and ``{"codec", "ceiling", "tp"}`` (the codec's true peak)."""
+    from engine.delivery import codec_true_peak_dbtp, next_ceiling
+
+    codec = preset.options.codec_safe
+    assert codec is not None
+    wanted = preset.options.ceiling_dbtp
+    out_path = Path(out)
+
+    def measure(path: Path) -> float:
+        x, sr = io.read_audio(path)
+        return codec_true_peak_dbtp(x, sr, codec)
+
+    best_tp = measure(out_path)  # the file at ``out``
+    unsafe = (preset.limiter.ceiling_dbtp, best_tp)
+    safe: tuple[float, float] | None = None
+    for attempt in range(CODEC_SAFE_TRIES):
+        if best_tp <= wanted and wanted - best_tp <= CODEC_SAFE_CLOSE_DB:
+            break
+        ceiling = next_ceiling(unsafe, safe, wanted, CODEC_SAFE_MARGIN_DB)
+        if ceiling is None:
+            break
+        check(cancel)
+        trial = preset.model_copy(
+            update={"limiter": preset.limiter.model_copy(update={"ceiling_dbtp": ceiling})}
+        )
+        tmp = out_path.with_name(f".{out_path.name}.codec-safe-{attempt}{out_path.suffix}")
+        span = attempt / CODEC_SAFE_TRIES, (attempt + 1) / CODEC_SAFE_TRIES
+        try:
+            render = render_file(
+                trial,
+                target,
+                tmp,
+                fmt=fmt,
+                force=True,
+                cancel=cancel,
+                device=device,
+                decoded=decoded,
+            )
+            result = yield from scaled(render, *span)
+            tp = measure(tmp)
+            if tp <= wanted or (safe is None and tp < best_tp):
+                os.replace(tmp, out_path)
+                preset, rendered, best_tp = trial, result, tp
+        finally:
+            tmp.unlink(missing_ok=True)
+        if tp <= wanted:
+            safe = (ceiling, tp)
+        else:
+            unsafe = (ceiling, tp)
+    info = {"codec": codec, "ceiling": preset.limiter.ceiling_dbtp, "tp": round(best_tp, 2)}
+    return (
+        preset,
+        RenderResult(out_path, rendered.stats, rendered.sample_rate, rendered.channels),
+        info,
+    )
 
 
 def _named(preset: Preset, references: Sequence[str | Path], refs: list[Analysis]) -> Preset:

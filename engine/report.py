@@ -26,6 +26,7 @@ from engine import __version__, io
 from engine.analysis import Analysis
 from engine.matching import PERCENTILES, st_percentiles
 from engine.render import RenderStats, loudness_shortfall_lu
+from engine.schema.delivery import DeliveryReport
 from engine.schema.preset import Preset
 
 F64 = NDArray[np.float64]
@@ -74,8 +75,10 @@ def build_report(
     stats: RenderStats,
     target_path: str,
     output_path: str,
+    delivery: DeliveryReport | None = None,
 ) -> dict[str, Any]:
-    """The report JSON (keys stay English in every language)."""
+    """The report JSON (keys stay English in every language); ``delivery``: the output's
+    delivery check (:mod:`engine.delivery`), with how the reference was used."""
     ref = references[0]
     return {
         "kind": "audio-style-report",
@@ -106,6 +109,10 @@ def build_report(
             "eq_fit_error_db": preset.eq.mid.fit_error_db,
             "dynamics": preset.dynamics.model_dump(),
         },
+        "reference_suitability": None
+        if preset.suitability is None
+        else preset.suitability.model_dump(),
+        "delivery": None if delivery is None else delivery.model_dump(),
     }
 
 

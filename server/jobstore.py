@@ -744,3 +744,22 @@ def fail_dead_lettered(s: Session, task_id: str) -> str | None:
         return None
     _fail_job(s, t.job_id, ErrorCode.JOB_FAILED.value, {"reason": "gave up after retries"})
     return str(job_id)
+
+
+# --- preset exports of a result (web console downloads) -------------------------------------
+
+# format -> suffix: the worker writes ``preset<suffix>`` next to the plot and stores it beside
+# the result's preset JSON (``<n>.json`` -> ``<n><suffix>``), where the API presigns it;
+# ``report`` is the engine's match report (single-pass matches only)
+EXPORT_SUFFIXES = {
+    "eqapo": ".eqapo.txt",
+    "graphiceq": ".graphiceq.txt",
+    "csv": ".csv",
+    "report": ".report.json",
+}
+
+
+def export_keys(preset_key: str) -> dict[str, str]:
+    """The object keys of a result's preset exports and report, by format."""
+    stem = preset_key.removesuffix(".json")
+    return {fmt: stem + suffix for fmt, suffix in EXPORT_SUFFIXES.items()}

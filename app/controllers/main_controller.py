@@ -206,7 +206,9 @@ class MainController(QObject):
         self.durations_s: dict[str, float] = {}  # length of every checked file
         self.current_target: str | None = None
         self.current_reference: str | None = None
-        self.options = MatchOptions.model_validate({"device": settings.engine_device})
+        self.options = MatchOptions.model_validate(
+            {"device": settings.engine_device, "codec_safe": settings.codec_safe or None}
+        )
         self._loaded: dict[str, _Loaded] = {}  # role -> loaded (target, reference, result)
         self._ref_analyses: dict[tuple[str, int], Any] = {}
         self.preset: Preset | None = None
@@ -540,6 +542,17 @@ class MainController(QObject):
                 device=self.options.device,
             )
             rendered = yield from _scaled(gen, 0.18, 0.75, self._progress)
+            if preset.options.codec_safe and preset.limiter.enabled:
+                safe = pipeline.codec_safe_render(
+                    preset,
+                    target,
+                    out_path,
+                    rendered,
+                    fmt="wav32f",
+                    cancel=token,
+                    device=self.options.device,
+                )
+                preset, rendered, _ = yield from _scaled(safe, 0.75, 0.75, self._progress)
             result = yield from self._load(out_path, rate, token, 0.75, 1.0)
             return _MatchOutcome(preset, rendered.stats, ref_an, result, out_path)
 
@@ -585,6 +598,12 @@ class MainController(QObject):
     def _owns(self, path: str) -> bool:
         """True for files in the session's temporary directory (ours to delete)."""
         return Path(path).resolve().parent == Path(self._tmp.name).resolve()
+
+    @property
+    def result_path(self) -> str | None:
+        """The file of the current result (a render in the session's directory), if any."""
+        result = self._loaded.get("result")
+        return None if result is None else result.path
 
     @property
     def work_dir(self) -> Path:
@@ -1249,6 +1268,7 @@ class MainController(QObject):
             "render": self.tr("rendering"),
             "upload": self.tr("uploading"),
             "download": self.tr("downloading"),
+            "delivery": self.tr("checking delivery"),
             "done": self.tr("done"),
         }.get(stage, "")
 

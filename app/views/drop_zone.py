@@ -21,7 +21,22 @@ from PySide6.QtWidgets import (
 
 from app.views.theme import MUTED, role_color
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".aif", ".aiff", ".ogg", ".mp3", ".w64", ".rf64", ".caf")
+AUDIO_SUFFIXES = (
+    ".wav",
+    ".flac",
+    ".aif",
+    ".aiff",
+    ".ogg",
+    ".mp3",
+    ".w64",
+    ".rf64",
+    ".caf",
+    ".m4a",
+    ".mp4",
+    ".aac",
+    ".opus",
+    ".wma",
+)
 
 
 def local_files(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> list[str]:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.views.account_dialog import AccountDialog
 from app.views.controls_panel import ControlsPanel
 from app.views.curve_view import CurveView
+from app.views.delivery_panel import DeliveryPanel
 from app.views.drop_zone import DropZone
 from app.views.dynamics_view import DynamicsView
 from app.views.export_dialog import ExportDialog
@@ -37,10 +38,13 @@ from app.views.waveform_view import WaveformView
 
 if TYPE_CHECKING:
     from app.controllers.cloud_controller import CloudController
+    from app.controllers.delivery_controller import DeliveryController
     from app.controllers.main_controller import MainController
     from app.settings import SettingsStore
 
-AUDIO_FILTER_EXTS = "*.wav *.flac *.aif *.aiff *.ogg *.mp3 *.w64 *.rf64 *.caf"
+AUDIO_FILTER_EXTS = (
+    "*.wav *.flac *.aif *.aiff *.ogg *.mp3 *.w64 *.rf64 *.caf *.m4a *.mp4 *.aac *.opus *.wma"
+)
 UI_TICK_MS = 33
 
 
@@ -54,10 +58,12 @@ class MainWindow(QMainWindow):
         audio_error: str = "",
         parent: QWidget | None = None,
         cloud: CloudController | None = None,
+        delivery: DeliveryController | None = None,
     ) -> None:
         super().__init__(parent)
         self.c = controller
         self.cloud = cloud
+        self.delivery = delivery
         self.store = store
         self.account_dialog: AccountDialog | None = None
         self.setObjectName("main_window")
@@ -128,6 +134,13 @@ class MainWindow(QMainWindow):
         self.resizeDocks(
             [self.controls_dock, self.meters_dock], [360, 420], Qt.Orientation.Vertical
         )
+        self.delivery_panel = DeliveryPanel()
+        self.delivery_dock = QDockWidget(self.tr("Delivery"), self)
+        self.delivery_dock.setObjectName("delivery_dock")
+        self.delivery_dock.setWidget(self.delivery_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.delivery_dock)
+        self.tabifyDockWidget(self.meters_dock, self.delivery_dock)
+        self.meters_dock.raise_()
         self.jobs_panel = JobsPanel()
         self.jobs_dock = QDockWidget(self.tr("Cloud jobs"), self)
         self.jobs_dock.setObjectName("jobs_dock")
@@ -250,6 +263,7 @@ class MainWindow(QMainWindow):
         m.addAction(self.files_dock.toggleViewAction())
         m.addAction(self.controls_dock.toggleViewAction())
         m.addAction(self.meters_dock.toggleViewAction())
+        m.addAction(self.delivery_dock.toggleViewAction())
         m.addAction(self.jobs_dock.toggleViewAction())
         m = mb.addMenu(self.tr("&Help"))
         m.addAction(self._action(self.tr("&About audio-style"), self.about))
@@ -284,6 +298,8 @@ class MainWindow(QMainWindow):
         c.error.connect(lambda text: self.message.show_message(text, "error"))
         c.info.connect(lambda text: self.statusBar().showMessage(text, 6000))
         c.export_done.connect(self._on_exported)
+        if self.delivery is not None:
+            self.delivery.changed.connect(self._on_delivery)
         cl = self.cloud
         if cl is None:
             self.controls.cloud.hide()
@@ -485,7 +501,10 @@ class MainWindow(QMainWindow):
             dlg.apply_to(self.c.settings)
             if self.c.settings.audio_device != old_device:
                 self.c.set_audio_device(self.c.settings.audio_device)
-            self.c.set_options(device=self.c.settings.engine_device)
+            self.c.set_options(
+                device=self.c.settings.engine_device,
+                codec_safe=self.c.settings.codec_safe or None,
+            )
             if self.store is not None:
                 self.store.save(self.c.settings)
             if self.c.settings.language != old_lang:
@@ -590,6 +609,22 @@ class MainWindow(QMainWindow):
 
     def _on_preset(self) -> None:
         self._schedule("curve")
+        if self.delivery is not None:
+            self.delivery_panel.set_suitability(self.delivery.suitability)
+
+    def _on_delivery(self) -> None:
+        d = self.delivery
+        assert d is not None
+        if d.running:
+            self.delivery_panel.set_running()
+        else:
+            self.delivery_panel.set_report(d.report)
+        self.delivery_panel.set_suitability(d.suitability)
+
+    def show_delivery(self) -> None:
+        """Bring the Delivery panel to the front of its dock tabs."""
+        self.delivery_dock.show()
+        self.delivery_dock.raise_()
 
     def _on_preview(self, start_s: float, end_s: float) -> None:
         self.statusBar().showMessage(

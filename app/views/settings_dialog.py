@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 from app.settings import AppSettings
 from app.views.export_dialog import audio_format_names
 from app.views.theme import MUTED
+from engine.schema.options import CODEC_NAMES
 
 
 class SettingsDialog(QDialog):
@@ -50,6 +51,17 @@ class SettingsDialog(QDialog):
         for key, name in audio_format_names().items():
             self.format.addItem(name, key)
         self.format.setCurrentIndex(max(0, self.format.findData(s.output_format)))
+        self.codec_safe = QComboBox()
+        self.codec_safe.addItem(self.tr("Off"), "")
+        for name in CODEC_NAMES:
+            self.codec_safe.addItem(codec_label(name), name)
+        self.codec_safe.setCurrentIndex(max(0, self.codec_safe.findData(s.codec_safe)))
+        self.codec_safe.setToolTip(
+            self.tr(
+                "Lower the limiter's ceiling until the result stays under it after this "
+                "codec's encode and decode (measured)."
+            )
+        )
         note = QLabel(self.tr("A new language applies after restarting the app."))
         note.setStyleSheet(f"color: {MUTED};")
         form = QFormLayout()
@@ -63,6 +75,7 @@ class SettingsDialog(QDialog):
             form.addRow("", self.device_note)
         form.addRow(self.tr("Audio output"), self.audio)
         form.addRow(self.tr("Default audio format"), self.format)
+        form.addRow(self.tr("Codec-safe ceiling"), self.codec_safe)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -79,3 +92,10 @@ class SettingsDialog(QDialog):
         s.engine_device = str(self.device.currentData())
         s.audio_device = str(self.audio.currentData())
         s.output_format = str(self.format.currentData())
+        s.codec_safe = str(self.codec_safe.currentData())
+
+
+def codec_label(name: str) -> str:
+    """``aac-256`` -> ``AAC 256 kb/s``."""
+    codec, _, rate = name.partition("-")
+    return f"{codec.upper()} {rate} kb/s"

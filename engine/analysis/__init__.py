@@ -33,6 +33,7 @@ F64 = NDArray[np.float64]
 POINTS_PER_OCTAVE = 48
 WIDTH_BAND_EDGES_HZ = (20.0, 120.0, 300.0, 800.0, 2000.0, 5000.0, 10000.0, 22000.0)
 SPECTRUM_SMOOTHING_OCTAVES = 1 / 6
+FULL_SCALE = 10.0 ** (-0.01 / 20.0)  # samples at least this large count as full scale
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Analysis:
     band_edges_hz: F64
     band_width_db: F64  # side/mid energy ratio per band (dB)
     band_correlation: F64  # L/R correlation per band (-1..1)
+    full_scale_fraction: float = 0.0  # share of samples at full scale (>= -0.01 dBFS): clipping
 
     @property
     def sample_rate(self) -> int:
@@ -69,6 +71,7 @@ class AnalysisAccumulator:
     sum_sq: float = 0.0
     sample_peak: float = 0.0
     nonzero: bool = False
+    full_scale: int = 0
     loud: KWeightedEnergy = field(init=False)
     spec: SpectrumAccumulator = field(init=False)
     tp: TruePeakMeter = field(init=False)
@@ -83,8 +86,11 @@ class AnalysisAccumulator:
         b = np.asarray(block)
         self.frames += len(b)
         self.sum_sq += float(np.sum(np.square(b, dtype=np.float64)))
-        peak = float(np.max(np.abs(b))) if b.size else 0.0
+        mag = np.abs(b)
+        peak = float(np.max(mag)) if b.size else 0.0
         self.sample_peak = max(self.sample_peak, peak)
+        if peak >= FULL_SCALE:
+            self.full_scale += int(np.count_nonzero(mag >= FULL_SCALE))
         self.loud.push(b)
         self.spec.push(b)
         if self.true_peak:
@@ -139,6 +145,7 @@ class AnalysisAccumulator:
             band_edges_hz=edges,
             band_width_db=width_db,
             band_correlation=corr,
+            full_scale_fraction=self.full_scale / max(1, self.frames * self.channels),
         )
 
     def _band_stereo(self, edges: F64) -> tuple[F64, F64, float, float]:

@@ -28,6 +28,7 @@ class ErrorCode(StrEnum):
     NON_FINITE = "E110"
     FILE_TOO_LARGE = "E111"
     NOT_READABLE = "E112"
+    LENGTH_MISMATCH = "E113"
     # output (E2xx)
     OUTPUT_EXISTS = "E201"
     OUTPUT_NOT_WRITABLE = "E202"
@@ -104,6 +105,10 @@ MESSAGES: dict[ErrorCode, tuple[str, str]] = {
         "文件过大：{size_mb} MB，上限为 {limit_mb} MB：{path}",
     ),
     ErrorCode.NOT_READABLE: ("Cannot read file: {path}", "无法读取文件：{path}"),
+    ErrorCode.LENGTH_MISMATCH: (
+        "Audio decodes to more than the {declared_s} s its header declares: {path}",
+        "音频解码后长于文件头声明的 {declared_s} 秒：{path}",
+    ),
     ErrorCode.OUTPUT_EXISTS: (
         "Output already exists (use --force to overwrite): {path}",
         "输出文件已存在（使用 --force 覆盖）：{path}",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +21,18 @@ def output_extension(fmt: str | None, target_name: str) -> str:
 
 Estimator = Literal["rules", "learned"]
 Device = Literal["auto", "cpu", "gpu"]
+CodecName = Literal[
+    "aac-128",
+    "aac-160",
+    "aac-256",
+    "aac-320",
+    "opus-128",
+    "opus-160",
+    "vorbis-320",
+    "mp3-128",
+    "mp3-320",
+]  # engine.codecs.CODECS
+CODEC_NAMES: tuple[str, ...] = get_args(CodecName)
 ReferenceMode = Literal["range", "average"]
 ReferenceWeight = Annotated[float, Field(gt=0, le=1)]
 # chosen on the three benchmark case sets (references at -5..-16 LUFS): see docs/architecture.md
@@ -58,6 +70,12 @@ class MatchOptions(BaseModel):
         le=24,
         description="most the limiter may take to reach the loudness target (dB of gain "
         "reduction beyond the level where it starts working); past it the output stays quieter",
+    )
+    codec_safe: CodecName | None = Field(
+        None, description="lower the ceiling so the result stays under it after this codec"
+    )
+    mono_bass_hz: float = Field(
+        120.0, ge=0, le=500, description="keep the bass below this mono when the reference does"
     )
     estimator: Estimator = "rules"
     device: Device = "auto"

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.schema.delivery import ReferenceSuitability
 from engine.schema.options import MatchOptions
 
 PRESET_SCHEMA_VERSION = 1
@@ -140,3 +141,4 @@ class Preset(BaseModel):
     limiter: LimiterSettings = Field(default_factory=lambda: LimiterSettings())
     reference: AnalysisSummary | None = None
     references: list[str] = Field(default_factory=list)
+    suitability: ReferenceSuitability | None = None

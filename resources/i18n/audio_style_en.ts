@@ -301,6 +301,148 @@
     </message>
 </context>
 <context>
+    <name>DeliveryController</name>
+    <message>
+        <source>Checking delivery</source>
+        <translation>Checking delivery</translation>
+    </message>
+</context>
+<context>
+    <name>DeliveryPanel</name>
+    <message>
+        <source>Match a target to see how it fares on streaming services.</source>
+        <translation>Match a target to see how it fares on streaming services.</translation>
+    </message>
+    <message>
+        <source>Service</source>
+        <translation>Service</translation>
+    </message>
+    <message>
+        <source>Normalises to</source>
+        <translation>Normalises to</translation>
+    </message>
+    <message>
+        <source>Gain</source>
+        <translation>Gain</translation>
+    </message>
+    <message>
+        <source>Plays at</source>
+        <translation>Plays at</translation>
+    </message>
+    <message>
+        <source>Codec</source>
+        <translation>Codec</translation>
+    </message>
+    <message>
+        <source>Peak after codec</source>
+        <translation>Peak after codec</translation>
+    </message>
+    <message>
+        <source>Check</source>
+        <translation>Check</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>Value</translation>
+    </message>
+    <message>
+        <source>Verdict</source>
+        <translation>Verdict</translation>
+    </message>
+    <message>
+        <source>Reference use</source>
+        <translation>Reference use</translation>
+    </message>
+    <message>
+        <source>True peak</source>
+        <translation>True peak</translation>
+    </message>
+    <message>
+        <source>Inter-sample overs</source>
+        <translation>Inter-sample overs</translation>
+    </message>
+    <message>
+        <source>Mono fold-down</source>
+        <translation>Mono fold-down</translation>
+    </message>
+    <message>
+        <source>Cancels in mono</source>
+        <translation>Cancels in mono</translation>
+    </message>
+    <message>
+        <source>Min. correlation (3 s)</source>
+        <translation>Min. correlation (3 s)</translation>
+    </message>
+    <message>
+        <source>Clipped samples</source>
+        <translation>Clipped samples</translation>
+    </message>
+    <message>
+        <source>DC offset</source>
+        <translation>DC offset</translation>
+    </message>
+    <message>
+        <source>Checking delivery (codec round trips)…</source>
+        <translation>Checking delivery (codec round trips)…</translation>
+    </message>
+    <message>
+        <source>{n} delivery check(s) failed; see the red rows.</source>
+        <translation>{n} delivery check(s) failed; see the red rows.</translation>
+    </message>
+    <message>
+        <source>All delivery checks passed.</source>
+        <translation>All delivery checks passed.</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>none</translation>
+    </message>
+    <message>
+        <source>ok</source>
+        <translation>ok</translation>
+    </message>
+    <message>
+        <source>fails</source>
+        <translation>fails</translation>
+    </message>
+    <message>
+        <source>Service data: {source}</source>
+        <translation>Service data: {source}</translation>
+    </message>
+    <message>
+        <source>EQ</source>
+        <translation>EQ</translation>
+    </message>
+    <message>
+        <source>Dynamics</source>
+        <translation>Dynamics</translation>
+    </message>
+    <message>
+        <source>Width</source>
+        <translation>Width</translation>
+    </message>
+    <message>
+        <source>reference low-passed at {hz} Hz (a codec): nothing above copied</source>
+        <translation>reference low-passed at {hz} Hz (a codec): nothing above copied</translation>
+    </message>
+    <message>
+        <source>reference clipped ({pct} of samples at full scale)</source>
+        <translation>reference clipped ({pct} of samples at full scale)</translation>
+    </message>
+    <message>
+        <source>reference over-limited (peak-to-loudness {db} dB)</source>
+        <translation>reference over-limited (peak-to-loudness {db} dB)</translation>
+    </message>
+    <message>
+        <source>reference nearly mono (side {db} dB below mid)</source>
+        <translation>reference nearly mono (side {db} dB below mid)</translation>
+    </message>
+    <message>
+        <source>by its similarity to the target</source>
+        <translation>by its similarity to the target</translation>
+    </message>
+</context>
+<context>
     <name>DropZone</name>
     <message>
         <source>Browse…</source>
@@ -698,6 +840,10 @@
         <translation>downloading</translation>
     </message>
     <message>
+        <source>checking delivery</source>
+        <translation>checking delivery</translation>
+    </message>
+    <message>
         <source>done</source>
         <translation>done</translation>
     </message>
@@ -735,6 +881,10 @@
     <message>
         <source>Loudness</source>
         <translation>Loudness</translation>
+    </message>
+    <message>
+        <source>Delivery</source>
+        <translation>Delivery</translation>
     </message>
     <message>
         <source>Cloud jobs</source>
@@ -937,6 +1087,14 @@ Your files and settings are unchanged; you can process on this computer instead.
         <translation>System default</translation>
     </message>
     <message>
+        <source>Off</source>
+        <translation>Off</translation>
+    </message>
+    <message>
+        <source>Lower the limiter's ceiling until the result stays under it after this codec's encode and decode (measured).</source>
+        <translation>Lower the limiter's ceiling until the result stays under it after this codec's encode and decode (measured).</translation>
+    </message>
+    <message>
         <source>A new language applies after restarting the app.</source>
         <translation>A new language applies after restarting the app.</translation>
     </message>
@@ -955,6 +1113,10 @@ Your files and settings are unchanged; you can process on this computer instead.
     <message>
         <source>Default audio format</source>
         <translation>Default audio format</translation>
+    </message>
+    <message>
+        <source>Codec-safe ceiling</source>
+        <translation>Codec-safe ceiling</translation>
     </message>
     <message>
         <source>OK</source>

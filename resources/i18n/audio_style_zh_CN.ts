@@ -301,6 +301,148 @@
     </message>
 </context>
 <context>
+    <name>DeliveryController</name>
+    <message>
+        <source>Checking delivery</source>
+        <translation>正在进行交付检查</translation>
+    </message>
+</context>
+<context>
+    <name>DeliveryPanel</name>
+    <message>
+        <source>Match a target to see how it fares on streaming services.</source>
+        <translation>匹配一个目标后，可在此查看它在各流媒体平台上的表现。</translation>
+    </message>
+    <message>
+        <source>Service</source>
+        <translation>平台</translation>
+    </message>
+    <message>
+        <source>Normalises to</source>
+        <translation>归一化目标</translation>
+    </message>
+    <message>
+        <source>Gain</source>
+        <translation>增益</translation>
+    </message>
+    <message>
+        <source>Plays at</source>
+        <translation>播放响度</translation>
+    </message>
+    <message>
+        <source>Codec</source>
+        <translation>编码</translation>
+    </message>
+    <message>
+        <source>Peak after codec</source>
+        <translation>编码后峰值</translation>
+    </message>
+    <message>
+        <source>Check</source>
+        <translation>检查项</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>数值</translation>
+    </message>
+    <message>
+        <source>Verdict</source>
+        <translation>结论</translation>
+    </message>
+    <message>
+        <source>Reference use</source>
+        <translation>参考使用情况</translation>
+    </message>
+    <message>
+        <source>True peak</source>
+        <translation>真峰值</translation>
+    </message>
+    <message>
+        <source>Inter-sample overs</source>
+        <translation>采样间过载</translation>
+    </message>
+    <message>
+        <source>Mono fold-down</source>
+        <translation>单声道折叠</translation>
+    </message>
+    <message>
+        <source>Cancels in mono</source>
+        <translation>单声道下抵消</translation>
+    </message>
+    <message>
+        <source>Min. correlation (3 s)</source>
+        <translation>最小相关系数（3 秒）</translation>
+    </message>
+    <message>
+        <source>Clipped samples</source>
+        <translation>削波采样</translation>
+    </message>
+    <message>
+        <source>DC offset</source>
+        <translation>直流偏移</translation>
+    </message>
+    <message>
+        <source>Checking delivery (codec round trips)…</source>
+        <translation>正在进行交付检查（编解码往返）…</translation>
+    </message>
+    <message>
+        <source>{n} delivery check(s) failed; see the red rows.</source>
+        <translation>{n} 项交付检查未通过，见红色行。</translation>
+    </message>
+    <message>
+        <source>All delivery checks passed.</source>
+        <translation>所有交付检查均通过。</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>ok</source>
+        <translation>通过</translation>
+    </message>
+    <message>
+        <source>fails</source>
+        <translation>未通过</translation>
+    </message>
+    <message>
+        <source>Service data: {source}</source>
+        <translation>平台数据来源：{source}</translation>
+    </message>
+    <message>
+        <source>EQ</source>
+        <translation>均衡</translation>
+    </message>
+    <message>
+        <source>Dynamics</source>
+        <translation>动态</translation>
+    </message>
+    <message>
+        <source>Width</source>
+        <translation>宽度</translation>
+    </message>
+    <message>
+        <source>reference low-passed at {hz} Hz (a codec): nothing above copied</source>
+        <translation>参考在 {hz} Hz 处被低通（编码器所致）：其上不复制</translation>
+    </message>
+    <message>
+        <source>reference clipped ({pct} of samples at full scale)</source>
+        <translation>参考有削波（{pct} 的采样处于满刻度）</translation>
+    </message>
+    <message>
+        <source>reference over-limited (peak-to-loudness {db} dB)</source>
+        <translation>参考限幅过度（峰值响度比 {db} dB）</translation>
+    </message>
+    <message>
+        <source>reference nearly mono (side {db} dB below mid)</source>
+        <translation>参考接近单声道（侧声道比中置低 {db} dB）</translation>
+    </message>
+    <message>
+        <source>by its similarity to the target</source>
+        <translation>按与目标的相似度</translation>
+    </message>
+</context>
+<context>
     <name>DropZone</name>
     <message>
         <source>Browse…</source>
@@ -698,6 +840,10 @@
         <translation>下载中</translation>
     </message>
     <message>
+        <source>checking delivery</source>
+        <translation>交付检查</translation>
+    </message>
+    <message>
         <source>done</source>
         <translation>完成</translation>
     </message>
@@ -735,6 +881,10 @@
     <message>
         <source>Loudness</source>
         <translation>响度</translation>
+    </message>
+    <message>
+        <source>Delivery</source>
+        <translation>交付</translation>
     </message>
     <message>
         <source>Cloud jobs</source>
@@ -937,6 +1087,14 @@ Your files and settings are unchanged; you can process on this computer instead.
         <translation>系统默认</translation>
     </message>
     <message>
+        <source>Off</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Lower the limiter&apos;s ceiling until the result stays under it after this codec&apos;s encode and decode (measured).</source>
+        <translation>逐步降低限幅器上限，直到结果经此编码器编解码后仍不超过上限（实测）。</translation>
+    </message>
+    <message>
         <source>A new language applies after restarting the app.</source>
         <translation>新的语言将在重新启动程序后生效。</translation>
     </message>
@@ -955,6 +1113,10 @@ Your files and settings are unchanged; you can process on this computer instead.
     <message>
         <source>Default audio format</source>
         <translation>默认音频格式</translation>
+    </message>
+    <message>
+        <source>Codec-safe ceiling</source>
+        <translation>编码安全上限</translation>
     </message>
     <message>
         <source>OK</source>

@@ -34,6 +34,8 @@ from server.api.intake import JobIntake
 from server.api.limits import BodyLimit
 from server.api.proxy import ClientAddress, parse_trusted
 from server.api.ratelimit import RateLimiter
+from server.api.routes_admin import router as admin_router
+from server.api.routes_console import install as install_console
 from server.api.throttle import LoginThrottle, shared_limiters
 from server.db.models import Job
 from server.metrics import JOBS_TOTAL
@@ -198,6 +200,8 @@ def create_app(svc: Services) -> FastAPI:
         version="1",
         summary="Reference-based mix/master style matching: jobs, uploads, results.",
         lifespan=lifespan,
+        docs_url=None,  # served by routes_console from local Swagger UI assets
+        redoc_url=None,  # loaded its script from a CDN
     )
     app.state.services = svc
 
@@ -246,4 +250,6 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(routes_auth.router)
     app.include_router(routes_jobs.router)
     app.include_router(routes_storage.router)
+    app.include_router(admin_router)
+    install_console(app, st)  # web console, /docs, page security headers
     return app

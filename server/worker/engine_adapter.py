@@ -45,7 +45,7 @@ from engine.analysis.loudness import KWeightedEnergy, integrated_loudness
 from engine.analysis.peaks import FINE_TRUE_PEAK_RATE_HZ, TruePeakMeter
 from engine.analysis.spectrum import SpectrumAccumulator, log_grid, power_db, to_log_grid
 from engine.dsp.fir import fir_length
-from engine.presets import load_preset, save_preset
+from engine.presets import EXPORT_FORMATS, export_preset, load_preset, save_preset
 from engine.report import spectral_distances
 from engine.schema.options import MatchOptions
 from engine.schema.preset import Preset
@@ -139,6 +139,12 @@ def match(
         r.preset,
         dist,
     )
+    # the loudness table of the web console: target and reference as measured before the match
+    for side in ("before", "reference"):
+        summary = report.get(side) or {}
+        for k, v in (("lufs", "integrated_lufs"), ("true_peak_dbtp", "true_peak_dbtp")):
+            if isinstance(summary.get(v), int | float) and math.isfinite(summary[v]):
+                m[f"{'input' if side == 'before' else 'reference'}_{k}"] = float(summary[v])
     m["gain_db"] = float(r.render.stats.gain_db)
     m["passes"] = float(r.render.stats.passes)
     m["duration_s"] = r.render.stats.frames / r.render.sample_rate
@@ -383,6 +389,15 @@ def quality(
     )
     m["duration_s"] = float(out_an.summary.length_s)
     return m
+
+
+def write_exports(preset_path: Path, out: dict[str, str]) -> None:
+    """The preset's exports (what ``audio-style export-preset`` writes), ``{format: path}``
+    for formats of :data:`engine.presets.EXPORT_FORMATS`."""
+    preset = load_preset(preset_path)
+    for fmt, path in out.items():
+        if fmt in EXPORT_FORMATS:
+            Path(path).write_text(export_preset(preset, fmt), encoding="utf-8")
 
 
 def curves(preset_path: Path) -> list[tuple[list[float], list[float]]]:

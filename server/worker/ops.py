@@ -59,6 +59,7 @@ def op_match(a: dict[str, Any], progress: Progress) -> dict[str, Any]:
         _never,
     )
     Path(a["out_viz"]).write_bytes(plot_curves(eng.curves(out_preset)))
+    eng.write_exports(out_preset, a.get("out_exports") or {})
     return {"split": False, "metrics": metrics}
 
 
@@ -98,6 +99,7 @@ def op_join(a: dict[str, Any], progress: Progress) -> dict[str, Any]:
         _paths(a["references"]),
     )
     Path(a["out_viz"]).write_bytes(plot_curves(eng.curves(preset)))
+    eng.write_exports(preset, a.get("out_exports") or {})
     return {"metrics": metrics}
 
 

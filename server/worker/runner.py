@@ -50,6 +50,11 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+def _export_files(work: Path) -> dict[str, str]:
+    """Where the sandbox writes a result's preset exports, by format."""
+    return {fmt: str(work / f"preset{sfx}") for fmt, sfx in jobstore.EXPORT_SUFFIXES.items()}
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -350,13 +355,20 @@ class Worker:
         st.put_file(st.bucket_audio, keys.audio_key, audio, CONTENT_TYPES.get(ext, ""))
         st.put_file(st.bucket_preset, keys.preset_key, preset, "application/json")
         st.put_file(st.bucket_viz, keys.viz_key, viz, "image/png")
+        files = _export_files(viz.parent)
+        for fmt, key in jobstore.export_keys(keys.preset_key).items():
+            if Path(files[fmt]).is_file():  # exports and report for the web console
+                ctype = "application/json" if fmt == "report" else "text/plain; charset=utf-8"
+                st.put_file(st.bucket_preset, key, Path(files[fmt]), ctype)
         return keys
 
     def _discard(self, keys: ResultKeys) -> None:
         st = self.storage
         with contextlib.suppress(StorageError):
             st.delete(st.bucket_audio, [keys.audio_key])
-            st.delete(st.bucket_preset, [keys.preset_key])
+            st.delete(
+                st.bucket_preset, [keys.preset_key, *jobstore.export_keys(keys.preset_key).values()]
+            )
             st.delete(st.bucket_viz, [keys.viz_key])
 
     # --- task kinds ---
@@ -372,7 +384,7 @@ class Worker:
         out = {
             "audio": work / f"out.{ext}",
             "preset": work / "preset.json",
-            "report": work / "report.json",
+            "report": Path(_export_files(work)["report"]),  # stored with the result
             "viz": work / "viz.png",
         }
         chunking = s.chunk_enabled and s.chunk_min_s > 0
@@ -392,6 +404,7 @@ class Worker:
                 "out_preset": str(out["preset"]),
                 "out_report": str(out["report"]),
                 "out_viz": str(out["viz"]),
+                "out_exports": _export_files(work),
             },
             work,
             hb,
@@ -508,6 +521,7 @@ class Worker:
                 "preset": str(preset),
                 "references": [str(x) for x in refs],
                 "out_viz": str(viz),
+                "out_exports": _export_files(work),
             },
             work,
             hb,

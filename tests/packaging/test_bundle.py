@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "dist" / "audio-style"
 NAME = "audio-style.exe" if sys.platform == "win32" else "audio-style"
 RESULTS = ROOT / "artifacts" / "package" / "smoke.json"
-SUBCOMMANDS = ("analyze", "match", "apply", "export-preset", "cloud", "gui")
+SUBCOMMANDS = ("analyze", "match", "apply", "export-preset", "qc", "cloud", "gui")
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +124,21 @@ def test_headless_match_on_demo_clips(
     assert 20 * np.log10(np.max(np.abs(out))) <= -1.0 + 1e-3
     preset = json.loads((tmp_path / "preset.json").read_text())
     assert isinstance(preset, dict) and preset
+
+
+def test_compressed_input_and_qc(bundle: Path, tmp_path: Path) -> None:
+    """FFmpeg's libraries (PyAV) travel with the bundle: an M4A (AAC) decodes, qc encodes."""
+    from tests.engine.test_codecs import encode
+
+    encode(tmp_path / "song.m4a", "m4a-aac")
+    r = _run(bundle, "analyze", "song.m4a", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["summary"]["channels"] == 2
+    r = _run(bundle, "qc", "song.m4a", "--json", "--platform", "apple", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["services"][0]["codec"] == "aac-256"
+    assert np.isfinite(doc["services"][0]["codec_true_peak_dbtp"])
 
 
 def test_gui_starts_offscreen(bundle: Path, tmp_path: Path, results: dict[str, float]) -> None:

@@ -76,6 +76,9 @@ def test_magic_bytes() -> None:
     assert looks_like_audio(b"ID3\x04" + b"\0" * 12)
     assert looks_like_audio(b"FORM\x00\x00\x00\x00AIFF")
     assert looks_like_audio(bytes([0xFF, 0xFB, 0x90, 0x00]) + b"\0" * 12)
+    assert looks_like_audio(b"\0\0\0\x1cftypM4A " + b"\0" * 8)
+    assert looks_like_audio(bytes([0xFF, 0xF1, 0x50, 0x80]) + b"\0" * 12)  # ADTS AAC
+    assert looks_like_audio(bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c"))
     for bad in (b"<html>" + b"\0" * 10, b"PK\x03\x04" + b"\0" * 12, b"RIFF\0\0\0\0AVI ", b"x"):
         assert not looks_like_audio(bad)
 
