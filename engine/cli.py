@@ -26,7 +26,7 @@ from engine.cli_text import T
 from engine.progress import Progress, drive
 from engine.schema.errors import AudioStyleError, ErrorCode
 from engine.schema.i18n import current_language, set_language
-from engine.schema.options import AUDIO_FORMATS, CODEC_NAMES, MatchOptions
+from engine.schema.options import AUDIO_FORMATS, CODEC_NAMES, DEFAULT_MAX_LIMITING_DB, MatchOptions
 from engine.schema.preset import Preset
 
 EXIT_BAD_INPUT = 2
@@ -90,6 +90,12 @@ def _add_match_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--loudness-amount", type=float, default=100.0, help=T("loud_amount"))
     p.add_argument("--target-lufs", type=float, default=None, help=T("target_lufs"))
     p.add_argument("--ceiling-dbtp", type=float, default=-1.0, help=T("ceiling"))
+    p.add_argument(
+        "--max-limiting-db",
+        type=float,
+        default=DEFAULT_MAX_LIMITING_DB,
+        help=T("max_limiting", default=DEFAULT_MAX_LIMITING_DB),
+    )
     p.add_argument("--smoothing", type=float, default=None, help=T("smoothing"))
     p.add_argument(
         "--codec-safe",
@@ -121,6 +127,7 @@ def options_from_args(args: argparse.Namespace) -> MatchOptions:
         "loudness_amount": args.loudness_amount,
         "target_lufs": args.target_lufs,
         "ceiling_dbtp": args.ceiling_dbtp,
+        "max_limiting_db": args.max_limiting_db,
         "smoothing_octaves": args.smoothing,
         "codec_safe": args.codec_safe,
         "eq_enabled": not args.no_eq,
@@ -304,12 +311,12 @@ def _print_album(table: dict[str, Any]) -> None:
 
 
 def _loudness_note(preset: Preset, output_lufs: float) -> None:
-    """Say so when the loudness target was given up (engine.render.MAX_LIMITER_PUSH_DB)."""
-    from engine.render import LUFS_TOLERANCE, MAX_LIMITER_PUSH_DB
+    """Say so when the loudness target was given up (the preset's ``max_limiting_db``)."""
+    from engine.render import loudness_shortfall_lu
 
-    target = preset.loudness.target_lufs
-    if preset.loudness.enabled and output_lufs < target - max(0.5, 10 * LUFS_TOLERANCE):
-        print(T("loudness_short", target=target, budget=MAX_LIMITER_PUSH_DB, lufs=output_lufs))
+    if loudness_shortfall_lu(preset, output_lufs) > 0:
+        target, budget = preset.loudness.target_lufs, preset.limiter.max_limiting_db
+        print(T("loudness_short", target=target, budget=budget, lufs=output_lufs))
 
 
 def cmd_apply(args: argparse.Namespace) -> int:

@@ -113,6 +113,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "目标响度 LUFS（默认：参考曲目的响度）",
     ),
     "ceiling": ("true-peak ceiling in dBTP (default -1.0)", "真峰值上限 dBTP（默认 -1.0）"),
+    "max_limiting": (
+        "most dB of limiting the loudness target may take (default {default:g}); "
+        "past it the output stays quieter (the note below says so)",
+        "为达到目标响度最多允许的限幅量 dB（默认 {default:g}）；超过时输出保持较低响度（会提示）",
+    ),
     "smoothing": (
         "EQ smoothing in octaves (default: automatic)",
         "均衡平滑宽度，单位倍频程（默认自动）",
@@ -154,10 +159,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "m_rate": ("sample rate", "采样率"),
     "m_channels": ("channels", "声道数"),
     "loudness_short": (
-        "note: {target:.1f} LUFS would need more than {budget:.0f} dB of limiting; "
-        "left at {lufs:.1f} LUFS to keep the dynamics",
-        "提示：达到 {target:.1f} LUFS 需要超过 {budget:.0f} dB 的限幅；"
-        "为保留动态，停在 {lufs:.1f} LUFS",
+        "note: {target:.1f} LUFS would need more than {budget:g} dB of limiting; "
+        "left at {lufs:.1f} LUFS to keep the dynamics (--max-limiting-db raises the limit)",
+        "提示：达到 {target:.1f} LUFS 需要超过 {budget:g} dB 的限幅；"
+        "为保留动态，停在 {lufs:.1f} LUFS（--max-limiting-db 可提高上限）",
     ),
     "result_line": (
         "{output}: {lufs:.1f} LUFS, true peak {tp:.1f} dBTP, gain {gain:+.1f} dB, reference trust {trust:.0%}",

@@ -29,7 +29,13 @@ from engine.backends import Backend, get_backend
 from engine.matching import build_preset
 from engine.presets import save_preset
 from engine.progress import Beside, CancelToken, Progress, check, drive, scaled
-from engine.render import BLOCK_FRAMES, RenderStats, render, render_array_stats
+from engine.render import (
+    BLOCK_FRAMES,
+    RenderStats,
+    loudness_shortfall_lu,
+    render,
+    render_array_stats,
+)
 from engine.report import build_report, save_report
 from engine.schema.delivery import DeliveryReport
 from engine.schema.errors import AudioStyleError, ErrorCode
@@ -62,6 +68,7 @@ __all__ = [
     "codec_safe_render",
     "delivery_of",
     "drive",
+    "loudness_shortfall_lu",
     "match_files",
     "render_array",
     "render_file",

@@ -96,7 +96,10 @@ def range_trust(target: Profile, references: Sequence[Profile], options: MatchOp
     """The references' weighted mean trust (what the preset shows; the plan itself takes the
     range as fully trusted)."""
     w = range_weights(options.reference_weights, len(references))
-    trusts = [reference_trust(target.mid_db, r.mid_db, target.freqs_hz) for r in references]
+    trusts = [
+        reference_trust(target.mid_db, r.mid_db, target.freqs_hz, target.side_db, r.side_db)
+        for r in references
+    ]
     return float(np.average(trusts, weights=w))
 
 
@@ -108,7 +111,7 @@ def range_profile(target: Profile, references: Sequence[Profile], options: Match
     w = range_weights(options.reference_weights, len(references))
     mids, sides = [], []
     for r in references:
-        trust = reference_trust(target.mid_db, r.mid_db, freqs)
+        trust = reference_trust(target.mid_db, r.mid_db, freqs, target.side_db, r.side_db)
         smoothing = options.smoothing_octaves or smoothing_for_trust(trust)
         mid = match_curve(target.mid_db, r.mid_db, freqs, smoothing, options)
         # shapes are compared, not levels: the loudness stage sets the level (the side keeps

@@ -4,6 +4,12 @@ Distances compare loudness-normalised long-term spectra, since a reference is us
 music: ``stft_distance_db`` is the mean absolute difference of the STFT power spectra (dB,
 linear bins 20 Hz-16 kHz), ``mel_distance_db`` the same over 40 mel bands, and
 ``tonal_distance_db`` the RMS difference over 1/3-octave bands (31.5 Hz-16 kHz).
+
+``loudness`` says what reaching the loudness target cost: the peak-to-loudness ratio and crest
+factor before and after (EBU R 128 / AES TD1004 PLR), the limiting, whether the max-limiting
+setting stopped it short, and the short-term loudness distribution (EBU Tech 3341 3 s windows,
+percentiles 10/50/95 relative to the integrated loudness) of the target, the output and the
+reference, with the output's mean absolute distance to the reference's.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from numpy.typing import NDArray
 
 from engine import __version__, io
 from engine.analysis import Analysis
-from engine.render import RenderStats
+from engine.matching import PERCENTILES, st_percentiles
+from engine.render import RenderStats, loudness_shortfall_lu
 from engine.schema.delivery import DeliveryReport
 from engine.schema.preset import Preset
 
@@ -93,6 +100,7 @@ def build_report(
             "max_dynamics_reduction_db": stats.max_dynamics_reduction_db,
             "passes": stats.passes,
         },
+        "loudness": loudness_cost(target, ref, output, preset, stats),
         "plan": {
             "reference_trust": preset.eq.reference_trust,
             "smoothing_octaves": preset.eq.smoothing_octaves,
@@ -105,6 +113,29 @@ def build_report(
         if preset.suitability is None
         else preset.suitability.model_dump(),
         "delivery": None if delivery is None else delivery.model_dump(),
+    }
+
+
+def loudness_cost(
+    target: Analysis, reference: Analysis, output: Analysis, preset: Preset, stats: RenderStats
+) -> dict[str, Any]:
+    """What the loudness push cost (see the module docstring)."""
+    t_st, o_st, r_st = st_percentiles(target), st_percentiles(output), st_percentiles(reference)
+    return {
+        "target_lufs": preset.loudness.target_lufs,
+        "output_lufs": output.summary.integrated_lufs,
+        "shortfall_lu": loudness_shortfall_lu(preset, output.summary.integrated_lufs),
+        "max_limiting_db": preset.limiter.max_limiting_db,
+        "max_limiter_reduction_db": stats.max_limiter_reduction_db,
+        "plr_db": {"before": target.summary.plr_db, "after": output.summary.plr_db},
+        "crest_db": {"before": target.summary.crest_db, "after": output.summary.crest_db},
+        "short_term_percentiles": list(PERCENTILES),
+        "short_term_lu": {
+            "target": [float(v) for v in t_st],
+            "output": [float(v) for v in o_st],
+            "reference": [float(v) for v in r_st],
+        },
+        "short_term_distance_lu": float(np.mean(np.abs(o_st - r_st))),
     }
 
 

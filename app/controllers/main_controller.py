@@ -558,9 +558,22 @@ class MainController(QObject):
 
         def done(m: _MatchOutcome) -> None:
             self._apply_match(m, refs)
-            self.info.emit(self.tr("Match finished."))
+            self.info.emit(self.tr("Match finished.") + self._loudness_note(m))
 
         return _Job("match", self.tr("Matching {name}").format(name=Path(target).name), run, done)
+
+    def _loudness_note(self, m: _MatchOutcome) -> str:
+        """Say so when the max-limiting setting kept the result below its loudness target."""
+        if self.engine.pipeline.loudness_shortfall_lu(m.preset, m.stats.output_lufs) <= 0:
+            return ""
+        return " " + self.tr(
+            "{target:.1f} LUFS would need more than {budget:g} dB of limiting (Max limiting); "
+            "left at {lufs:.1f} LUFS."
+        ).format(
+            target=m.preset.loudness.target_lufs,
+            budget=m.preset.limiter.max_limiting_db,
+            lufs=m.stats.output_lufs,
+        )
 
     def _apply_match(self, m: _MatchOutcome, refs: list[str]) -> None:
         """Show a finished match: result audio, plan, curves, meters (GUI thread)."""

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.schema.options import MatchOptions
+from engine.schema.options import DEFAULT_MAX_LIMITING_DB, MatchOptions
 
 # aspect -> (enabled field, amount field); "amount" is the master amount (no switch)
 ASPECTS = (
@@ -125,6 +125,22 @@ class ControlsPanel(QWidget):
         ceiling_row.addWidget(self.ceiling, 1)
         ceiling_row.addWidget(self.limiter)
         form.addRow(self.tr("Ceiling"), ceiling_row)
+        self.max_limiting = QDoubleSpinBox()
+        self.max_limiting.setRange(0.0, 24.0)
+        self.max_limiting.setSingleStep(1.0)
+        self.max_limiting.setDecimals(1)
+        self.max_limiting.setValue(DEFAULT_MAX_LIMITING_DB)
+        self.max_limiting.setSuffix(" dB")
+        self.max_limiting.setToolTip(
+            self.tr(
+                "Most limiting the loudness target may take; past it the result stays quieter "
+                "than the target"
+            )
+        )
+        self.max_limiting.valueChanged.connect(
+            lambda v: self.options_changed.emit({"max_limiting_db": float(v)})
+        )
+        form.addRow(self.tr("Max limiting"), self.max_limiting)
         self.override = QCheckBox(self.tr("Override"))
         self.override.setToolTip(self.tr("Use this loudness instead of the reference's"))
         self.target_lufs = QDoubleSpinBox()
@@ -199,6 +215,7 @@ class ControlsPanel(QWidget):
             self.smoothing,
             self.ceiling,
             self.limiter,
+            self.max_limiting,
             self.override,
             self.target_lufs,
         ]
@@ -213,6 +230,7 @@ class ControlsPanel(QWidget):
         self.smoothing.setValue(o.smoothing_octaves or 0.0)
         self.ceiling.setValue(o.ceiling_dbtp)
         self.limiter.setChecked(o.limiter_enabled)
+        self.max_limiting.setValue(o.max_limiting_db)
         self.override.setChecked(o.target_lufs is not None)
         self.target_lufs.setEnabled(o.target_lufs is not None)
         if o.target_lufs is not None:

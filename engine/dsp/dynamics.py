@@ -88,14 +88,35 @@ def compressor_gain_db(
 
 
 def limiter_gain_db(
-    peak_db: F64, ceiling_db: float, lookahead_hops: int, release_hops: float
+    peak_db: F64,
+    ceiling_db: float,
+    lookahead_hops: int,
+    release_hops: float,
+    fast_db: float = 0.0,
+    program_hops: int = 0,
 ) -> F64:
-    """Gain (dB, <= 0) that keeps ``peak_db + gain`` at or below ``ceiling_db`` for every hop,
-    with look-ahead attack and exponential release."""
+    """Gain (dB, <= 0) that keeps ``peak_db + gain`` at or below ``ceiling_db`` for every hop.
+
+    Two stages, as mastering limiters chain a clipper and a limiter: the first ``fast_db`` of
+    every overshoot is taken hop by hop with no release (a 3-hop hold so the interpolation
+    between hops never undershoots: about a millisecond, clipper-like); only what exceeds it
+    goes through the look-ahead attack and exponential release, so short peaks no longer pump
+    the programme for the whole release time. ``program_hops`` > 0 makes the release
+    programme-dependent (a dual-release limiter): the reduction averaged over ``program_hops``
+    (what is sustained) releases with ``release_hops``, an isolated peak's 10x faster."""
     need = np.maximum(peak_db - ceiling_db, 0.0)
-    red = attack_smooth(need, lookahead_hops)
-    red = release_decay(red, release_hops)
-    # safety: interpolation between hops must not undershoot either neighbour's need
+    red = attack_smooth(np.maximum(need - fast_db, 0.0), lookahead_hops)
+    if program_hops > 0:
+        # program-dependent release: what is sustained over ``program_hops`` releases slowly,
+        # an isolated peak's reduction recovers 10x faster
+        sustained = uniform_filter1d(red, program_hops)
+        red = np.maximum(
+            release_decay(red, release_hops / 10.0), release_decay(sustained, release_hops)
+        )
+    else:
+        red = release_decay(red, release_hops)
+    # safety (and the fast stage): interpolation between hops must not undershoot either
+    # neighbour's need
     red = np.maximum(red, maximum_filter1d(need, size=3, mode="nearest"))
     return np.asarray(-red, dtype=np.float64)
 

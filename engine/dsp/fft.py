@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import os
+import threading
 from functools import lru_cache
 from types import ModuleType
 from typing import Any
@@ -24,8 +25,13 @@ from numpy.typing import NDArray
 _NAME = "scipy.fft._pocketfft.pypocketfft"
 
 
+# threads analysing side by side must not load the extension twice (a second load raises
+# "Re-initialisation is not supported")
+_LOAD_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=1)
-def _pocketfft() -> ModuleType | None:
+def _load_pocketfft() -> ModuleType | None:
     try:
         import scipy
 
@@ -45,6 +51,11 @@ def _pocketfft() -> ModuleType | None:
         return module
     except (ImportError, OSError, AttributeError):
         return None
+
+
+def _pocketfft() -> ModuleType | None:
+    with _LOAD_LOCK:
+        return _load_pocketfft()
 
 
 def _threads(workers: int | None) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import os
+import threading
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -22,8 +23,13 @@ from numpy.typing import NDArray
 F64 = NDArray[np.float64]
 
 
+# threads analysing side by side must not load the extension twice (a second load raises
+# "Re-initialisation is not supported")
+_LOAD_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=1)
-def _kernel() -> Callable[..., Any] | None:
+def _load_kernel() -> Callable[..., Any] | None:
     try:
         import scipy
 
@@ -42,6 +48,11 @@ def _kernel() -> Callable[..., Any] | None:
         return fn
     except (ImportError, OSError, AttributeError):
         return None
+
+
+def _kernel() -> Callable[..., Any] | None:
+    with _LOAD_LOCK:
+        return _load_kernel()
 
 
 def sosfilt(sos: F64, x: F64, axis: int = -1, zi: F64 | None = None) -> tuple[F64, F64]:

@@ -35,6 +35,8 @@ CodecName = Literal[
 CODEC_NAMES: tuple[str, ...] = get_args(CodecName)
 ReferenceMode = Literal["range", "average"]
 ReferenceWeight = Annotated[float, Field(gt=0, le=1)]
+# chosen on the three benchmark case sets (references at -5..-16 LUFS): see docs/architecture.md
+DEFAULT_MAX_LIMITING_DB = 24.0
 
 
 class MatchOptions(BaseModel):
@@ -62,6 +64,13 @@ class MatchOptions(BaseModel):
     high_hz: float = Field(20000.0, ge=1000, le=96000, description="EQ is flat above this")
     target_lufs: float | None = Field(None, ge=-70, le=0, description="None = the reference's")
     ceiling_dbtp: float = Field(-1.0, ge=-20, le=0)
+    max_limiting_db: float = Field(
+        DEFAULT_MAX_LIMITING_DB,
+        ge=0,
+        le=24,
+        description="most the limiter may take to reach the loudness target (dB of gain "
+        "reduction beyond the level where it starts working); past it the output stays quieter",
+    )
     codec_safe: CodecName | None = Field(
         None, description="lower the ceiling so the result stays under it after this codec"
     )

@@ -96,6 +96,15 @@ class LimiterSettings(BaseModel):
     ceiling_dbtp: float = -1.0
     lookahead_ms: float = 2.0
     release_ms: float = 100.0
+    # the loudness target is given up past this much limiting (6 dB in presets made before
+    # the setting existed, so they render as they did)
+    max_limiting_db: float = 6.0
+    # overshoots up to this many dB are taken by the fast stage (hop by hop, no release,
+    # like a clipper); only the rest goes through the look-ahead limiter and its release
+    fast_stage_db: float = 0.0
+    # > 0: programme-dependent release — reduction sustained over this window releases with
+    # release_ms, an isolated peak's 10x faster (0 in presets made before the setting existed)
+    program_release_window_ms: float = 0.0
 
 
 class AnalysisSummary(BaseModel):

@@ -209,6 +209,14 @@
         <translation>Ceiling</translation>
     </message>
     <message>
+        <source>Most limiting the loudness target may take; past it the result stays quieter than the target</source>
+        <translation>Most limiting the loudness target may take; past it the result stays quieter than the target</translation>
+    </message>
+    <message>
+        <source>Max limiting</source>
+        <translation>Max limiting</translation>
+    </message>
+    <message>
         <source>Override</source>
         <translation>Override</translation>
     </message>
@@ -742,6 +750,10 @@
     <message>
         <source>Matching {name}</source>
         <translation>Matching {name}</translation>
+    </message>
+    <message>
+        <source>{target:.1f} LUFS would need more than {budget:g} dB of limiting (Max limiting); left at {lufs:.1f} LUFS.</source>
+        <translation>{target:.1f} LUFS would need more than {budget:g} dB of limiting (Max limiting); left at {lufs:.1f} LUFS.</translation>
     </message>
     <message>
         <source>Result of {name} opened.</source>

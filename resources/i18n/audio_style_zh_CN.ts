@@ -209,6 +209,14 @@
         <translation>上限</translation>
     </message>
     <message>
+        <source>Most limiting the loudness target may take; past it the result stays quieter than the target</source>
+        <translation>为达到目标响度最多允许的限幅量；超过时结果保持比目标更低的响度</translation>
+    </message>
+    <message>
+        <source>Max limiting</source>
+        <translation>最大限幅</translation>
+    </message>
+    <message>
         <source>Override</source>
         <translation>自定义</translation>
     </message>
@@ -742,6 +750,10 @@
     <message>
         <source>Matching {name}</source>
         <translation>正在匹配 {name}</translation>
+    </message>
+    <message>
+        <source>{target:.1f} LUFS would need more than {budget:g} dB of limiting (Max limiting); left at {lufs:.1f} LUFS.</source>
+        <translation>达到 {target:.1f} LUFS 需要超过 {budget:g} dB 的限幅（最大限幅）；停在 {lufs:.1f} LUFS。</translation>
     </message>
     <message>
         <source>Result of {name} opened.</source>

@@ -16,11 +16,12 @@ Chunked rendering of a long target splits the engine's two-pass render at hop bo
    (``engine.render.plan_gains``) solves the dynamics, loudness and limiter gains of the whole
    file, as the single pass does;
 4. ``join``: the gains are applied to the EQ'd chunks as ``_apply`` does, the single pass's
-   final loudness/true-peak check is replayed, and the output is written with the engine's
+   final loudness/true-peak check (``engine.render.final_check``, on the metered loudness and
+   true peak of the gained signal) is replayed, and the output is written with the engine's
    writer (same dither seed).
 
 This mirrors render internals (``_ms_filters``, ``_eq_blocks``, ``HopStats``, ``plan_gains``,
-``true_peak_bound_db``, ``edge_fade``) until the engine offers a public chunk API; they are used
+``final_check``, ``edge_fade``) until the engine offers a public chunk API; they are used
 here only, and ``tests/server/test_chunked.py`` catches any drift.
 """
 
@@ -41,6 +42,7 @@ from engine import pipeline as pl
 from engine import render as rd
 from engine.analysis import POINTS_PER_OCTAVE
 from engine.analysis.loudness import KWeightedEnergy, integrated_loudness
+from engine.analysis.peaks import FINE_TRUE_PEAK_RATE_HZ, TruePeakMeter
 from engine.analysis.spectrum import SpectrumAccumulator, log_grid, power_db, to_log_grid
 from engine.dsp.fir import fir_length
 from engine.presets import EXPORT_FORMATS, export_preset, load_preset, save_preset
@@ -52,7 +54,6 @@ F64 = NDArray[np.float64]
 ProgressFn = Callable[[float, str], None]
 CancelFn = Callable[[], bool]
 TP_CONTEXT = 64  # frames of look-ahead/behind the true-peak interpolator needs (47 taps)
-MAX_CORRECTION_PASSES = 3
 
 
 @dataclass(frozen=True)
@@ -282,6 +283,8 @@ def region_gains(
     np.savez(
         out_npz,
         total_db=plan.total_db(),
+        dyn_db=plan.dyn_db,
+        lim_db=plan.lim_db,
         hop=np.array([plan.hop]),
         gain_db=np.array([plan.gain_db]),
         kw=kw,
@@ -303,7 +306,7 @@ def join(
 ) -> dict[str, float]:
     """Apply the whole-file gains to the EQ'd chunks exactly as the single pass's ``_apply``
     does (interpolated hop gains times the programme's edge fade), replay its final check
-    (metered loudness, true peak bounded from the per-hop peaks; a miss re-solves the gains),
+    (metered loudness and per-hop true peak; a miss corrects the gains as the single pass),
     and write with the engine's writer and dither seed. Streams block by block; the output's
     long-term spectrum is accumulated on the way for the quality metrics."""
     preset = load_preset(preset_path)
@@ -311,6 +314,9 @@ def join(
     kw, peak, hop = g["kw"], g["peak"], int(g["hop"][0])
     total, gain_db = np.asarray(g["total_db"], dtype=np.float64), float(g["gain_db"][0])
     capped = bool(g["capped"][0]) if "capped" in g else False
+    dyn = np.asarray(g["dyn_db"], dtype=np.float64) if "dyn_db" in g else np.zeros_like(total)
+    lim = np.asarray(g["lim_db"], dtype=np.float64) if "lim_db" in g else total - gain_db - dyn
+    plan = rd.GainPlan(hop, gain_db, dyn, lim, float("nan"), extra={"loudness_capped": capped})
     centres = (np.arange(len(total)) + 0.5) * hop
     frames = sum(p.stat().st_size for p in chunks) // (4 * channels)
     edge = max(1, int(getattr(rd, "EDGE_FADE_MS", 0.0) * sample_rate / 1000))
@@ -335,29 +341,21 @@ def join(
     while True:
         passes += 1
         meter = KWeightedEnergy(sample_rate, channels)
-        for y in blocks(total):
+        tp = TruePeakMeter(
+            sample_rate, channels, envelope_hop=hop, min_rate_hz=FINE_TRUE_PEAK_RATE_HZ
+        )
+        for y in blocks(plan.total_db()):
             meter.push(y)
+            tp.push(y)
         out_lufs = float(integrated_loudness(meter.energies()))
-        out_tp = float(rd.true_peak_bound_db(peak, total))
-        correction = 0.0
-        if (
-            preset.loudness.enabled
-            and math.isfinite(out_lufs)
-            and abs(out_lufs - preset.loudness.target_lufs) > rd.LUFS_TOLERANCE
-            # a target past the limiter's budget is not chased upwards (as engine.render)
-            and not (capped and out_lufs < preset.loudness.target_lufs - rd.CAPPED_TOP_UP_LU)
+        out_peak = tp.envelope().max(axis=1) if frames else np.zeros(0)
+        out_tp = float(20.0 * np.log10(max(float(out_peak.max(initial=0.0)), 1e-12)))
+        # the single pass's final check (loudness correction, true-peak fix), replayed
+        if passes >= rd.MAX_PASSES or not rd.final_check(
+            preset, plan, out_lufs, out_peak, kw, peak, sample_rate
         ):
-            correction = preset.loudness.target_lufs - out_lufs
-        tp_limit = preset.limiter.ceiling_dbtp - rd.TP_CHECK_MARGIN_DB
-        if preset.limiter.enabled and out_tp > tp_limit:
-            correction = min(correction, tp_limit - out_tp - 0.02)
-        if correction == 0.0 or passes >= MAX_CORRECTION_PASSES:
             break
-        if correction > 0:  # louder: the limiter must be re-solved
-            plan = rd.plan_gains(preset, kw, peak, sample_rate, gain_db + correction)
-            total, gain_db = plan.total_db(), float(plan.gain_db)
-        else:  # quieter: peaks only fall, the limiter gain stays valid
-            total, gain_db = total + correction, gain_db + correction
+    total, gain_db = plan.total_db(), float(plan.gain_db)
     spec = SpectrumAccumulator(sample_rate, channels)
     with io.AudioWriter(out_audio, sample_rate, channels, fmt, force=True) as w:
         for y in blocks(total):

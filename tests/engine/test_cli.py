@@ -237,3 +237,27 @@ def test_several_targets_to_a_directory(tmp_path: Path, pair: tuple[Path, Path])
     outdir = tmp_path / "outdir"
     assert main(["match", str(t), str(t2), "-r", str(r), "-o", str(outdir), "-q"]) == 0
     assert sorted(p.name for p in outdir.iterdir()) == ["second.wav", "target.wav"]
+
+
+def test_max_limiting_db_caps_the_push_says_so_and_reaches_preset_and_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((SR * 6, 2)) * 0.01
+    x[:: SR // 4] += 0.9  # clicks over a quiet bed: -6 LUFS needs far more than 2 dB limiting
+    t = wav(tmp_path / "t.wav", x)
+    r = wav(tmp_path / "r.wav", rng.standard_normal((SR * 6, 2)) * 0.1)
+    preset, report = tmp_path / "p.json", tmp_path / "rep.json"
+    args = ["--lang", "en", "match", str(t), "-r", str(r), "-o", str(tmp_path / "o.wav"), "-q"]
+    args += ["--target-lufs", "-6", "--max-limiting-db", "2"]
+    assert main([*args, "--preset-out", str(preset), "--report", str(report)]) == 0
+    assert "more than 2 dB of limiting" in capsys.readouterr().out
+    assert json.loads(preset.read_text())["limiter"]["max_limiting_db"] == 2.0
+    loud = json.loads(report.read_text())["loudness"]
+    assert loud["shortfall_lu"] > 1.0 and loud["max_limiting_db"] == 2.0
+    assert loud["plr_db"]["after"] < loud["plr_db"]["before"]  # the push cost peak headroom
+    assert set(loud["short_term_lu"]) == {"target", "output", "reference"}
+    code, err = run([*args[:-2], "--max-limiting-db", "30", "--force"], capsys)
+    assert code == 2 and "--max-limiting-db" in err  # out of range: one line, exit 2

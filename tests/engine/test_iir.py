@@ -33,3 +33,30 @@ def test_cli_match_path_does_not_import_scipy_signal() -> None:
     code = "import sys, engine.pipeline, engine.cli; print('scipy.signal' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_threads_loading_the_kernels_at_once_load_them_once() -> None:
+    # a match analyses target and references on two threads; both used to load the extension
+    # modules on first use and the second load raised "Re-initialisation is not supported"
+    import subprocess
+    import sys
+
+    code = (
+        "import threading\n"
+        "from engine.dsp import fft, iir\n"
+        "barrier = threading.Barrier(8)\n"
+        "errors = []\n"
+        "def go():\n"
+        "    barrier.wait()\n"
+        "    try:\n"
+        "        assert iir._kernel() is not None and fft._pocketfft() is not None\n"
+        "    except Exception as e:\n"
+        "        errors.append(e)\n"
+        "ts = [threading.Thread(target=go) for _ in range(8)]\n"
+        "[t.start() for t in ts]\n"
+        "[t.join() for t in ts]\n"
+        "assert not errors, errors\n"
+    )
+    for _ in range(3):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.analysis import analyze_array
-from engine.matching import build_preset, reference_trust
+from engine.matching import build_preset, reference_similarity, reference_trust
 from engine.pipeline import render_array
 from engine.schema.options import MatchOptions
 from tests.engine.conftest import SR, biquad, pinkish
@@ -58,6 +58,30 @@ def test_reference_trust_is_high_for_same_song_and_low_for_another() -> None:
     t = analyze_array(a[: SR * 12], SR)
     assert reference_trust(t.mid_raw_db, same.mid_raw_db, t.freqs_hz) > reference_trust(
         t.mid_raw_db, other.mid_raw_db, t.freqs_hz
+    )
+
+
+def test_similarity_uses_the_side_spectrum_and_separates_same_from_other() -> None:
+    a = synth_song(21, 24.0)
+    t = analyze_array(a[: SR * 12], SR)
+    same = analyze_array(known_eq(a[SR * 12 :]), SR)
+    other = analyze_array(known_eq(synth_song(22, 12.0)), SR)
+
+    def sim(r, side: bool) -> float:
+        if not side:
+            return reference_similarity(t.mid_raw_db, r.mid_raw_db, t.freqs_hz)
+        return reference_similarity(
+            t.mid_raw_db, r.mid_raw_db, t.freqs_hz, t.side_raw_db, r.side_raw_db
+        )
+
+    assert t.side_raw_db is not None
+    assert sim(same, True) > sim(other, True)
+    assert sim(same, True) != sim(same, False)  # the side spectrum takes part
+    # identical material is fully trusted, whatever mastering EQ it carries
+    ref = analyze_array(known_eq(a[: SR * 12]), SR)
+    assert (
+        reference_trust(t.mid_raw_db, ref.mid_raw_db, t.freqs_hz, t.side_raw_db, ref.side_raw_db)
+        == 1.0
     )
 
 
