@@ -34,8 +34,8 @@ RUN_LAST = "test_cloud_gui.py"
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The cloud GUI tests run after the other app tests: their in-process servers (FastAPI,
-    SQLAlchemy, uvicorn and moto threads) stay in the test process for good and would count
-    against ``test_responsiveness``'s memory budget for the app."""
+    SQLAlchemy, uvicorn and moto threads) stay in the test process for good and would weigh
+    on every app test after them."""
     app_dir = Path(__file__).parent
     last = [i for i in items if i.path.name == RUN_LAST and i.path.parent == app_dir]
     if not last:
