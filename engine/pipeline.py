@@ -65,6 +65,10 @@ __all__ = [
     "analyze_array",
     "analyze_file",
     "build_preset",
+    "FileSink",
+    "Plan",
+    "plan_files",
+    "plan_match",
     "codec_safe_render",
     "delivery_of",
     "drive",
@@ -178,8 +182,9 @@ def render_array(
     return RenderOutput(audio, stats.gain_db, stats)
 
 
-class _FileSink:
-    """Writes render output through :class:`engine.io.AudioWriter`; reset starts over."""
+class FileSink:
+    """A render's :class:`~engine.render.Sink` into a file through :class:`engine.io.AudioWriter`
+    (atomic: ``commit`` renames it into place, ``abort`` drops it); ``reset`` starts over."""
 
     def __init__(self, path: Path, sample_rate: int, channels: int, fmt: str | None, force: bool):
         self.args = (path, sample_rate, channels, fmt)
@@ -228,7 +233,7 @@ def render_file(
     if Path(target).resolve() == out_path.resolve():
         raise AudioStyleError(ErrorCode.OUTPUT_EXISTS, path=str(out_path))
     backend = _backend(device)
-    sink = _FileSink(out_path, info.sample_rate, info.channels, fmt, force)
+    sink = FileSink(out_path, info.sample_rate, info.channels, fmt, force)
     try:
         stats = yield from render(
             preset,
@@ -253,6 +258,89 @@ def render_file(
         raise
     sink.commit()
     return RenderResult(out_path, stats, info.sample_rate, info.channels)
+
+
+@dataclass
+class Plan:
+    """What a match is: the named preset and the analyses it was planned from."""
+
+    preset: Preset
+    target: Analysis
+    references: list[Analysis]
+
+
+def plan_match(
+    target: Analysis,
+    references: Sequence[Analysis],
+    options: MatchOptions,
+    reference_names: Sequence[str | Path],
+) -> Preset:
+    """The plan of a match: :func:`~engine.matching.build_preset`, named after the references.
+
+    Parameters
+    ----------
+    target, references : Analysis
+        The target's analysis and the references' (at the target's sample rate).
+    options : MatchOptions
+        The match options.
+    reference_names : sequence of str or Path
+        The references' files (their names go into the preset).
+
+    Returns
+    -------
+    Preset
+        Named after the first reference, with the references' file names and, for a single
+        reference, its summary.
+    """
+    return _named(build_preset(target, list(references), options), reference_names, references)
+
+
+def plan_files(
+    target: str | Path,
+    references: Sequence[str | Path],
+    options: MatchOptions,
+    *,
+    cancel: CancelToken | None = None,
+    device: str | Backend | None = None,
+    keep: list[NDArray[np.float32]] | None = None,
+    target_true_peak: bool = False,
+    reference_analyses: Sequence[Analysis] | None = None,
+) -> Generator[Progress, None, Plan]:
+    """Analyse target and references and plan the match (:func:`plan_match`): the one way
+    the CLI (:func:`match_files`), the worker and the app build a preset, so the same files
+    and options give the same preset JSON everywhere.
+
+    The references are analysed at the target's rate, with their true peak (it goes into the
+    preset), on a helper thread beside the target. ``device``: default ``options.device``.
+    ``keep``: receives the target's decoded blocks (:func:`analyze_file`).
+    ``target_true_peak``: also measure the target's true peak (only reports need it).
+    ``reference_analyses``: the references already analysed at the target's rate.
+    """
+    backend = _backend(options.device if device is None else device)
+    rate = io.probe(target).sample_rate
+    target_an = analyze_file(
+        target, cancel=cancel, true_peak=target_true_peak, device=backend, keep=keep
+    )
+    if reference_analyses is not None:
+        refs = list(reference_analyses)
+        t_an = yield from scaled(target_an, 0.625, 1.0)
+    else:
+        # the references and the target are analysed side by side (decoding, filters and
+        # FFTs release the GIL): the references on a helper thread
+        side = Beside(_analyze_references(references, rate, cancel, True, backend), cancel)
+        try:
+            while True:
+                try:
+                    p = next(target_an)
+                except StopIteration as done:
+                    t_an = done.value
+                    break
+                yield Progress(p.stage, 0.625 * side.fraction + 0.375 * p.fraction, p.message)
+            refs = yield from side.join("analyze", 0.375, 1.0)
+        finally:
+            target_an.close()
+            side.stop()
+    return Plan(plan_match(t_an, refs, options, references), t_an, refs)
 
 
 def match_files(
@@ -309,41 +397,31 @@ def match_files(
         )
     results: list[MatchResult] = []
     ref_cache: dict[int, list[Analysis]] = {}
-    want_tp = report_out is not None  # inputs' true peaks only feed the report
+    want_tp = report_out is not None  # the target's true peak only feeds the report
     n = len(targets)
     for i, (target, out, info) in enumerate(zip(targets, outputs, infos, strict=True)):
         lo, hi = i / n, (i + 1) / n
         step = hi - lo
-        rate = info.sample_rate
         # a target that fits KEEP_DECODED_BYTES is decoded once, for analysis and render
         kept: list[NDArray[np.float32]] | None = None
         if info.frames * info.channels * 4 <= KEEP_DECODED_BYTES:
             kept = []
-        target_an = analyze_file(
-            target, cancel=cancel, true_peak=want_tp, device=backend, keep=kept
+        planned = yield from scaled(
+            plan_files(
+                target,
+                references,
+                options,
+                cancel=cancel,
+                device=backend,
+                keep=kept,
+                target_true_peak=want_tp,
+                reference_analyses=ref_cache.get(info.sample_rate),
+            ),
+            lo,
+            lo + 0.4 * step,
         )
-        if rate in ref_cache:
-            refs = ref_cache[rate]
-            t_an = yield from scaled(target_an, lo + 0.25 * step, lo + 0.4 * step)
-        else:
-            # the references and the target are analysed side by side (decoding, filters and
-            # FFTs release the GIL): the references on a helper thread
-            side = Beside(_analyze_references(references, rate, cancel, want_tp, backend), cancel)
-            try:
-                while True:
-                    try:
-                        p = next(target_an)
-                    except StopIteration as done:
-                        t_an = done.value
-                        break
-                    f = lo + step * (0.25 * side.fraction + 0.15 * p.fraction)
-                    yield Progress(p.stage, f, p.message)
-                refs = yield from side.join("analyze", lo + 0.15 * step, lo + 0.4 * step)
-            finally:
-                target_an.close()
-                side.stop()
-            ref_cache[rate] = refs
-        preset = _named(build_preset(t_an, refs, options), references, refs)
+        preset, t_an, refs = planned.preset, planned.target, planned.references
+        ref_cache[info.sample_rate] = refs
         rendered = yield from scaled(
             render_file(
                 preset,
@@ -477,7 +555,7 @@ def codec_safe_render(
     )
 
 
-def _named(preset: Preset, references: Sequence[str | Path], refs: list[Analysis]) -> Preset:
+def _named(preset: Preset, references: Sequence[str | Path], refs: Sequence[Analysis]) -> Preset:
     return preset.model_copy(
         update={
             "name": Path(references[0]).stem,

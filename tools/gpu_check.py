@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from engine.analysis.spectrum import SpectrumAccumulator, log_grid, power_db, to_log_grid
 from engine.backends import Backend, cuda_status, numpy_backend, reason_text
-from engine.render import BLOCK_FRAMES, _eq_blocks, _ms_filters, eq_batch, render_array_stats
+from engine.render import BLOCK_FRAMES, eq_batch, eq_stage, render_array_stats
 from engine.schema.preset import (
     ChannelEq,
     DynamicsSettings,
@@ -87,10 +87,7 @@ def _dbfs(diff: NDArray[np.floating]) -> float:
 
 
 def _eq_stream(x: F64, preset: Preset, backend: Backend) -> F64:
-    filters = _ms_filters(preset, SR, x.shape[1])
-    blocks = (x[i : i + BLOCK_FRAMES] for i in range(0, len(x), BLOCK_FRAMES))
-    parts = [y for y, _ in _eq_blocks(blocks, filters, x.shape[1], backend)]
-    return np.concatenate(parts, axis=0)
+    return eq_stage(preset, x, SR, backend)
 
 
 def _spectra(x: F64, backend: Backend) -> dict[str, F64]:

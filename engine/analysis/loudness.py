@@ -214,7 +214,12 @@ class KWeightedEnergy:
     where ``y_i`` is channel ``i`` K-weighted (:func:`k_weighting_sos`, zero initial state) and
     ``G_i`` its :func:`channel_weights`. Filter state and the samples of a partial hop carry
     over between :meth:`push` calls, so any split of a signal into blocks gives the same
-    energies as pushing it at once. A final partial hop is never counted (it is dropped).
+    energies as pushing it at once. A final partial hop is dropped (BS.1770-4 gating), unless
+    :meth:`energies` is asked for it (``partial=True``: the render's gain computer needs a
+    value for every frame).
+
+    This is the one K-weighted meter of the engine: the analysis (100 ms hops) and the
+    render's gain computer (``hop`` of about 0.7 ms, :func:`engine.render.hop_frames`).
 
     Parameters
     ----------
@@ -225,17 +230,23 @@ class KWeightedEnergy:
     hop_s : float, default 0.1
         Hop length in seconds (rounded to whole frames). The gating and window functions of
         this module expect 100 ms hops.
+    hop : int, optional
+        Hop length in frames; overrides ``hop_s``.
 
     Notes
     -----
     One instance must not be pushed from several threads at once.
     """
 
-    def __init__(self, sample_rate: int, channels: int, hop_s: float = HOP_S) -> None:
+    def __init__(
+        self, sample_rate: int, channels: int, hop_s: float = HOP_S, *, hop: int | None = None
+    ) -> None:
         self.sample_rate = check_sample_rate(sample_rate)
         self.weights = channel_weights(channels)
         self.channels = channels
-        self.hop_frames = hop_frames(self.sample_rate, hop_s)
+        self.hop_frames = hop_frames(self.sample_rate, hop_s) if hop is None else int(hop)
+        if self.hop_frames < 1:
+            raise AudioStyleError(ErrorCode.BAD_OPTION, name="hop", reason=f"{hop!r} frames")
         self.frames = 0
         self._sos = k_weighting_sos(self.sample_rate)
         self._zi = np.zeros((channels, self._sos.shape[0], 2), dtype=np.float64)
@@ -269,11 +280,29 @@ class KWeightedEnergy:
         hops = y[: n * self.hop_frames].reshape(n, self.hop_frames)
         return np.asarray(np.einsum("ij,ij->i", hops, hops), dtype=np.float64)
 
-    def energies(self) -> F64:
-        """Per-hop channel-weighted mean squares of all complete hops so far."""
-        if not self._parts:
+    def energies(self, partial: bool = False) -> F64:
+        """Per-hop channel-weighted mean squares of all complete hops so far.
+
+        Parameters
+        ----------
+        partial : bool, default False
+            Also return the energy of a final partial hop, as if the signal went on with
+            zeros to the end of that hop (the filter's ringing into them included; divided by
+            the full hop length). The meter's state is left as it was.
+        """
+        parts = list(self._parts)
+        rest = self._rest[0].size
+        if partial and rest:
+            pad = np.zeros(self.hop_frames - rest, dtype=np.float64)
+            energy = np.zeros(1, dtype=np.float64)
+            for c in range(self.channels):
+                y, _ = sosfilt(self._sos, pad, zi=self._zi[c])
+                tail = np.concatenate((self._rest[c], y))
+                energy = energy + self.weights[c] * np.einsum("i,i->", tail, tail)
+            parts.append(energy / self.hop_frames)
+        if not parts:
             return np.zeros(0, dtype=np.float64)
-        return np.concatenate(self._parts)
+        return np.concatenate(parts)
 
 
 def hop_energies(x: ArrayLike, sample_rate: int, hop_s: float = HOP_S) -> F64:
