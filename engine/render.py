@@ -11,6 +11,11 @@ Two passes over the signal, both in blocks:
    output meets the target; then the gains are applied sample by sample and written out while
    the output's loudness and true peak are measured. If the check misses (rare), pass 2 is
    repeated with the corrected gain before anything is committed.
+
+The stages are public and :func:`render` only composes them, as the worker's chunked jobs do
+through :mod:`engine.facade`: :func:`eq_pass` (block statistics) -> :func:`plan_gains` (gain
+plan, :mod:`engine.gains`) -> :func:`apply_pass` (apply) -> :func:`final_check` (final check);
+:func:`final_passes` runs the last two with their retries.
 """
 
 from __future__ import annotations
