@@ -263,7 +263,8 @@ class Settings:
         f"http://127.0.0.1:{DEFAULT_PORT}",
         doc="Public base URL of the API",
         group=HTTP,
-        shown=f"`http://<host>:<port>` that `server` listens on, else `http://127.0.0.1:{DEFAULT_PORT}`",
+        shown="`http://<host>:<port>` that `server` listens on, else "
+        f"`http://127.0.0.1:{DEFAULT_PORT}`",
         clean=lambda url: url.rstrip("/"),
     )
     max_upload_bytes: int = setting(
