@@ -1,17 +1,20 @@
-"""Second-order-section IIR filtering through the public :func:`scipy.signal.sosfilt`.
+"""Second-order-section IIR filtering without importing :mod:`scipy.signal`.
 
-``import scipy.signal`` pulls in ``scipy.stats`` and most of SciPy (about a second on a quiet
-machine), so it happens on the first filter call, not when the CLI or the app imports the
-engine. A numpy-only block formulation of the biquad cascade (block Toeplitz products plus a
-state scan) was measured as the alternative: 10-30x slower than SciPy's compiled cascade
-(blocks of 64-16 frames) and only 2e-11 to 4e-11 close to it on the K-weighting filter, so it
-is not used.
+``scipy.signal`` pulls in ``scipy.stats`` and most of SciPy at import (about 1.5 s of a CLI
+run on a quiet machine), while the engine only needs its compiled biquad cascade. This loads
+that one extension module (``scipy/signal/_sosfilt``) by file and mirrors
+:func:`scipy.signal.sosfilt`'s wrapper for float64 data; if the extension cannot be loaded
+(another SciPy layout), it falls back to :func:`scipy.signal.sosfilt`.
 """
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
+import os
 import threading
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -19,21 +22,37 @@ from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
 
-# threads analysing side by side may reach the first filter at once: one of them imports
-_IMPORT_LOCK = threading.Lock()
-_kernel: Callable[..., Any] | None = None
+
+# threads analysing side by side must not load the extension twice (a second load raises
+# "Re-initialisation is not supported")
+_LOAD_LOCK = threading.Lock()
 
 
-def _sosfilt() -> Callable[..., Any]:
-    """:func:`scipy.signal.sosfilt`, imported once on first use."""
-    global _kernel
-    if _kernel is None:
-        with _IMPORT_LOCK:
-            if _kernel is None:
-                from scipy.signal import sosfilt as scipy_sosfilt
+@lru_cache(maxsize=1)
+def _load_kernel() -> Callable[..., Any] | None:
+    try:
+        import scipy
 
-                _kernel = scipy_sosfilt
-    return _kernel
+        folder = os.path.join(os.path.dirname(scipy.__file__), "signal")
+        names = [f for f in os.listdir(folder) if f.startswith("_sosfilt.")]
+        if not names:
+            return None
+        path = os.path.join(folder, names[0])
+        loader = importlib.machinery.ExtensionFileLoader("scipy.signal._sosfilt", path)
+        spec = importlib.util.spec_from_file_location("scipy.signal._sosfilt", path, loader=loader)
+        if spec is None:
+            return None
+        module = importlib.util.module_from_spec(spec)
+        loader.exec_module(module)
+        fn: Callable[..., Any] = module._sosfilt
+        return fn
+    except (ImportError, OSError, AttributeError):
+        return None
+
+
+def _kernel() -> Callable[..., Any] | None:
+    with _LOAD_LOCK:
+        return _load_kernel()
 
 
 def sosfilt(sos: F64, x: F64, axis: int = -1, zi: F64 | None = None) -> tuple[F64, F64]:
@@ -47,12 +66,26 @@ def sosfilt(sos: F64, x: F64, axis: int = -1, zi: F64 | None = None) -> tuple[F6
     """
     sos = np.asarray(sos, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
+    n_sections = sos.shape[0]
     axis = axis % x.ndim
     zi_shape = list(x.shape)
     zi_shape[axis] = 2
-    zi_full = (sos.shape[0], *zi_shape)
+    zi_full = (n_sections, *zi_shape)
     state = np.zeros(zi_full) if zi is None else np.asarray(zi, dtype=np.float64)
+    kernel = _kernel()
+    if kernel is None:  # pragma: no cover - depends on the SciPy build
+        from scipy.signal import sosfilt as scipy_sosfilt
+
+        y, zf = scipy_sosfilt(sos, x, axis=axis, zi=state)
+        return np.asarray(y, dtype=np.float64), np.asarray(zf, dtype=np.float64)
     if state.shape != zi_full:
         raise ValueError(f"zi must have shape {zi_full}, got {state.shape}")
-    y, zf = _sosfilt()(sos, x, axis=axis, zi=state)
-    return np.asarray(y, dtype=np.float64), np.asarray(zf, dtype=np.float64)
+    xm = np.moveaxis(x, axis, -1)
+    zm = np.moveaxis(state, (0, axis + 1), (-2, -1))
+    x_shape, z_shape = xm.shape, zm.shape
+    work = np.array(np.reshape(xm, (-1, xm.shape[-1])), dtype=np.float64, order="C")
+    zwork = np.array(np.reshape(zm, (-1, n_sections, 2)), dtype=np.float64, order="C")
+    kernel(np.ascontiguousarray(sos), work, zwork)
+    y = np.moveaxis(work.reshape(x_shape), -1, axis)
+    zf = np.moveaxis(zwork.reshape(z_shape), (-2, -1), (0, axis + 1))
+    return np.asarray(y), np.asarray(zf)

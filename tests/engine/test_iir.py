@@ -30,7 +30,7 @@ def test_matches_scipy_on_blocks_with_state() -> None:
 
 
 def test_importing_the_cli_does_not_import_scipy_signal() -> None:
-    # scipy.signal (about a second of imports) loads on the first filter call, not at start-up
+    # scipy.signal (about a second of imports) is not needed: the biquad kernel loads by file
     code = "import sys, engine.pipeline, engine.cli; print('scipy.signal' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -38,7 +38,7 @@ def test_importing_the_cli_does_not_import_scipy_signal() -> None:
 
 def test_threads_reaching_the_first_filter_and_transform_at_once() -> None:
     # a match analyses target and references on two threads; both reach the first filter and
-    # the first transform (which import scipy.signal / scipy.fft) at about the same time
+    # the first transform (which load the kernel / import scipy.fft) at about the same time
     code = (
         "import threading\n"
         "import numpy as np\n"
