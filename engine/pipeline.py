@@ -17,13 +17,7 @@ import soxr
 from numpy.typing import NDArray
 
 from engine import io
-from engine.album import (
-    MAX_ALBUM_LOWERING_LU,
-    SHORTFALL_LU,
-    AlbumOptions,
-    album_presets,
-    album_table,
-)
+from engine.album import AlbumOptions
 from engine.analysis import Analysis, AnalysisAccumulator, analyze_array
 from engine.backends import Backend, get_backend
 from engine.matching import build_preset
@@ -292,7 +286,9 @@ def plan_match(
         Named after the first reference, with the references' file names and, for a single
         reference, its summary.
     """
-    return _named(build_preset(target, list(references), options), reference_names, references)
+    return named_preset(
+        build_preset(target, list(references), options), reference_names, references
+    )
 
 
 def plan_files(
@@ -327,7 +323,7 @@ def plan_files(
     else:
         # the references and the target are analysed side by side (decoding, filters and
         # FFTs release the GIL): the references on a helper thread
-        side = Beside(_analyze_references(references, rate, cancel, True, backend), cancel)
+        side = Beside(analyze_references(references, rate, cancel, True, backend), cancel)
         try:
             while True:
                 try:
@@ -380,8 +376,10 @@ def match_files(
             io.check_output_path(extra, True)
     backend = get_backend(options.device)
     if album is not None:
+        from engine.album_run import match_album  # it builds on this module
+
         return (
-            yield from _match_album(
+            yield from match_album(
                 targets,
                 references,
                 outputs,
@@ -447,7 +445,7 @@ def match_files(
         if safe:
             result.extra["codec_safe"] = safe
         if preset_out is not None:
-            result.preset_path = _per_target(Path(preset_out), Path(target), n)
+            result.preset_path = per_target(Path(preset_out), Path(target), n)
             save_preset(preset, result.preset_path, force=True)
         if report_out is not None:
             out_an = yield from scaled(
@@ -465,7 +463,7 @@ def match_files(
                 str(out),
                 delivery_of(out),
             )
-            result.report_path = _per_target(Path(report_out), Path(target), n)
+            result.report_path = per_target(Path(report_out), Path(target), n)
             save_report(result.report, result.report_path)
         results.append(result)
     yield Progress("done", 1.0)
@@ -555,7 +553,9 @@ def codec_safe_render(
     )
 
 
-def _named(preset: Preset, references: Sequence[str | Path], refs: Sequence[Analysis]) -> Preset:
+def named_preset(
+    preset: Preset, references: Sequence[str | Path], refs: Sequence[Analysis]
+) -> Preset:
     return preset.model_copy(
         update={
             "name": Path(references[0]).stem,
@@ -565,136 +565,7 @@ def _named(preset: Preset, references: Sequence[str | Path], refs: Sequence[Anal
     )
 
 
-def _match_album(
-    targets: Sequence[str | Path],
-    references: Sequence[str | Path],
-    outputs: Sequence[str | Path],
-    options: MatchOptions,
-    album: AlbumOptions,
-    fmt: str | None,
-    force: bool,
-    preset_out: str | Path | None,
-    report_out: str | Path | None,
-    cancel: CancelToken | None,
-    backend: Backend,
-) -> Generator[Progress, None, list[MatchResult]]:
-    """Album mode of :func:`match_files`: analyse every track, plan them together
-    (:func:`engine.album.album_presets`), render, lower the album when a track fell short of
-    its loudness target (the limiter's budget) so the spread holds, then measure the outputs
-    for the album table."""
-    n = len(targets)
-    t_ans: list[Analysis] = []
-    ref_cache: dict[int, list[Analysis]] = {}
-    for i, target in enumerate(targets):
-        lo, hi = 0.35 * i / n, 0.35 * (i + 1) / n
-        t_an = yield from scaled(
-            analyze_file(target, cancel=cancel, device=backend), lo, (lo + hi) / 2
-        )
-        rate = t_an.sample_rate
-        if rate not in ref_cache:
-            ref_cache[rate] = yield from scaled(
-                _analyze_references(references, rate, cancel, True, backend), (lo + hi) / 2, hi
-            )
-        t_ans.append(t_an)
-    refs = [ref_cache[a.sample_rate] for a in t_ans]
-    presets = [
-        _named(p, references, r)
-        for p, r in zip(album_presets(t_ans, refs, options, album), refs, strict=True)
-    ]
-
-    def render_all(
-        which: list[int], lo: float, hi: float, replace: bool
-    ) -> Generator[Progress, None, dict[int, RenderResult]]:
-        done: dict[int, RenderResult] = {}
-        for k, i in enumerate(which):
-            a, b = lo + (hi - lo) * k / len(which), lo + (hi - lo) * (k + 1) / len(which)
-            gen = render_file(
-                presets[i],
-                targets[i],
-                outputs[i],
-                fmt=fmt,
-                force=replace,
-                cancel=cancel,
-                device=backend,
-            )
-            done[i] = yield from scaled(gen, a, b)
-        return done
-
-    rendered = yield from render_all(list(range(n)), 0.35, 0.75, force)
-    shortfall = (
-        max(
-            (p.loudness.target_lufs - rendered[i].stats.output_lufs)
-            for i, p in enumerate(presets)
-            if p.loudness.enabled
-        )
-        if any(p.loudness.enabled for p in presets)
-        else 0.0
-    )
-    if shortfall > SHORTFALL_LU:
-        lowering = min(shortfall, MAX_ALBUM_LOWERING_LU)
-        lower = [
-            i
-            for i, p in enumerate(presets)
-            if p.loudness.enabled
-            and p.loudness.target_lufs - rendered[i].stats.output_lufs < shortfall - SHORTFALL_LU
-        ]
-        for i in lower:
-            loud = presets[i].loudness
-            presets[i] = presets[i].model_copy(
-                update={
-                    "loudness": loud.model_copy(update={"target_lufs": loud.target_lufs - lowering})
-                }
-            )
-        # the outputs are this run's own: replaced
-        rendered.update((yield from render_all(lower, 0.75, 0.85, True)))
-    out_ans: list[Analysis] = []
-    for i, out in enumerate(outputs):
-        a, b = 0.85 + 0.15 * i / n, 0.85 + 0.15 * (i + 1) / n
-        gen = analyze_file(
-            out, cancel=cancel, require_signal=False, true_peak=False, device=backend
-        )
-        out_ans.append((yield from scaled(gen, a, b)))
-    names = [Path(t).name for t in targets]
-    table = {
-        "kind": "audio-style-album-report",
-        "version": 1,
-        "keep_spread": album.keep_spread,
-        "consistency": album.consistency,
-        "before": album_table(names, t_ans),
-        "after": album_table(
-            names, out_ans, [rendered[i].stats.output_true_peak_dbtp for i in range(n)]
-        ),
-    }
-    results = []
-    for i in range(n):
-        r = MatchResult(
-            Path(targets[i]), Path(outputs[i]), presets[i], rendered[i], t_ans[i], refs[i]
-        )
-        r.extra["album"] = table
-        if preset_out is not None:
-            r.preset_path = _per_target(Path(preset_out), Path(targets[i]), n)
-            save_preset(presets[i], r.preset_path, force=True)
-        if report_out is not None:
-            r.report = build_report(
-                t_ans[i],
-                refs[i],
-                out_ans[i],
-                presets[i],
-                rendered[i].stats,
-                str(targets[i]),
-                str(outputs[i]),
-            )
-            r.report["album"] = table
-            r.report_path = _per_target(Path(report_out), Path(targets[i]), n)
-            save_report(r.report, r.report_path)
-        results.append(r)
-    if report_out is not None and n > 1:
-        save_report(table, report_out)
-    yield Progress("done", 1.0)
-    return results
-
-
-def _analyze_references(
+def analyze_references(
     references: Sequence[str | Path],
     rate: int,
     cancel: CancelToken | None,
@@ -709,12 +580,7 @@ def _analyze_references(
     return refs
 
 
-def _per_target(path: Path, target: Path, n: int) -> Path:
+def per_target(path: Path, target: Path, n: int) -> Path:
     if n == 1:
         return path
     return path.with_name(f"{path.stem}.{target.stem}{path.suffix}")
-
-
-def analyze_path_sync(path: str | Path) -> Analysis:
-    """Convenience: analyse a file without progress."""
-    return drive(analyze_file(path))

@@ -15,7 +15,7 @@ import soundfile as sf
 
 from engine import codecs, io
 from engine.cli import main
-from engine.pipeline import analyze_path_sync
+from engine.pipeline import analyze_file, drive
 from tests.engine.conftest import SR, pinkish
 
 # format -> (container, encoder, rate, bitrate, extension)
@@ -146,14 +146,14 @@ def test_analyze_equals_wav_within_codec_difference(fmt: str, tmp_path: Path) ->
     assert sr == rate
     wav = tmp_path / "decoded.wav"
     sf.write(wav, decoded, rate, subtype="FLOAT")
-    a, b = analyze_path_sync(path).summary, analyze_path_sync(wav).summary
+    a, b = drive(analyze_file(path)).summary, drive(analyze_file(wav)).summary
     assert abs(a.integrated_lufs - b.integrated_lufs) < 0.05
     assert abs(a.true_peak_dbtp - b.true_peak_dbtp) < 0.05
     assert abs(a.width_db - b.width_db) < 0.05
     if fmt == "m4a-alac":  # lossless: equal to the source itself
         src = tmp_path / "src.wav"
         sf.write(src, signal(rate=rate), rate, subtype="FLOAT")
-        c = analyze_path_sync(src).summary
+        c = drive(analyze_file(src)).summary
         assert abs(a.integrated_lufs - c.integrated_lufs) < 0.01
         assert abs(a.true_peak_dbtp - c.true_peak_dbtp) < 0.01
 
