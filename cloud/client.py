@@ -16,24 +16,34 @@ task runner can drive a cloud match exactly like a local one.
 
 Thread safety: one client may be shared by threads (a jobs panel polling while an upload runs);
 token refresh is serialised, also across processes (``tokens.refresh_lock``).
+
+Beside this module: :mod:`cloud.client_types` (value types), :mod:`cloud.outputs` (input checks,
+result names) and :mod:`cloud.match` (:func:`match_in_cloud`); their public names are importable
+from here.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from cloud import transfer
+from cloud.client_types import (
+    ClientStats,
+    JobCallback,
+    PollPolicy,
+    ResultFile,
+    TransferCallback,
+    TransferProgress,
+)
 from cloud.config import config_dir as default_config_dir
 from cloud.config import normalize_server
 from cloud.http import (
@@ -44,9 +54,11 @@ from cloud.http import (
     error_from_response,
 )
 from cloud.journal import UploadJournal
+from cloud.match import RUN_SHARE, UPLOAD_SHARE, CloudMatch, match_in_cloud
+from cloud.outputs import _check_input, _result_stems, os_access_read, planned_outputs
 from cloud.texts import T
 from cloud.tokens import MemoryStore, Notice, TokenStore, open_store, refresh_lock
-from engine.progress import CancelToken, Progress
+from engine.progress import CancelToken
 from engine.schema.errors import AudioStyleError, ErrorCode
 from engine.schema.jobs import (
     JobAccepted,
@@ -60,63 +72,25 @@ from engine.schema.jobs import (
     UploadGrant,
     UploadRequest,
 )
-from engine.schema.options import AudioFormat, MatchOptions, output_extension
+from engine.schema.options import AudioFormat, MatchOptions
+
+__all__ = [
+    "RUN_SHARE",
+    "UPLOAD_SHARE",
+    "ClientStats",
+    "CloudClient",
+    "CloudMatch",
+    "JobCallback",
+    "PollPolicy",
+    "ResultFile",
+    "TransferCallback",
+    "TransferProgress",
+    "match_in_cloud",
+    "os_access_read",
+    "planned_outputs",
+]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PollPolicy:
-    """Job polling: ``first_s``, times ``factor`` after each unchanged poll, at most ``max_s``;
-    back to ``first_s`` whenever state, stage or progress changes."""
-
-    first_s: float = 1.0
-    factor: float = 1.5
-    max_s: float = 10.0
-
-
-@dataclass(frozen=True)
-class TransferProgress:
-    """Progress of one file of an upload or a download.
-
-    ``done``/``total``: bytes of this file; ``overall_done``/``overall_total``: of the whole
-    transfer (all files); ``index``/``count``: which file."""
-
-    kind: str  # "upload" | "download"
-    name: str
-    index: int
-    count: int
-    done: int
-    total: int
-    overall_done: int
-    overall_total: int
-
-    @property
-    def fraction(self) -> float:
-        return self.overall_done / self.overall_total if self.overall_total else 1.0
-
-
-TransferCallback = Callable[[TransferProgress], None]
-JobCallback = Callable[[JobView], None]
-
-
-@dataclass
-class ClientStats:
-    """Counters for diagnostics and tests."""
-
-    refreshes: int = 0
-    unauthorized_retries: int = 0
-    upload: transfer.TransferStats = field(default_factory=transfer.TransferStats)
-
-
-@dataclass(frozen=True)
-class ResultFile:
-    """One downloaded result file."""
-
-    path: Path
-    kind: str  # "audio" | "preset" | "viz"
-    target_index: int
-    verified: str
 
 
 class CloudClient:
@@ -717,153 +691,3 @@ def _safe_id(job_id: str) -> str:
     if not j or len(j) > 64 or not all(c.isalnum() or c in "-_" for c in j):
         raise CloudError(ErrorCode.BAD_OPTION, name="JOB", reason="not a job id")
     return j
-
-
-def _check_input(p: Path) -> None:
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise CloudError(ErrorCode.FILE_NOT_FOUND, path=str(p)) from None
-    except OSError:
-        raise CloudError(ErrorCode.NOT_READABLE, path=str(p)) from None
-    if not p.is_file():
-        raise CloudError(ErrorCode.NOT_READABLE, path=str(p))
-    if st.st_size == 0:
-        raise CloudError(ErrorCode.FILE_EMPTY, path=str(p))
-    if not os_access_read(p):
-        raise CloudError(ErrorCode.NOT_READABLE, path=str(p))
-
-
-def os_access_read(p: Path) -> bool:
-    import os
-
-    return os.access(p, os.R_OK)
-
-
-def _result_stems(view: JobView) -> list[str]:
-    """Output names: the target file names recorded in the job name (``a.wav | b.wav``), else
-    ``<job id>-<n>``; made unique."""
-    n = len(view.results)
-    names = [s.strip() for s in view.name.split(" | ")] if view.name else []
-    if len(names) == n and all(names):
-        stems = [Path(s).stem or f"{view.id}-{i}" for i, s in enumerate(names)]
-    else:
-        stems = [f"{view.id}-{i}" if n > 1 else view.id for i in range(n)]
-    return _unique_stems(stems, view.id)
-
-
-def _unique_stems(stems: Sequence[str], fallback: str) -> list[str]:
-    """File-name-safe, unique stems (``a``, ``a-1``, ...)."""
-    seen: dict[str, int] = {}
-    out = []
-    for s in stems:
-        s = "".join(c if c.isalnum() or c in "-_. " else "_" for c in s).strip(". ") or fallback
-        k = seen.get(s, 0)
-        seen[s] = k + 1
-        out.append(s if k == 0 else f"{s}-{k}")
-    return out
-
-
-def planned_outputs(out: str | Path, targets: Sequence[str | Path], fmt: str | None) -> list[Path]:
-    """The audio files ``download_results(view, out)`` will write for a job of ``targets``
-    submitted by :meth:`CloudClient.submit_files` (checked before anything is uploaded)."""
-    o = Path(out)
-    if len(targets) == 1 and not o.is_dir() and (o.suffix or o.exists()):
-        return [o]
-    exts = [output_extension(fmt, Path(t).name) for t in targets]
-    stems = _unique_stems([Path(t).stem for t in targets], "result")
-    return [o / f"{s}.matched.{e}" for s, e in zip(stems, exts, strict=True)]
-
-
-# --- a cloud match as an engine-style generator (for the desktop's task runner) ----------------
-
-
-@dataclass(frozen=True)
-class CloudMatch:
-    """The outcome of :func:`match_in_cloud`."""
-
-    job: JobView
-    outputs: list[Path]
-
-
-UPLOAD_SHARE, RUN_SHARE = 0.25, 0.65  # download: the rest
-
-
-def match_in_cloud(
-    client: CloudClient,
-    targets: Sequence[str | Path],
-    references: Sequence[str | Path],
-    outputs: str | Path | Sequence[str | Path],
-    options: MatchOptions | None = None,
-    *,
-    fmt: AudioFormat | None = None,
-    force: bool = False,
-    cancel: CancelToken | None = None,
-) -> Generator[Progress, None, CloudMatch]:
-    """Upload, submit, wait, download — yielding ``Progress(stage, fraction)`` with stages
-    ``upload``, ``queued``, ``running`` (message: the server's stage) and ``download``.
-
-    Cancel (``cancel.cancel()``) cancels the job on the server when it was submitted, then
-    raises ``CANCELED``. The blocking work runs on a helper thread; this generator only relays
-    its progress, so it can be driven by ``engine.progress.drive`` or the app's TaskRunner."""
-    token = cancel or CancelToken()
-    q: queue.Queue[tuple[str, Any]] = queue.Queue()
-    submitted: list[str] = []
-
-    def put(p: Progress) -> None:
-        q.put(("progress", p))
-
-    def on_upload(t: TransferProgress) -> None:
-        put(Progress("upload", UPLOAD_SHARE * t.fraction, t.name))
-
-    def on_job(v: JobView) -> None:
-        stage = "running" if v.state == JobState.RUNNING else v.state.value
-        put(Progress(stage, UPLOAD_SHARE + RUN_SHARE * v.progress, v.stage))
-
-    def on_download(t: TransferProgress) -> None:
-        put(
-            Progress(
-                "download",
-                UPLOAD_SHARE + RUN_SHARE + (1 - UPLOAD_SHARE - RUN_SHARE) * t.fraction,
-                t.name,
-            )
-        )
-
-    def work() -> None:
-        try:
-            acc = client.submit_files(
-                targets, references, options, fmt=fmt, on_progress=on_upload, cancel=token
-            )
-            submitted.append(acc.id)
-            view = client.wait(acc.id, on_update=on_job, cancel=token)
-            if view.state != JobState.SUCCEEDED:
-                if view.state == JobState.CANCELED:
-                    raise AudioStyleError(ErrorCode.CANCELED)
-                reason = view.error.message if view.error else view.state.value
-                raise CloudError(ErrorCode.JOB_FAILED, reason=reason)
-            files = client.download_results(
-                view, outputs, force=force, on_progress=on_download, cancel=token
-            )
-            q.put(("done", CloudMatch(view, [f.path for f in files])))
-        except BaseException as e:  # noqa: BLE001 - handed to the generator's caller
-            q.put(("error", e))
-
-    th = threading.Thread(target=work, name="cloud-match", daemon=True)
-    th.start()
-    try:
-        while True:
-            kind, value = q.get()
-            if kind == "progress":
-                yield value
-            elif kind == "done":
-                yield Progress("done", 1.0)
-                result: CloudMatch = value
-                return result
-            else:
-                raise value
-    finally:
-        if th.is_alive():
-            token.cancel()
-        if token.cancelled and submitted:
-            with contextlib.suppress(AudioStyleError):
-                client.cancel(submitted[0])

@@ -86,10 +86,9 @@ def cmd_server(args: argparse.Namespace) -> int:
             return 2
         import socket
 
-        os.environ["DATA_DIR"] = str(s.data_dir)
-        os.environ.setdefault("PUBLIC_URL", s.public_url)
-        if args.env_file is not None:  # server.asgi reads it too (uvicorn --workers)
-            os.environ["AUDIO_STYLE_ENV_FILE"] = str(args.env_file)
+        from server.config import settings_env
+
+        os.environ.update(settings_env(s))  # the processes' settings (server.asgi reads them)
         core(s)  # migrate once before the processes start
         if hasattr(socket, "SO_REUSEPORT"):
             return _serve_processes(args)
@@ -204,10 +203,8 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     from server.stack import core
 
     c = core(s)
-    port = args.metrics_port
-    if port is None:
-        port = int(os.environ.get("SCHEDULER_METRICS_PORT", "0") or 0)
-    metrics = _start_metrics(args.metrics_host, port)
+    port = args.metrics_port if args.metrics_port is not None else s.scheduler_metrics_port
+    metrics = _start_metrics(args.metrics_host or s.metrics_host, port)
     logging.getLogger("server").info(
         "scheduler: queue %s on %s, database %s, metrics %s",
         s.queue_name,
@@ -260,7 +257,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     c = core(s, ensure_buckets=False)
     port = args.metrics_port if args.metrics_port is not None else s.worker_metrics_port
-    where = _start_metrics(args.metrics_host, port)
+    where = _start_metrics(args.metrics_host or s.metrics_host, port)
     stop = _stop_on_signals()
     metrics.gpu_poller(stop)
     worker = Worker(s, c.db, c.storage, c.queue, worker_id=args.worker_id)
@@ -401,12 +398,14 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _metrics_args(p: argparse.ArgumentParser, default_port: str) -> None:
+    """``--metrics-port``/``--metrics-host``; unset: the settings (``*_METRICS_PORT``,
+    ``METRICS_HOST``)."""
     p.add_argument(
         "--metrics-port", type=int, default=None, help=f"Prometheus port (0: off; {default_port})"
     )
     p.add_argument(
         "--metrics-host",
-        default=os.environ.get("METRICS_HOST") or "127.0.0.1",
+        default=None,
         help="address the metrics listen on ($METRICS_HOST, else 127.0.0.1; the images: 0.0.0.0)",
     )
 

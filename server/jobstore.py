@@ -9,7 +9,6 @@ result per target (unique constraint).
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,12 +18,10 @@ from sqlalchemy import (
     CursorResult,
     Result,
     and_,
-    bindparam,
     delete,
     func,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -34,6 +31,16 @@ from engine.schema.jobs import JobState
 from server.db.models import Job, JobResultRow, Outbox, Task
 from server.db.session import now_epoch
 from server.ids import new_id
+
+# job creation lives in server.jobcreate; its public names are importable from here too
+from server.jobcreate import OUTBOX_CHANNEL as OUTBOX_CHANNEL
+from server.jobcreate import Insert as Insert
+from server.jobcreate import JobRequest as JobRequest
+from server.jobcreate import NewJob as NewJob
+from server.jobcreate import create_job as create_job
+from server.jobcreate import create_jobs as create_jobs
+from server.jobcreate import db_now, notify_outbox
+from server.jobcreate import insert_many as insert_many
 
 Q, R, S, F, C = (s.value for s in JobState)
 ACTIVE = (Q, R)
@@ -56,10 +63,6 @@ def backoff_s(attempt: int, base: float, cap: float) -> float:
 def rowcount(result: Result[Any]) -> int:
     """Rows matched by an UPDATE/DELETE."""
     return int(cast(CursorResult[Any], result).rowcount)
-
-
-def _now(s: Session) -> float:
-    return float(s.execute(select(now_epoch())).scalar_one())
 
 
 def _lock_job(s: Session, job_id: str) -> Job | None:
@@ -97,17 +100,6 @@ def new_task(
     )
 
 
-OUTBOX_CHANNEL = "audio_style_outbox"
-
-
-def notify_outbox(s: Session) -> None:
-    """PostgreSQL: wake the scheduler's outbox relay when this transaction commits
-    (``NOTIFY``, delivered at commit, collapsed within a transaction; SQLite: nothing)."""
-    conn = s.connection()
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"NOTIFY {OUTBOX_CHANNEL}")
-
-
 def enqueue(s: Session, tasks: Sequence[Task], now: float) -> None:
     """Add tasks and their outbox rows (same transaction as the state change causing them)."""
     for t in tasks:
@@ -117,214 +109,6 @@ def enqueue(s: Session, tasks: Sequence[Task], now: float) -> None:
         s.add(Outbox(task_id=t.id, created_at=now))
     if tasks:
         notify_outbox(s)
-
-
-@dataclass(frozen=True)
-class Insert:
-    """An INSERT of many rows: ``params`` are ``(column, PostgreSQL type)`` filled from each
-    row tuple in order, ``constants`` are ``(column, SQL literal)`` the same for every row."""
-
-    table: str
-    params: tuple[tuple[str, str], ...]
-    constants: tuple[tuple[str, str], ...] = ()
-    tail: str = ""
-
-    @property
-    def columns(self) -> str:
-        return ", ".join([c for c, _ in self.params] + [c for c, _ in self.constants])
-
-    @property
-    def sqlite(self) -> str:
-        values = ", ".join(["?"] * len(self.params) + [v for _, v in self.constants])
-        return f"INSERT INTO {self.table} ({self.columns}) VALUES ({values}){self.tail}"
-
-    @property
-    def postgresql_binary(self) -> str:
-        """:attr:`postgresql` with psycopg's binary placeholders (``%b``)."""
-        return self._postgresql("%b")
-
-    @property
-    def postgresql(self) -> str:
-        return self._postgresql("%s")
-
-    def _postgresql(self, placeholder: str) -> str:
-        arrays = ", ".join(
-            f"{placeholder}::{'text' if t == 'json' else t}[]" for _, t in self.params
-        )
-        names = ", ".join(c for c, _ in self.params)
-        picks = ", ".join(f"r.{c}::json" if t == "json" else f"r.{c}" for c, t in self.params)
-        consts = "".join(f", {v}" for _, v in self.constants)
-        return (
-            f"INSERT INTO {self.table} ({self.columns}) SELECT {picks}{consts}"
-            f" FROM unnest({arrays}) AS r({names}){self.tail}"
-        )
-
-
-def insert_many(s: Session, ins: Insert, rows: list[tuple[Any, ...]]) -> None:
-    """Insert ``rows`` on the session's connection, with no per-row work in SQLAlchemy: SQLite
-    runs ``executemany`` in C; PostgreSQL gets one statement whatever the number of rows (one
-    array per column, ``unnest``), not one statement per row."""
-    if not rows:
-        return
-    conn = s.connection()
-    if conn.dialect.name == "postgresql":
-        cols = tuple(list(col) for col in zip(*rows, strict=True))
-        driver = conn.connection.driver_connection
-        if driver is not None and type(driver).__module__.split(".")[0] == "psycopg":
-            # the arrays in psycopg's binary format: its text format quotes every element
-            # with a regular expression (half the write's time for a burst of jobs)
-            with driver.cursor() as cur:
-                cur.execute(ins.postgresql_binary, cols)
-        else:
-            conn.exec_driver_sql(ins.postgresql, cols)
-    else:
-        conn.exec_driver_sql(ins.sqlite, rows)
-
-
-# the insert path of POST /jobs
-_INSERT_JOB = Insert(
-    "jobs",
-    (
-        ("id", "text"),
-        ("user_id", "text"),
-        ("idempotency_key", "text"),
-        ("request_hash", "text"),
-        ("name", "text"),
-        ("spec", "json"),
-        ("n_targets", "int"),
-        ("created_at", "float8"),
-        ("updated_at", "float8"),
-    ),
-    (("state", f"'{Q}'"), ("stage", "'queued'"), ("progress", "0"), ("attempt", "0")),
-    " ON CONFLICT DO NOTHING",
-)
-_INSERT_TASK = Insert(
-    "tasks",
-    (
-        ("id", "text"),
-        ("job_id", "text"),
-        ("target_index", "int"),
-        ("max_attempts", "int"),
-        ("created_at", "float8"),
-        ("updated_at", "float8"),
-    ),
-    (
-        ("kind", "'match'"),
-        ("chunk_index", "0"),
-        ("state", f"'{Q}'"),
-        ("attempt", "0"),
-        ("next_attempt_at", "0"),
-        ("payload", "'{}'"),
-        ("progress", "0"),
-    ),
-)
-_INSERT_OUTBOX = Insert("outbox", (("task_id", "text"), ("created_at", "float8")))
-_SELECT_KEYED = text(
-    "SELECT id, state, request_hash, user_id, idempotency_key FROM jobs"
-    " WHERE user_id IN :users AND idempotency_key IN :keys"
-).bindparams(bindparam("users", expanding=True), bindparam("keys", expanding=True))
-
-
-@dataclass(frozen=True)
-class NewJob:
-    """What ``create_jobs`` returns (no ORM object: the insert path is kept lean)."""
-
-    id: str
-    state: str
-    request_hash: str
-
-
-@dataclass(frozen=True)
-class JobRequest:
-    """One accepted submission: the checked spec (sources resolved to object keys)."""
-
-    user_id: str
-    spec: dict[str, Any]
-    request_hash: str
-    idempotency_key: str | None = None
-    spec_json: str = ""  # ``spec`` encoded, when the caller has it already
-
-
-def create_jobs(
-    s: Session, requests: Sequence[JobRequest], max_attempts: int
-) -> list[tuple[NewJob, bool]]:
-    """Insert queued jobs, each with one ``match`` task per target and their outbox rows, in
-    a handful of statements whatever the number of jobs (the API commits concurrent
-    submissions together: one transaction, one commit).
-
-    A request with an ``Idempotency-Key`` already used by its user gets the existing job
-    (``created`` False), also when the twin came earlier in the same batch or from a
-    concurrent transaction (the unique constraint decides; the insert skips the conflict);
-    the caller compares ``request_hash`` to refuse a different body under the same key."""
-    now = _now(s)
-    rows: list[tuple[Any, ...]] = []
-    n_targets: dict[str, int] = {}
-    first: dict[tuple[str, str], str] = {}  # (user, key) -> id proposed in this batch
-    proposed: list[str] = []
-    for r in requests:
-        jid = new_id()
-        if r.idempotency_key:
-            k = (r.user_id, r.idempotency_key)
-            if k in first:  # a twin earlier in this batch: resolved below like any repeat
-                proposed.append(first[k])
-                continue
-            first[k] = jid
-        proposed.append(jid)
-        n_targets[jid] = len(r.spec["targets"])
-        rows.append(
-            (
-                jid,
-                r.user_id,
-                r.idempotency_key,
-                r.request_hash,
-                str(r.spec.get("name", "")),
-                r.spec_json or json.dumps(r.spec),
-                n_targets[jid],
-                now,
-                now,
-            )
-        )
-    insert_many(s, _INSERT_JOB, rows)
-    # who owns each (user, key) now: our row (inserted) or an earlier job (a repeat)
-    owner: dict[tuple[str, str], NewJob] = {}
-    if first:
-        users = sorted({u for u, _ in first})
-        keys = sorted({k for _, k in first})
-        for jid, state, h, u, k in s.execute(_SELECT_KEYED, {"users": users, "keys": keys}):
-            owner[(str(u), str(k))] = NewJob(str(jid), str(state), str(h))
-    out: list[tuple[NewJob, bool]] = []
-    created: set[str] = set()
-    for r, jid in zip(requests, proposed, strict=True):
-        if r.idempotency_key:
-            job = owner[(r.user_id, r.idempotency_key)]
-            is_new = job.id == jid and jid not in created
-        else:
-            job, is_new = NewJob(jid, Q, r.request_hash), True
-        if is_new:
-            created.add(jid)
-        out.append((job, is_new))
-    tasks = [
-        (new_id(), jid, i, max_attempts, now, now) for jid in created for i in range(n_targets[jid])
-    ]
-    if tasks:
-        insert_many(s, _INSERT_TASK, tasks)
-        insert_many(s, _INSERT_OUTBOX, [(t[0], now) for t in tasks])
-        notify_outbox(s)
-    return out
-
-
-def create_job(
-    s: Session,
-    *,
-    user_id: str,
-    spec: dict[str, Any],
-    idempotency_key: str | None,
-    request_hash: str,
-    max_attempts: int,
-) -> tuple[NewJob, bool]:
-    """One job (see :func:`create_jobs`)."""
-    req = JobRequest(user_id, spec, request_hash, idempotency_key)
-    return create_jobs(s, [req], max_attempts)[0]
 
 
 # --- claiming and heartbeats ----------------------------------------------------------------
@@ -484,7 +268,7 @@ def complete(
     """Commit a finished attempt (fenced). Inserts the target's result row if given, the next
     tasks of a chunked target, and finishes the job when every target has its result.
     Returns False (nothing written) when the attempt lost its task."""
-    now = _now(s)
+    now = db_now(s)
     job = _lock_job(s, claim_.job_id)
     if job is None or job.state not in ACTIVE:
         return False
@@ -595,7 +379,7 @@ def fail(
 ) -> str:
     """Record a failed attempt (fenced). Transient errors go back to the queue after a backoff
     while attempts remain; permanent ones fail the task and the job. Returns the new state."""
-    now = _now(s)
+    now = db_now(s)
     _lock_job(s, claim_.job_id)
     t = s.execute(
         select(Task).where(
@@ -676,7 +460,7 @@ def outbox_published(s: Session, rows: Sequence[tuple[int, str]]) -> None:
 def recover_expired_leases(s: Session) -> list[str]:
     """Running tasks whose lease expired (worker died or froze): back to queued, to be
     re-published now. The next claim increments the attempt, fencing the old worker out."""
-    now = _now(s)
+    now = db_now(s)
     ids = list(
         s.execute(
             update(Task)
@@ -706,7 +490,7 @@ def reset_after_restart(s: Session) -> int:
 def due_unpublished(s: Session, republish_after_s: float, limit: int = 500) -> list[str]:
     """Queued tasks to (re-)publish: retries now due (never published since the failure), and
     tasks whose message was published long ago but never claimed (message lost)."""
-    now = _now(s)
+    now = db_now(s)
     in_outbox = select(Outbox.task_id)
     rows = s.execute(
         select(Task.id)
@@ -737,7 +521,7 @@ def fail_dead_lettered(s: Session, task_id: str) -> str | None:
     if t.attempt < t.max_attempts:
         t.published_at = None
         return None
-    now = _now(s)
+    now = db_now(s)
     t.state, t.error_code, t.updated_at = F, ErrorCode.JOB_FAILED.value, now
     t.error_params = {"reason": "message dead-lettered"}
     if job is None or job.state not in ACTIVE:

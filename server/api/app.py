@@ -27,9 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.schema.errors import ErrorCode
 from engine.schema.jobs import JobState
-from server.api import errors, routes_auth, routes_jobs, routes_storage
+from server.api import errors, fastpath, routes_auth, routes_jobs, routes_storage
 from server.api.deps import Svc
-from server.api.fastpath import JobSubmitFastPath
 from server.api.intake import JobIntake
 from server.api.limits import BodyLimit
 from server.api.proxy import ClientAddress, parse_trusted
@@ -119,41 +118,14 @@ class ObserveMiddleware:
             await self.app(scope, receive, send_)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            LATENCY.labels(method, route).observe(time.perf_counter() - t0)
-            REQUESTS.labels(method, route, str(status[0])).inc()
-
-
-class _Api(FastAPI):
-    """The application; ``POST /jobs`` tries :mod:`server.api.fastpath` before the middleware
-    stack (which serves everything else, and what the fast path declines)."""
-
-    fastpath: JobSubmitFastPath | None = None
-    client_address: ClientAddress | None = None  # server.api.proxy
-    body_limit: BodyLimit | None = None  # server.api.limits: in front of the fast path too
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.client_address is not None:
-            self.client_address.apply(scope)
-        if self.body_limit is not None:
-            await self.body_limit(scope, receive, send, self._serve)
-        else:
-            await self._serve(scope, receive, send)
-
-    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        fast = self.fastpath
-        if fast is not None and fast.wants(scope):
-            scope["app"] = self
-            await fast.serve(scope, receive, send, super().__call__)
-        else:
-            await super().__call__(scope, receive, send)
+            _observe(method, route, status[0], time.perf_counter() - t0)
 
 
 _OBSERVED: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
 
 def _observe(method: str, route: str, status: int, seconds: float) -> None:
-    """Record one request in the HTTP metrics (as :class:`ObserveMiddleware`; the labelled
-    children are looked up once)."""
+    """Record one request in the HTTP metrics (the labelled children are looked up once)."""
     key = (method, route, status)
     children = _OBSERVED.get(key)
     if children is None:
@@ -161,6 +133,22 @@ def _observe(method: str, route: str, status: int, seconds: float) -> None:
         _OBSERVED[key] = children
     children[0].observe(seconds)
     children[1].inc()
+
+
+class _Api(FastAPI):
+    """The application, behind the client address and body cap layers (which apply to every
+    request before routing)."""
+
+    client_address: ClientAddress | None = None  # server.api.proxy
+    body_limit: BodyLimit | None = None  # server.api.limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.client_address is not None:
+            self.client_address.apply(scope)
+        if self.body_limit is not None:
+            await self.body_limit(scope, receive, send, super().__call__)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def tune_gc() -> None:
@@ -220,7 +208,7 @@ def create_app(svc: Services) -> FastAPI:
     _JOBS.services = svc
     errors.install(app)
 
-    app.fastpath = JobSubmitFastPath(app, observe=_observe)  # in front of the middlewares
+    fastpath.install(app)  # the innermost middleware: every other one wraps it
     app.add_middleware(ObserveMiddleware)
 
     @app.get("/health", tags=["ops"])

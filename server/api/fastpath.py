@@ -15,23 +15,23 @@ missing or odd Content-Length or Content-Type, an over-long ``Idempotency-Key``.
 the route would accept past authentication are counted against the rate limit here, once.
 The route stays registered: it documents the endpoint (OpenAPI) and answers those requests.
 
-It runs in front of the whole application (:meth:`JobSubmitFastPath.serve`, called by the
-app's ``__call__`` before Starlette's middleware stack, whose error, telemetry, body-limit and
-metrics layers cost about a tenth of a burst's CPU) and records the request metrics itself; a
-request it declines goes through the whole stack as any other.
+It is a middleware, installed first (:func:`install`), so the innermost one: every
+middleware of the application — the request metrics, the security headers, any added later —
+wraps it as it wraps the routes; only routing and dependency solving are skipped. It sets
+``scope["route"]`` as routing would.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from starlette.routing import BaseRoute
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.schema.jobs import JobSpec
+from server.api import routes_jobs
 from server.api.errors import answer_for
 from server.api.intake import JobIntake
 from server.api.ratelimit import acheck
@@ -41,25 +41,27 @@ from server.services import Services
 
 MAX_BODY = 1 << 20
 MAX_IDEMPOTENCY_KEY = 255
-Observe = Callable[[str, str, int, float], None]  # method, route, status, seconds
 Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class JobSubmitFastPath:
     """Serves ``POST /jobs`` (see the module docstring)."""
 
-    def __init__(self, fastapi_app: FastAPI, observe: Observe | None = None) -> None:
+    def __init__(self, fastapi_app: FastAPI) -> None:
         self.fastapi_app = fastapi_app
-        self.observe = observe  # request metrics of what is answered here
         self.enabled = True  # tests compare both paths
         self.served = 0  # requests answered here (not handed to FastAPI)
         self._route: BaseRoute | None = None
         fastapi_app.state.fastpath = self
 
     def _route_of_jobs(self) -> BaseRoute | None:
-        """The FastAPI route (``scope["route"]``, as routing would set it)."""
+        """The route routing would put in ``scope["route"]``: the ``POST /jobs`` route object
+        of :data:`server.api.routes_jobs.router` (FastAPI keeps an included router's routes
+        as they are, behind an ``_IncludedRouter`` entry of ``app.routes``, so they are not
+        found at the app's top level). None (every request then goes to FastAPI) if the
+        router has none."""
         if self._route is None:
-            for r in self.fastapi_app.routes:
+            for r in routes_jobs.router.routes:
                 if getattr(r, "path", None) == "/jobs" and "POST" in getattr(r, "methods", ()):
                     self._route = r
         return self._route
@@ -73,22 +75,9 @@ class JobSubmitFastPath:
             and scope["path"] == "/jobs"
         )
 
-    async def serve(self, scope: Scope, receive: Receive, send: Send, whole_app: Asgi) -> None:
-        """Answer a ``POST /jobs`` here (its metrics recorded with ``observe``) or hand it to
-        ``whole_app``."""
-        t0 = time.perf_counter()
-        status = [500]
-
-        async def send_(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = int(message["status"])
-            await send(message)
-
-        if await self._serve(scope, receive, send_, whole_app) and self.observe is not None:
-            self.observe("POST", "/jobs", status[0], time.perf_counter() - t0)
-
-    async def _serve(self, scope: Scope, receive: Receive, send: Send, other: Asgi) -> bool:
-        """Serve the request; False when it went to ``other`` (or the client left)."""
+    async def serve(self, scope: Scope, receive: Receive, send: Send, other: Asgi) -> bool:
+        """Answer a ``POST /jobs`` here; False when it went to ``other`` (the rest of the
+        stack) or the client left."""
         token = ctype = key = clen = None
         for k, v in scope["headers"]:  # the first of each, as Starlette's headers.get()
             if k == b"authorization":
@@ -121,6 +110,10 @@ class JobSubmitFastPath:
             chunks.append(message.get("body", b""))
             more = bool(message.get("more_body", False))
         body = b"".join(chunks)
+        route = self._route_of_jobs()
+        if route is None:
+            await other(scope, _replay(body, receive), send)
+            return False
         state = self.fastapi_app.state
         svc: Services = state.services
         try:
@@ -131,7 +124,7 @@ class JobSubmitFastPath:
             await other(scope, _replay(body, receive), send)
             return False
         self.served += 1
-        scope["route"] = self._route_of_jobs()
+        scope["route"] = route
         request = Request(scope)
         try:
             await acheck(state.user_limiter, user.user_id, "user")
@@ -144,6 +137,31 @@ class JobSubmitFastPath:
             return True
         await _send_accepted(send, job.id, job.state)
         return True
+
+
+class _InStack:
+    """The fast path as the innermost middleware (Starlette builds it with the next app)."""
+
+    def __init__(self, app: ASGIApp, fast: JobSubmitFastPath) -> None:
+        self.app = app
+        self.fast = fast
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast.wants(scope):
+            await self.fast.serve(scope, receive, send, self.app)
+        else:
+            await self.app(scope, receive, send)
+
+
+def install(app: FastAPI) -> JobSubmitFastPath:
+    """Add the fast path to ``app``; call it before any other ``add_middleware`` (Starlette
+    wraps the middlewares added earlier in those added later), so that every middleware
+    applies to what it answers."""
+    if app.user_middleware:
+        raise RuntimeError("install the fast path before every other middleware")
+    fast = JobSubmitFastPath(app)
+    app.add_middleware(_InStack, fast=fast)
+    return fast
 
 
 async def _send_accepted(send: Send, job_id: str, state: str) -> None:

@@ -19,18 +19,12 @@ from dataclasses import dataclass
 import anyio.to_thread
 
 from server import jobstore
+from server.db.models import AuditLog
 from server.db.session import Database
 
 _INSERT_AUDIT = jobstore.Insert(
-    "audit_log",
-    (
-        ("at", "float8"),
-        ("user_id", "text"),
-        ("action", "text"),
-        ("resource", "text"),
-        ("status", "int"),
-        ("ip", "text"),
-    ),
+    AuditLog,
+    ("at", "user_id", "action", "resource", "status", "ip"),
 )
 
 

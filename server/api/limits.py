@@ -2,11 +2,11 @@
 
 Every request is held to the cap of the route it is for: none for routes that read no body
 (a body there is refused at once), :data:`FORM_BODY` for form routes (``/auth``),
-:data:`JSON_BODY` for JSON routes (``POST /jobs`` included, which
-:mod:`server.api.fastpath` serves in front of the middleware stack: this layer is in front
-of both), and ``MAX_UPLOAD_BYTES`` for embedded mode's upload route (whose signed URL carries
-its own, smaller, cap in ``max``: the cap here, while the route checks the signature before
-it reads a byte). A declared ``Content-Length`` over the cap is answered ``413`` before
+:data:`JSON_BODY` for JSON routes (``POST /jobs`` included, whether the route or
+:mod:`server.api.fastpath` answers it: this layer is in front of both), and
+``MAX_UPLOAD_BYTES`` for embedded mode's upload route (whose signed URL carries its own,
+smaller, cap in ``max``: the cap here, while the route checks the signature before it reads
+a byte). A declared ``Content-Length`` over the cap is answered ``413`` before
 the application runs; a chunked body is counted as it arrives and answered ``413`` once it
 passes the cap: the application then sees the client leave (``http.disconnect``) and
 whatever it still sends is dropped. No request can make the server buffer more than its cap.

@@ -44,14 +44,12 @@ ERR = error_responses(401, 404, 429)
 def console_dir(settings: Settings) -> Path:
     """Where the built console lives: ``APP_CONSOLE_DIR``, else ``frontend/dist`` of the
     source tree (or of the image's working copy)."""
-    env = settings.extra.get("APP_CONSOLE_DIR")
-    return Path(env) if env else ROOT / "frontend" / "dist"
+    return settings.console_dir or ROOT / "frontend" / "dist"
 
 
 def admins(settings: Settings) -> frozenset[str]:
     """Admin user names: ``APP_ADMINS`` (comma-separated)."""
-    raw = settings.extra.get("APP_ADMINS", "")
-    return frozenset(n.strip() for n in raw.split(",") if n.strip())
+    return frozenset(n.strip() for n in settings.admins.split(",") if n.strip())
 
 
 def storage_origins(settings: Settings) -> list[str]:

@@ -232,8 +232,8 @@ async def submit_job(
 
     The hot path of the API: async, no thread hop where the storage is local disk, and the
     job is written together with every other submission of the moment (``JobIntake``).
-    Well-formed requests are served by :mod:`server.api.fastpath` before FastAPI's routing;
-    this route answers the rest (and documents the endpoint)."""
+    Well-formed requests are served by :mod:`server.api.fastpath` (the innermost middleware)
+    before FastAPI's routing; this route answers the rest (and documents the endpoint)."""
     intake: JobIntake = request.app.state.intake
     job = await accept_job_id(svc, intake, user, spec, idempotency_key, client_ip(request))
     return JSONResponse(

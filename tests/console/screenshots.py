@@ -76,9 +76,7 @@ def main(out: Path) -> int:
                     p.screenshot(path=str(out / f"console-jobs-{lang}.png"))
                     p.click(f"a[href='/console/jobs/{job}']")  # in-page: the token lives in memory
                     p.wait_for_selector("[data-testid=job-state][data-state=succeeded]")
-                    viz = p.locator("[data-testid=viz]")
-                    while not viz.evaluate("img => img.complete && img.naturalWidth > 0"):
-                        p.wait_for_timeout(100)
+                    p.locator("[data-testid=curve-mid]").wait_for()
                     p.click("[data-testid=player-load]")
                     p.wait_for_selector(".ab")
                     p.screenshot(path=str(out / f"console-job-{lang}.png"), full_page=True)

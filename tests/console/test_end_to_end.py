@@ -6,6 +6,7 @@ on the same files and options sample for sample; against the embedded server
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ def match_in_console(t: Tab, target: Path, reference: Path, out: Path) -> str:
     assert rows.count() == 3
     for i in range(3):
         assert "—" not in rows.nth(i).inner_text()
-    assert p.locator("[data-testid=viz]").evaluate("img => img.complete && img.naturalWidth") > 0
+    check_plot(t)
     with p.expect_download() as d:
         p.click("[data-testid=download-audio]")
     d.value.save_as(str(out))
@@ -59,6 +60,34 @@ def match_in_console(t: Tab, target: Path, reference: Path, out: Path) -> str:
 
 
 EXPORTS = ("eqapo", "graphiceq", "csv")
+# the plot's geometry (frontend/src/pages/CurvePlot.tsx): viewBox 800 x 360, plot area top 14,
+# bottom 360 - 40
+PLOT_TOP, PLOT_BOTTOM = 14, 320
+
+
+def check_plot(t: Tab) -> None:
+    """The match curves are drawn from the preset the worker stored: every curve point in
+    20 Hz-20 kHz, on a gain axis wide enough for the largest gain, with labelled axes."""
+    p = t.page
+    href = p.locator("[data-testid=download-preset]").get_attribute("href")
+    preset = p.evaluate("async (u) => (await fetch(u)).json()", href)
+    plot = p.locator("[data-testid=curve-plot]")
+    plot.wait_for()
+    curves = {"mid": preset["eq"]["mid"]["curve"]}
+    if preset["eq"].get("side"):
+        curves["side"] = preset["eq"]["side"]["curve"]
+    peak = max(abs(g) for c in curves.values() for g in c["gain_db"])
+    rng = max(12, math.ceil(peak / 6) * 6)
+    assert int(plot.get_attribute("data-db-range") or 0) == rng
+    for name, c in curves.items():
+        shown = [g for f, g in zip(c["freqs_hz"], c["gain_db"], strict=True) if 20 <= f <= 20000]
+        d = p.locator(f"[data-testid=curve-{name}]").get_attribute("d") or ""
+        points = [tuple(map(float, xy.split(","))) for xy in d.lstrip("M").split("L")]
+        assert len(points) == len(shown), name
+        y_want = PLOT_TOP + (1 - (shown[0] + rng) / (2 * rng)) * (PLOT_BOTTOM - PLOT_TOP)
+        assert points[0][1] == pytest.approx(y_want, abs=0.06), name
+    labels = plot.text_content() or ""
+    assert "1k" in labels and "Frequency (Hz)" in labels and "Gain (dB)" in labels
 
 
 def check_player(t: Tab) -> None:

@@ -29,27 +29,30 @@ def test_matches_scipy_on_blocks_with_state() -> None:
         assert np.array_equal(y1, r1) and np.allclose(zf, rz)
 
 
-def test_cli_match_path_does_not_import_scipy_signal() -> None:
+def test_importing_the_cli_does_not_import_scipy_signal() -> None:
+    # scipy.signal (about a second of imports) is not needed: the biquad kernel loads by file
     code = "import sys, engine.pipeline, engine.cli; print('scipy.signal' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
-def test_threads_loading_the_kernels_at_once_load_them_once() -> None:
-    # a match analyses target and references on two threads; both used to load the extension
-    # modules on first use and the second load raised "Re-initialisation is not supported"
-    import subprocess
-    import sys
-
+def test_threads_reaching_the_first_filter_and_transform_at_once() -> None:
+    # a match analyses target and references on two threads; both reach the first filter and
+    # the first transform (which load the kernel / import scipy.fft) at about the same time
     code = (
         "import threading\n"
+        "import numpy as np\n"
         "from engine.dsp import fft, iir\n"
         "barrier = threading.Barrier(8)\n"
         "errors = []\n"
+        "sos = np.array([[1.0, -2.0, 1.0, 1.0, -1.99, 0.990025]])\n"
+        "x = np.random.default_rng(0).standard_normal(4096)\n"
         "def go():\n"
         "    barrier.wait()\n"
         "    try:\n"
-        "        assert iir._kernel() is not None and fft._pocketfft() is not None\n"
+        "        y, zf = iir.sosfilt(sos, x)\n"
+        "        spec = fft.rfft(y.astype(np.float32))\n"
+        "        assert y.shape == x.shape and zf.shape == (1, 2) and spec.dtype == np.complex64\n"
         "    except Exception as e:\n"
         "        errors.append(e)\n"
         "ts = [threading.Thread(target=go) for _ in range(8)]\n"

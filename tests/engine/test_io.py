@@ -1,135 +1,33 @@
-"""Tests of engine.io: validation before decoding, block decoding, resampling, atomic writes."""
+"""Tests of engine.io's input side: validation before decoding, block decoding, resampling."""
 
 from __future__ import annotations
 
 import os
 import struct
 import sys
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-import soundfile as sf
-from numpy.typing import NDArray
 
 from engine import io
 from engine.schema.errors import AudioStyleError, ErrorCode
-
-SR = 48000
-
-
-# ----------------------------------------------------------------------------------------------
-# helpers
-# ----------------------------------------------------------------------------------------------
-
-
-def sine(
-    freq_hz: float = 1000.0,
-    length_s: float = 1.0,
-    sample_rate: int = SR,
-    channels: int = 2,
-    amplitude: float = 0.5,
-) -> NDArray[np.float64]:
-    """A (frames, channels) sine, each channel slightly phase-shifted."""
-    t = np.arange(round(length_s * sample_rate)) / sample_rate
-    cols = [amplitude * np.sin(2 * np.pi * freq_hz * t + 0.3 * c) for c in range(channels)]
-    return np.stack(cols, axis=1)
-
-
-def chord(length_s: float = 2.0) -> NDArray[np.float64]:
-    """A stereo three-tone chord (codes well with lossy codecs, unlike noise)."""
-    return (
-        sine(440, length_s, amplitude=0.3)
-        + sine(1234, length_s, amplitude=0.2)
-        + sine(5000, length_s, amplitude=0.1)
-    )
-
-
-def noise(length_s: float = 1.0, channels: int = 2, seed: int = 1) -> NDArray[np.float64]:
-    rng = np.random.default_rng(seed)
-    return np.clip(0.25 * rng.standard_normal((round(length_s * SR), channels)), -0.99, 0.99)
-
-
-def riff_wav(
-    payload: bytes,
-    *,
-    channels: int = 2,
-    sample_rate: int = SR,
-    bits: int = 16,
-    data_size: int | None = None,
-) -> bytes:
-    """Plain RIFF/WAVE PCM bytes with a chosen data chunk size (default: the payload's)."""
-    block_align = channels * bits // 8
-    fmt = struct.pack(
-        "<HHIIHH", 1, channels, sample_rate, sample_rate * block_align, block_align, bits
-    )
-    size = len(payload) if data_size is None else data_size
-    body = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", size)
-    return b"RIFF" + struct.pack("<I", (4 + len(body) + len(payload)) & 0xFFFFFFFF) + body + payload
-
-
-def rf64_wav(payload: bytes, *, data_size: int, channels: int = 2, bits: int = 16) -> bytes:
-    """RF64 PCM bytes whose ds64 chunk declares ``data_size`` bytes of data."""
-    block_align = channels * bits // 8
-    fmt = struct.pack("<HHIIHH", 1, channels, SR, SR * block_align, block_align, bits)
-    ds64 = struct.pack("<QQQI", 4 + 36 + 24 + 8 + data_size, data_size, data_size // block_align, 0)
-    return (
-        b"RF64"
-        + struct.pack("<I", 0xFFFFFFFF)
-        + b"WAVE"
-        + b"ds64"
-        + struct.pack("<I", len(ds64))
-        + ds64
-        + b"fmt "
-        + struct.pack("<I", 16)
-        + fmt
-        + b"data"
-        + struct.pack("<I", 0xFFFFFFFF)
-        + payload
-    )
-
-
-def pcm16(x: NDArray[np.float64]) -> bytes:
-    return (np.round(x * 32767).astype("<i2")).tobytes()
-
-
-def write_sf(path: Path, x: NDArray[np.float64], sample_rate: int = SR, **kw: Any) -> Path:
-    sf.write(str(path), x, sample_rate, **kw)
-    return path
-
-
-def flac_with_total_samples(tmp_path: Path, total: int) -> Path:
-    """A real FLAC whose STREAMINFO sample count is patched to ``total``."""
-    data = bytearray(write_sf(tmp_path / "src.flac", sine(), subtype="PCM_16").read_bytes())
-    (tmp_path / "src.flac").unlink()
-    assert data[:4] == b"fLaC" and data[4] & 0x7F == 0  # STREAMINFO first
-    word = int.from_bytes(data[18:26], "big")
-    word = (word & ~((1 << 36) - 1)) | total
-    data[18:26] = word.to_bytes(8, "big")
-    path = tmp_path / "patched.flac"
-    path.write_bytes(bytes(data))
-    return path
-
-
-def expect_error(code: ErrorCode, fn: Callable[[], object]) -> AudioStyleError:
-    with pytest.raises(AudioStyleError) as info:
-        fn()
-    err = info.value
-    assert err.code is code, err.one_line("en")
-    line = err.one_line("en")
-    assert "\n" not in line and "?" not in err.message("en"), line  # every param filled
-    return err
-
-
-def listing(directory: Path) -> set[str]:
-    return {p.name for p in directory.iterdir()}
-
-
-# ----------------------------------------------------------------------------------------------
-# bad inputs: the right code, one line, nothing left behind
-# ----------------------------------------------------------------------------------------------
+from tests.engine.io_helpers import (
+    SR,
+    _fit_sine,
+    chord,
+    expect_error,
+    flac_with_total_samples,
+    listing,
+    noise,
+    pcm16,
+    rf64_wav,
+    riff_wav,
+    sine,
+    write_sf,
+)
 
 
 def _missing(tmp: Path) -> Path:
@@ -347,10 +245,6 @@ def test_declared_size_larger_than_decoded_is_truncated(tmp_path: Path) -> None:
     expect_error(ErrorCode.TRUNCATED, lambda: list(io.iter_blocks(path, 4096, info=overstated)))
 
 
-# ----------------------------------------------------------------------------------------------
-# good inputs
-# ----------------------------------------------------------------------------------------------
-
 GOOD = [
     ("WAV", "PCM_16", "wav", 2.0**-15),
     ("WAV", "PCM_24", "wav", 2.0**-23),
@@ -449,19 +343,6 @@ def test_is_silent() -> None:
     assert not io.is_silent(np.array([[0.0], [np.nan]]))
 
 
-# ----------------------------------------------------------------------------------------------
-# resampling
-# ----------------------------------------------------------------------------------------------
-
-
-def _fit_sine(y: NDArray[Any], freq_hz: float, sample_rate: int) -> float:
-    """Amplitude of the ``freq_hz`` component of ``y`` by least squares."""
-    t = np.arange(len(y)) / sample_rate
-    basis = np.stack([np.sin(2 * np.pi * freq_hz * t), np.cos(2 * np.pi * freq_hz * t)], axis=1)
-    coef, *_ = np.linalg.lstsq(basis, y.astype(np.float64), rcond=None)
-    return float(np.hypot(*coef))
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_resample_keeps_amplitude_frequency_shape_dtype(dtype: type[np.floating[Any]]) -> None:
     x = sine(1000.0, sample_rate=96000).astype(dtype)
@@ -486,218 +367,3 @@ def test_resample_identity_and_arguments() -> None:
         io.resample(x[:, 0], SR, 44100)
     with pytest.raises(ValueError):
         io.resample(x, 0, 44100)
-
-
-# ----------------------------------------------------------------------------------------------
-# output formats and paths
-# ----------------------------------------------------------------------------------------------
-
-
-def test_format_for() -> None:
-    assert io.format_for(Path("a.flac"), None) == "flac"
-    assert io.format_for(Path("a.FLAC"), None) == "flac"
-    assert io.format_for(Path("a.wav"), None) == "wav24"
-    assert io.format_for(Path("a.aiff"), None) == "wav24"
-    assert io.format_for(Path("a.wav"), "wav16") == "wav16"
-    err = expect_error(ErrorCode.BAD_FORMAT_OPTION, lambda: io.format_for(Path("a.wav"), "mp3"))
-    assert "wav16, wav24, wav32f, flac" in err.message("en")
-
-
-def test_check_output_path(tmp_path: Path) -> None:
-    existing = tmp_path / "x.wav"
-    existing.write_bytes(b"old")
-    expect_error(ErrorCode.OUTPUT_EXISTS, lambda: io.check_output_path(existing, False))
-    io.check_output_path(existing, True)
-    io.check_output_path(tmp_path / "new.wav", False)
-    missing_dir = tmp_path / "nope" / "x.wav"
-    expect_error(ErrorCode.OUTPUT_NOT_WRITABLE, lambda: io.check_output_path(missing_dir, True))
-    expect_error(ErrorCode.OUTPUT_NOT_WRITABLE, lambda: io.check_output_path(tmp_path, True))
-
-
-@pytest.mark.skipif(
-    sys.platform == "win32" or os.geteuid() == 0, reason="permissions do not bind root"
-)
-def test_unwritable_directory(tmp_path: Path) -> None:
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o555)
-    try:
-        expect_error(
-            ErrorCode.OUTPUT_NOT_WRITABLE, lambda: io.check_output_path(locked / "x", True)
-        )
-    finally:
-        locked.chmod(0o755)
-
-
-def test_existing_output_without_force_is_untouched(tmp_path: Path) -> None:
-    out = tmp_path / "out.wav"
-    out.write_bytes(b"precious")
-    expect_error(ErrorCode.OUTPUT_EXISTS, lambda: io.write_audio(out, sine(), SR, "wav24"))
-    expect_error(ErrorCode.OUTPUT_EXISTS, lambda: io.atomic_write_text(out, "x", force=False))
-    assert out.read_bytes() == b"precious"
-    assert listing(tmp_path) == {"out.wav"}
-    io.write_audio(out, sine(), SR, "wav24", force=True)
-    assert io.probe(out).subtype == "PCM_24"
-    assert listing(tmp_path) == {"out.wav"}
-
-
-@pytest.mark.parametrize(
-    ("fmt", "ext", "container", "subtype", "tol"),
-    [
-        ("wav16", "wav", "WAV", "PCM_16", 1.5 * 2.0**-15),
-        ("wav24", "wav", "WAV", "PCM_24", 1.5 * 2.0**-23),
-        ("flac", "flac", "FLAC", "PCM_24", 1.5 * 2.0**-23),
-        ("wav32f", "wav", "WAV", "FLOAT", 0.0),
-    ],
-)
-@pytest.mark.parametrize("channels", [1, 2])
-def test_write_round_trip(
-    tmp_path: Path, fmt: str, ext: str, container: str, subtype: str, tol: float, channels: int
-) -> None:
-    x = noise(channels=channels).astype(np.float32)
-    out = tmp_path / f"out.{ext}"
-    io.write_audio(out, x, SR, fmt)
-    info = io.probe(out)
-    assert (info.format, info.subtype, info.channels, info.frames) == (
-        container,
-        subtype,
-        channels,
-        SR,
-    )
-    y, _ = io.read_audio(out, dtype="float64")
-    assert np.max(np.abs(y - x)) <= tol
-    assert listing(tmp_path) == {out.name}
-
-
-def test_integer_output_clips_to_full_scale(tmp_path: Path) -> None:
-    x = np.concatenate([np.full((SR, 1), 1.5), np.full((SR, 1), -1.5)])
-    io.write_audio(tmp_path / "c.wav", x, SR, "wav16")
-    y, _ = io.read_audio(tmp_path / "c.wav", dtype="float64")
-    assert y.max() == 1 - 2.0**-15 and y.min() == -1.0
-
-
-def test_write_refuses_non_finite(tmp_path: Path) -> None:
-    x = sine()
-    x[10, 0] = np.nan
-    expect_error(ErrorCode.NON_FINITE, lambda: io.write_audio(tmp_path / "o.wav", x, SR, "wav24"))
-    assert listing(tmp_path) == set()
-
-
-# ----------------------------------------------------------------------------------------------
-# atomicity
-# ----------------------------------------------------------------------------------------------
-
-
-class Boom(Exception):
-    pass
-
-
-@pytest.mark.parametrize("exc_type", [Boom, KeyboardInterrupt])
-@pytest.mark.parametrize("pre_existing", [False, True])
-def test_failed_write_leaves_nothing(
-    tmp_path: Path, exc_type: type[BaseException], pre_existing: bool
-) -> None:
-    out = tmp_path / "out.flac"
-    if pre_existing:
-        out.write_bytes(b"old")
-    with pytest.raises(exc_type), io.AudioWriter(out, SR, 2, None, force=True) as writer:
-        writer.write(sine())
-        parts = [p for p in listing(tmp_path) if p.startswith(".") and p.endswith(".part")]
-        assert len(parts) == 1 and parts[0].startswith(".out.flac.")
-        raise exc_type()
-    assert listing(tmp_path) == ({"out.flac"} if pre_existing else set())
-    if pre_existing:
-        assert out.read_bytes() == b"old"
-
-
-def test_generator_close_leaves_nothing(tmp_path: Path) -> None:
-    out = tmp_path / "out.wav"
-
-    def render() -> Generator[int, None, None]:
-        with io.AudioWriter(out, SR, 2, "wav24") as writer:
-            for i in range(10):
-                writer.write(sine(length_s=0.1))
-                yield i
-
-    gen = render()
-    assert next(gen) == 0 and next(gen) == 1
-    gen.close()  # GeneratorExit inside the with block
-    assert listing(tmp_path) == set()
-
-
-def test_writer_success_publishes(tmp_path: Path) -> None:
-    out = tmp_path / "out.wav"
-    with io.AudioWriter(out, SR, 1, "wav16") as writer:
-        for _ in range(5):
-            writer.write(sine(length_s=0.2, channels=1))
-        assert not out.exists()
-    assert writer.frames_written == SR
-    assert io.probe(out).frames == SR
-    assert listing(tmp_path) == {"out.wav"}
-    with pytest.raises(ValueError), io.AudioWriter(tmp_path / "o2.wav", SR, 1, "wav16") as w:
-        w.write(sine(channels=2))  # wrong channel count: a programming error
-    assert listing(tmp_path) == {"out.wav"}
-
-
-def test_atomic_write_bytes_and_text(tmp_path: Path) -> None:
-    target = tmp_path / "preset.json"
-    io.atomic_write_text(target, '{"a": "é"}\n')
-    assert target.read_text(encoding="utf-8") == '{"a": "é"}\n'
-    io.atomic_write_bytes(target, b"\x00\x01")
-    assert target.read_bytes() == b"\x00\x01"
-    assert listing(tmp_path) == {"preset.json"}
-    expect_error(
-        ErrorCode.OUTPUT_NOT_WRITABLE, lambda: io.atomic_write_bytes(tmp_path / "no" / "x", b"")
-    )
-    assert listing(tmp_path) == {"preset.json"}
-
-
-# ----------------------------------------------------------------------------------------------
-# dither
-# ----------------------------------------------------------------------------------------------
-
-
-def test_tpdf_dither_statistics_and_determinism() -> None:
-    lsb = 2.0**-15
-    x = np.zeros((200_000, 1))
-    d = io.tpdf_dither(x, 16, np.random.default_rng(7))
-    assert d.shape == x.shape and d.dtype == x.dtype
-    assert np.all(np.abs(d) <= lsb)
-    assert abs(d.mean()) < 0.01 * lsb
-    assert d.std() == pytest.approx(lsb / np.sqrt(6), rel=0.02)
-    assert np.mean(np.abs(d) < lsb / 2) == pytest.approx(0.75, abs=0.01)  # triangular, not flat
-    np.testing.assert_array_equal(d, io.tpdf_dither(x, 16, np.random.default_rng(7)))
-    assert not np.array_equal(d, io.tpdf_dither(x, 16, np.random.default_rng(8)))
-    clipped = io.tpdf_dither(
-        np.array([[2.0], [-2.0]], dtype=np.float32), 16, np.random.default_rng()
-    )
-    assert clipped.dtype == np.float32
-    assert clipped[0, 0] == np.float32(1 - lsb) and clipped[1, 0] == -1.0
-
-
-def test_dithered_16_bit_file_error_is_tpdf_and_keeps_low_level_signal(tmp_path: Path) -> None:
-    lsb = 2.0**-15
-    x = sine(1000.0, length_s=2.0, channels=1, amplitude=10 ** (-100 / 20))  # 1/3 LSB peak
-    io.write_audio(tmp_path / "d.wav", x, SR, "wav16", seed=3)
-    y, _ = io.read_audio(tmp_path / "d.wav", dtype="float64")
-    error = y - x
-    assert abs(error.mean()) < 0.02 * lsb
-    assert error.std() == pytest.approx(lsb / 2, rel=0.03)  # dither LSB/sqrt(6) + rounding
-    assert np.max(np.abs(error)) <= 1.5 * lsb
-    # Undithered rounding would give all zeros; dithered, the -100 dBFS tone survives.
-    assert _fit_sine(y[:, 0], 1000.0, SR) == pytest.approx(10 ** (-100 / 20), rel=0.05)
-
-
-def test_dithered_writes_are_reproducible(tmp_path: Path) -> None:
-    x = noise(channels=2)
-
-    def write(name: str, seed: int, block: int) -> bytes:
-        with io.AudioWriter(tmp_path / name, SR, 2, "wav16", seed=seed) as writer:
-            for start in range(0, len(x), block):
-                writer.write(x[start : start + block])
-        return (tmp_path / name).read_bytes()
-
-    first = write("a.wav", 0, 1 << 18)
-    assert write("b.wav", 0, 1 << 18) == first
-    assert write("c.wav", 0, 777) == first  # independent of how the input is blocked
-    assert write("d.wav", 1, 1 << 18) != first

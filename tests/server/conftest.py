@@ -30,7 +30,7 @@ import soundfile as sf
 COS_REGION = "ap-guangzhou"
 os.environ.setdefault("MOTO_S3_CUSTOM_ENDPOINTS", f"http://cos.{COS_REGION}.myqcloud.com")
 
-from server.config import Settings, load_settings, settings_env  # noqa: E402
+from server.config import Settings, env_for, load_settings, settings_env, variables  # noqa: E402
 
 REQUIRE = os.environ.get("REQUIRE_SERVICES") == "1"
 PG_ADMIN = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -149,22 +149,33 @@ def local_match(target: Path, reference: Path, out: Path, options: Any, fmt: str
 
 # --- settings ---------------------------------------------------------------------------------
 
-FAST = {
-    "LEASE_S": "3",
-    "HEARTBEAT_S": "0.5",
-    "SCHEDULER_INTERVAL_S": "0.3",
-    "REPUBLISH_AFTER_S": "20",
-    "RETRY_BASE_S": "0.2",
-    "RETRY_MAX_S": "1",
-    "SANDBOX_MEM_MB": "3072",
-    "SANDBOX_TIMEOUT_S": "120",
-    "JWT_SECRET": "test-secret-" + "x" * 40,
-    "PUBLIC_URL": "http://testserver",
-}
+FAST = env_for(
+    lease_s=3,
+    heartbeat_s=0.5,
+    scheduler_interval_s=0.3,
+    republish_after_s=20,
+    retry_base_s=0.2,
+    retry_max_s=1,
+    sandbox_mem_mb=3072,
+    sandbox_timeout_s=120,
+    jwt_secret="test-secret-" + "x" * 40,
+    public_url="http://testserver",
+)
 
 
 def make_settings(data_dir: Path, **env: str) -> Settings:
+    """Settings from ``FAST`` and ``env`` alone (never the process environment); every name in
+    ``env`` must be a declared server variable (server.config)."""
+    unknown = set(env) - variables()
+    assert not unknown, f"not server settings: {sorted(unknown)}"
     return load_settings(data_dir, env={**FAST, **env}, persist_secret=False)
+
+
+def child_env(settings: Settings, **extra_env: str) -> dict[str, str]:
+    """The environment of a server child process: this process's environment without any
+    server variable (a developer's ``DB_URL`` must not leak in), then ``settings``."""
+    base = {k: v for k, v in os.environ.items() if k not in variables()}
+    return {**base, **settings_env(settings), **extra_env}
 
 
 # --- services ---------------------------------------------------------------------------------
@@ -279,7 +290,7 @@ class Proc:
     """A server subcommand in a child process (``python -m server ...``)."""
 
     def __init__(self, args: list[str], settings: Settings, log: Path, **extra_env: str) -> None:
-        env = {**os.environ, **settings_env(settings), **extra_env}
+        env = child_env(settings, **extra_env)
         env.pop("REQUIRE_SERVICES", None)
         env["PYTHONPATH"] = str(ROOT)
         self.log = log

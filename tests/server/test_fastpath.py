@@ -102,3 +102,63 @@ def test_fast_path_with_the_api_client(embedded_idle: Stack, audio_dir: Path) ->
     assert embedded_idle.app.state.fastpath.served == before + 1
     assert api.get(f"/jobs/{job['id']}").json()["state"] == "queued"
     assert [j["id"] for j in api.get("/jobs").json()["items"]] == [job["id"]]
+
+
+def test_a_middleware_added_later_applies_to_every_route(tmp_path: Path, audio_dir: Path) -> None:
+    """The fast path is the innermost middleware: one added after ``create_app`` (and the
+    app's own: security headers, request metrics) wraps what it answers as it wraps every
+    route."""
+    from fastapi.testclient import TestClient
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from server.api import create_app
+    from server.stack import api_services, core
+    from tests.server.conftest import PASSWORD, add_user, make_settings
+
+    seen: list[tuple[str, str]] = []
+
+    class Tag:
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await self.app(scope, receive, send)
+                return
+            seen.append((scope["method"], scope["path"]))
+
+            async def send_(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message = {**message, "headers": [*message["headers"], (b"x-tag", b"1")]}
+                await send(message)
+
+            await self.app(scope, receive, send_)
+
+    c = core(make_settings(tmp_path / "data"))
+    app = create_app(api_services(c, embedded_workers=0))
+    app.add_middleware(Tag)
+    add_user(c.db, "dora")
+    with TestClient(app) as client:
+        api = Api(client)
+        api.login("dora", PASSWORD)
+        t, r = api.upload(audio_dir / "target.wav", audio_dir / "reference.wav")
+        fast = app.state.fastpath
+        before = fast.served
+        answers = {
+            "submit": api.submit([t], [r], key="tag-1"),
+            "list": api.get("/jobs"),
+            "health": client.get("/health"),
+            "bad submit": client.post("/jobs", json={"targets": []}),
+            "missing": client.get("/nope"),
+        }
+        assert fast.served == before + 1  # the submit was the fast path's
+        assert answers["submit"].status_code == 202
+        for name, resp in answers.items():
+            assert resp.headers.get("x-tag") == "1", name
+            assert resp.headers.get("x-content-type-options") == "nosniff", name
+        assert ("POST", "/jobs") in seen
+        metrics = client.get("/metrics").text
+        assert (
+            'audio_style_http_requests_total{method="POST",route="/jobs",status="202"}' in metrics
+        )
+    c.db.dispose()

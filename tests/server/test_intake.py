@@ -205,3 +205,17 @@ def test_scheduler_relays_on_notify(pg_url: str, tmp_path: Path) -> None:
         stop.set()
         t.join(10)
         db.dispose()
+
+
+def test_bulk_inserts_take_their_columns_from_the_tables() -> None:
+    """``jobstore.Insert`` names columns of a mapped table and takes their SQL types from it:
+    a misspelt column fails at import time, not at the first submission."""
+    from server.jobcreate import _INSERT_JOB
+
+    with pytest.raises(KeyError, match="no column 'nmae'"):
+        jobstore.Insert(Job, ("id", "nmae"))
+    with pytest.raises(KeyError, match="no column 'sate'"):
+        jobstore.Insert(Task, ("id",), (("sate", "queued"),))
+    assert _INSERT_JOB.params[0] == "id" and "::json" in _INSERT_JOB.postgresql
+    assert "%b::int[]" in _INSERT_JOB.postgresql_binary  # n_targets: Integer
+    assert _INSERT_JOB.sqlite.endswith("'queued', 'queued', 0, 0) ON CONFLICT DO NOTHING")

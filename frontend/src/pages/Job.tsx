@@ -5,6 +5,7 @@ import type { Key } from "../i18n";
 import { navigate } from "../nav";
 import { ACTIVE, type Job, type JobResult } from "../types";
 import { nextDelay } from "./Jobs";
+import { CurvePlot } from "./CurvePlot";
 import { Player } from "./Player";
 
 const fmt = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? "—" : v.toFixed(1));
@@ -94,7 +95,7 @@ function Result({ job, r, index, exports }: { job: Job; r: JobResult; index: num
     <div className="result">
       <LoudnessTable r={r} />
       <h3>{tr("plots")}</h3>
-      <img className="viz" src={r.viz_url} alt={tr("plots")} data-testid="viz" />
+      <CurvePlot presetUrl={r.preset_url} />
       <Player job={job.id} result={r} index={index} />
       <h3>{tr("downloads")}</h3>
       <p className="downloads">
