@@ -17,21 +17,24 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine.schema.errors import AudioStyleError, ErrorCode
 
+if TYPE_CHECKING:
+    from engine.progress import CancelToken
+
 log = logging.getLogger(__name__)
 
-Job = Callable[[Any], Generator[Any, None, Any]]
+Job = Callable[["CancelToken"], Generator[object, None, object]]  # yields Progress
 PROGRESS_INTERVAL_S = 0.05
 GIL_SWITCH_INTERVAL_S = 0.001  # CPython's default is 5 ms
 WORKER_NICE = 5  # background work yields the CPU to the GUI thread when the machine is busy
 
 
-def _release_free_memory() -> None:
+def release_free_memory() -> None:
     """Give freed heap memory back to the OS (glibc keeps it in per-thread arenas).
 
     A render frees hundreds of MB of temporaries; without this the app's RSS stays that much
@@ -43,11 +46,11 @@ def _release_free_memory() -> None:
         if sys.platform.startswith("linux"):
             with contextlib.suppress(OSError, AttributeError):
                 _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
-    if _malloc_trim:
+    if callable(_malloc_trim):
         _malloc_trim(0)
 
 
-_malloc_trim: Any = None
+_malloc_trim: Callable[[int], int] | bool | None = None
 
 
 def _lower_this_thread() -> None:
@@ -71,7 +74,7 @@ class _Worker(QObject):
     finished = Signal(int, object)
     failed = Signal(int, object)
 
-    def __init__(self, job_id: int, job: Job, token: Any) -> None:
+    def __init__(self, job_id: int, job: Job, token: CancelToken) -> None:
         super().__init__()
         self._id = job_id
         self._job = job
@@ -101,12 +104,12 @@ class _Worker(QObject):
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the GUI
             if not isinstance(exc, AudioStyleError):
                 log.error("background task failed:\n%s", traceback.format_exc())
-            _release_free_memory()
+            release_free_memory()
             self.failed.emit(self._id, as_audio_style_error(exc))
             self._quit_thread()
             return
         del gen  # the finished generator's frame and its temporaries
-        _release_free_memory()
+        release_free_memory()
         self.finished.emit(self._id, result)
         self._quit_thread()
 
@@ -133,7 +136,9 @@ class TaskRunner(QObject):
     failed = Signal(object)
     canceled = Signal()
 
-    def __init__(self, token_factory: Callable[[], Any], parent: QObject | None = None) -> None:
+    def __init__(
+        self, token_factory: Callable[[], CancelToken], parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         # the GUI thread gets the GIL back within ~1 ms while a job runs Python code
         sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_INTERVAL_S))
@@ -141,7 +146,7 @@ class TaskRunner(QObject):
         self._id = 0
         self._thread: QThread | None = None
         self._worker: _Worker | None = None
-        self._token: Any = None
+        self._token: CancelToken | None = None
         self._old: list[tuple[QThread, _Worker]] = []
 
     @property

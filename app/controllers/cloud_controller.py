@@ -21,27 +21,35 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.controllers.main_controller import ExternalResult, MainController
+from app.controllers.engine_api import Steps
+from app.controllers.main_controller import MainController
+from app.controllers.session import ExternalResult
 from app.models import CloudJobRow
 from engine.schema.errors import AudioStyleError, ErrorCode
 from engine.schema.options import MatchOptions
 
+if TYPE_CHECKING:
+    from cloud.client import CloudClient, ResultFile, TransferProgress
+    from engine.progress import CancelToken
+    from engine.schema.jobs import JobAccepted, JobList, JobResult, JobView
+    from engine.schema.preset import Preset
+
 BIG_TOTAL_S = 600.0  # suggest the cloud above 10 minutes of targets...
 BIG_BATCH = 5  # ...or more than 5 targets
-RESULT_FORMAT = "wav32f"  # the lossless working copy, as a local match renders it
+RESULT_FORMAT: Final = "wav32f"  # the lossless working copy, as a local match renders it
 PROGRESS_INTERVAL_S = 0.1
 ACTIVE = ("queued", "running", "canceling")
 TERMINAL = ("succeeded", "failed", "canceled")
 LOGIN_NEEDED = (ErrorCode.SESSION_EXPIRED, ErrorCode.UNAUTHORIZED)
 
-ClientFactory = Callable[[str, str], Any]  # (server, username) -> CloudClient
+ClientFactory = Callable[[str, str], "CloudClient"]  # (server, username) -> client
 
 
 @dataclass
@@ -58,10 +66,10 @@ class CloudJob:
     progress: float = 0.0
     stage: str = ""
     error: str = ""
-    results: list[Any] = field(default_factory=list)  # engine.schema.jobs.JobResult
-    cached: dict[int, tuple[str, Any]] = field(default_factory=dict)  # i -> (audio, Preset)
+    results: list[JobResult] = field(default_factory=list)
+    cached: dict[int, tuple[str, Preset]] = field(default_factory=dict)  # i -> (audio, plan)
     auto_open: bool = False
-    token: Any = None  # the upload's cancel token while it runs
+    token: CancelToken | None = None  # the upload's cancel token while it runs
     saved_to: str = ""
 
 
@@ -92,7 +100,7 @@ class CloudController(QObject):
         self.settings = main.settings
         self.client_factory: ClientFactory = client_factory or self._default_client
         self._persist = persist
-        self._client: Any = None
+        self._client: CloudClient | None = None
         self._client_lock = threading.Lock()
         self.signed_in = False
         self.enabled = False
@@ -114,12 +122,12 @@ class CloudController(QObject):
 
     # -- the client ----------------------------------------------------------------------------
 
-    def _default_client(self, server: str, username: str) -> Any:
+    def _default_client(self, server: str, username: str) -> CloudClient:
         from cloud.client import CloudClient
 
         return CloudClient(server, username=username, on_notice=self.notice.emit)
 
-    def _client_for(self, server: str, username: str) -> Any:
+    def _client_for(self, server: str, username: str) -> CloudClient:
         """The client of ``username`` on ``server`` (worker thread: opening the token store
         may talk to the OS keyring)."""
         with self._client_lock:
@@ -145,8 +153,8 @@ class CloudController(QObject):
         """At start: is a session stored for the saved account? Then list its jobs."""
         server, user = self._account()
 
-        def run(token: Any) -> Generator[Any, None, bool]:
-            yield self.main._progress("probe", 0.0)
+        def run(token: CancelToken) -> Steps[bool]:
+            yield self.main.make_progress("probe", 0.0)
             return bool(self._client_for(server, user).logged_in)
 
         def done(ok: bool) -> None:
@@ -177,11 +185,11 @@ class CloudController(QObject):
             self.login_result.emit(False, self.tr("Enter the account name and the password."))
             return
 
-        def run(token: Any) -> Generator[Any, None, None]:
-            yield self.main._progress("probe", 0.1)
+        def run(token: CancelToken) -> Steps[None]:
+            yield self.main.make_progress("probe", 0.1)
             client = self._client_for(server, username)
             client.login(username, password)
-            yield self.main._progress("done", 1.0)
+            yield self.main.make_progress("done", 1.0)
 
         def done(_: None) -> None:
             changed = (server, username) != self._account()
@@ -208,8 +216,8 @@ class CloudController(QObject):
         on in the cloud and are listed again after the next sign-in)."""
         server, user = self._account()
 
-        def run(token: Any) -> Generator[Any, None, bool]:
-            yield self.main._progress("probe", 0.1)
+        def run(token: CancelToken) -> Steps[bool]:
+            yield self.main.make_progress("probe", 0.1)
             return bool(self._client_for(server, user).logout())
 
         def done(confirmed: bool) -> None:
@@ -284,21 +292,21 @@ class CloudController(QObject):
         self.jobs = {key: job, **self.jobs}
         self.jobs_changed.emit()
 
-        def run(token: Any) -> Generator[Any, None, Any]:
+        def run(token: CancelToken) -> Steps[JobAccepted]:
             job.token = token
             client = self._client_for(server, user)
-            yield m._progress("upload", 0.0)
+            yield m.make_progress("upload", 0.0)
 
-            def on_upload(t: Any) -> None:
+            def on_upload(t: TransferProgress) -> None:
                 self._report(key, "upload", t.fraction, t.name)
 
             acc = client.submit_files(
                 targets, refs, options, fmt=RESULT_FORMAT, on_progress=on_upload, cancel=token
             )
-            yield m._progress("done", 1.0)
+            yield m.make_progress("done", 1.0)
             return acc
 
-        def done(acc: Any) -> None:
+        def done(acc: JobAccepted) -> None:
             job.token = None
             job.job_id, job.state, job.progress = acc.id, str(acc.state), 0.0
             if job.state in TERMINAL and job.state != "succeeded":
@@ -362,11 +370,11 @@ class CloudController(QObject):
             return
         server, user = self._account()
 
-        def run(token: Any) -> Generator[Any, None, Any]:
-            yield self.main._progress("probe", 0.0)
+        def run(token: CancelToken) -> Steps[JobList]:
+            yield self.main.make_progress("probe", 0.0)
             return self._client_for(server, user).jobs(limit=20)
 
-        def done(listing: Any) -> None:
+        def done(listing: JobList) -> None:
             self._set_status("")
             known = {j.job_id: j for j in self.jobs.values() if j.job_id}
             for view in reversed(listing.items):
@@ -386,7 +394,7 @@ class CloudController(QObject):
         self.main.run_task("cloud-list", "", run, done, self._poll_failed, quiet=True)
 
     @staticmethod
-    def _created(job: CloudJob, listing: Any) -> float:
+    def _created(job: CloudJob, listing: JobList) -> float:
         for v in listing.items:
             if v.id == job.job_id:
                 return float(v.created_at.timestamp())
@@ -409,16 +417,16 @@ class CloudController(QObject):
             return
         server, user = self._account()
 
-        def run(token: Any) -> Generator[Any, None, list[Any]]:
+        def run(token: CancelToken) -> Steps[list[JobView]]:
             client = self._client_for(server, user)
             views = []
             for i, job_id in enumerate(ids):
                 token.check()
                 views.append(client.job(job_id))
-                yield self.main._progress("probe", (i + 1) / len(ids))
+                yield self.main.make_progress("probe", (i + 1) / len(ids))
             return views
 
-        def done(views: list[Any]) -> None:
+        def done(views: list[JobView]) -> None:
             self._set_status("")
             changed = False
             by_id = {j.job_id: j for j in self.jobs.values()}
@@ -460,7 +468,7 @@ class CloudController(QObject):
             self.status = text
             self.status_changed.emit(text)
 
-    def _update(self, job: CloudJob, view: Any) -> bool:
+    def _update(self, job: CloudJob, view: JobView) -> bool:
         """Take the server's view of ``job``; True when something shown changed."""
         before = (job.state, job.stage, round(job.progress, 3), job.error)
         state = str(view.state)
@@ -507,11 +515,11 @@ class CloudController(QObject):
         server, user = self._account()
         job_id = job.job_id
 
-        def run(token: Any) -> Generator[Any, None, Any]:
-            yield self.main._progress("probe", 0.0)
+        def run(token: CancelToken) -> Steps[JobView]:
+            yield self.main.make_progress("probe", 0.0)
             return self._client_for(server, user).cancel(job_id)
 
-        def done(view: Any) -> None:
+        def done(view: JobView) -> None:
             job.state = "canceled" if str(view.state) == "canceled" else job.state
             self._update(job, view)
             self.jobs_changed.emit()
@@ -551,11 +559,11 @@ class CloudController(QObject):
         presets = self.main.engine.presets
         job_id = job.job_id
 
-        def run(token: Any) -> Generator[Any, None, list[Any]]:
+        def run(token: CancelToken) -> Steps[list[tuple[ResultFile, Preset | None]]]:
             client = self._client_for(server, user)
-            yield self.main._progress("download", 0.0)
+            yield self.main.make_progress("download", 0.0)
 
-            def on_download(t: Any) -> None:
+            def on_download(t: TransferProgress) -> None:
                 self._report(key, "download", t.fraction, t.name)
 
             files = client.download_results(
@@ -570,12 +578,12 @@ class CloudController(QObject):
             for f in files:  # read the plans here, not on the GUI thread
                 plan = presets.load_preset(f.path) if f.kind == "preset" else None
                 out.append((f, plan))
-            yield self.main._progress("done", 1.0)
+            yield self.main.make_progress("done", 1.0)
             return out
 
-        def done(files: list[Any]) -> None:
+        def done(files: list[tuple[ResultFile, Preset | None]]) -> None:
             audio: dict[int, str] = {}
-            plans: dict[int, Any] = {}
+            plans: dict[int, Preset] = {}
             for f, plan in files:
                 if f.kind == "audio":
                     audio[f.target_index] = str(f.path)

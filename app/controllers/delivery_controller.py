@@ -5,16 +5,18 @@ view plain rows (the view never touches the engine)."""
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Generator
 from concurrent.futures import ProcessPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
+from app.controllers.engine_api import Steps
 from engine.schema.delivery import DeliveryReport, ReferenceSuitability
+from engine.schema.errors import AudioStyleError
 
 if TYPE_CHECKING:
     from app.controllers.main_controller import MainController
+    from engine.progress import CancelToken
 
 
 class DeliveryController(QObject):
@@ -53,7 +55,7 @@ class DeliveryController(QObject):
         self.running = True
         self.changed.emit()
 
-        def run(token: Any) -> Generator[Any, None, DeliveryReport]:
+        def run(token: CancelToken) -> Steps[DeliveryReport]:
             yield engine.pipeline.Progress("delivery", 0.05)
             token.check()
             # in a child process: the codec round trips of a long master peak at gigabytes,
@@ -72,7 +74,7 @@ class DeliveryController(QObject):
                 self.report, self.checked_path = report, path
             self.changed.emit()
 
-        def fail(_: Any) -> None:
+        def fail(_: AudioStyleError | None) -> None:
             self.running = False
             self.changed.emit()
 

@@ -129,8 +129,8 @@ class JobsPanel(QWidget):
         selected = self.selected_key()
         self._rows = {r.key: r for r in rows}
         for key in [k for k in self._items if k not in self._rows]:
-            item = self._items.pop(key)
-            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(item))
+            gone = self._items.pop(key)
+            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(gone))
         for i, r in enumerate(rows):
             item = self._items.get(r.key)
             if item is None:

@@ -146,7 +146,7 @@ def check_result_shown(w: MainWindow, key: str, target: Path) -> tuple[Path, Any
     c = w.c
     assert c.current_target == str(target)
     assert c.preset == preset and c.preset.eq.mid is not None
-    assert c._loaded["result"].path == audio
+    assert c.result_path == audio
     assert Path(audio).parent.parent == c.work_dir / "cloud"
     assert c.analysis("result") is not None and c.overview("result") is not None
     assert c.player.has("result")
@@ -358,7 +358,8 @@ def test_unreachable_server_offers_local_processing(
     wait_idle(qtbot, w)
     assert not w.message.isVisible() or w.message.kind != "error"
     assert (list(w.c.references), list(w.c.targets), w.c.options) == before
-    result = Path(w.c._loaded["result"].path)
+    assert w.c.result_path is not None
+    result = Path(w.c.result_path)
     want = local_match(clips.target, clips.reference, tmp_path / "local.wav", before[2], "wav32f")
     assert peak_diff_dbfs(result, want) <= -90.0
 
