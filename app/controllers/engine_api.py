@@ -57,8 +57,12 @@ class PipelineApi(Protocol):
 
     def analyze_array(self, x: NDArray[np.floating], sample_rate: int) -> Analysis: ...
 
-    def build_preset(
-        self, target: Analysis, references: Sequence[Analysis], options: MatchOptions
+    def plan_match(
+        self,
+        target: Analysis,
+        references: Sequence[Analysis],
+        options: MatchOptions,
+        reference_names: Sequence[str | Path],
     ) -> Preset: ...
 
     def render_array(

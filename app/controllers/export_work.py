@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.controllers.engine_api import EngineApi, Steps
-from app.controllers.match_work import named, scaled
+from app.controllers.match_work import scaled
 from app.models import (
     ALBUM_REPORT,
     EXTENSIONS,
@@ -205,7 +205,7 @@ class ExportWork:
                     Path(out).unlink(missing_ok=True)
                 if report_out:
                     written.append(report_out)
-                preset = named(res[0].preset, refs)
+                preset = res[0].preset
                 written += self.write_presets(
                     preset, stem, req.preset_formats, res[0].target_analysis
                 )
@@ -234,9 +234,7 @@ class ExportWork:
             self.engine.report.save_report(table, path)
             written.append(path)
             for r, stem in zip(results, stems, strict=True):
-                written += self.write_presets(
-                    named(r.preset, refs), stem, req.preset_formats, r.target_analysis
-                )
+                written += self.write_presets(r.preset, stem, req.preset_formats, r.target_analysis)
             return ExportOutcome(written, table)
 
         return run

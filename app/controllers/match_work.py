@@ -11,9 +11,8 @@ captured when the job is queued, and the controller applies their outcome on the
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
@@ -107,17 +106,6 @@ def preview_gain(
         d_goal = float(preset.loudness.target_lufs) - float(full_preset.loudness.target_lufs)
         return float(full_stats.gain_db) + d_goal - d_eq
     return float(preset.loudness.target_lufs) - (float(full_stats.eq_lufs) + d_eq)
-
-
-def named(preset: Preset, refs: Sequence[str]) -> Preset:
-    """The preset with the reference names filled in (as ``match_files`` does)."""
-    return preset.model_copy(
-        update={
-            "name": Path(refs[0]).stem if refs else "",
-            "references": [Path(r).name for r in refs],
-            "created_by": "audio-style gui",
-        }
-    )
 
 
 def scaled(
@@ -297,7 +285,7 @@ class MatchWork:
             rate = loaded_target.rate
             ref_an = yield from self.reference_analyses(refs, rate, cached, token, 0.15)
             yield self.progress("plan", 0.16)
-            preset = named(pipeline.build_preset(loaded_target.analysis, ref_an, options), refs)
+            preset = pipeline.plan_match(loaded_target.analysis, ref_an, options, refs)
             gen = pipeline.render_file(
                 preset,
                 target,
@@ -356,9 +344,7 @@ class MatchWork:
             yield self.progress("plan", 0.05)
             preset = r.base
             if r.rebuild and r.references:
-                preset = named(
-                    pipeline.build_preset(r.target, r.references, r.options), r.reference_paths
-                )
+                preset = pipeline.plan_match(r.target, r.references, r.options, r.reference_paths)
             token.check()
             xf = np.asarray(r.x, dtype=np.float64)
             full_gain = float(r.full_stats.gain_db)
