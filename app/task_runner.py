@@ -24,7 +24,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from engine.schema.errors import AudioStyleError, ErrorCode
 
 if TYPE_CHECKING:
-    from engine.progress import CancelToken
+    from engine.facade import CancelToken
 
 log = logging.getLogger(__name__)
 

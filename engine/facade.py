@@ -16,6 +16,16 @@ compose over chunks of a long target)
        :func:`final_passes` runs 3 and 4, :func:`join_chunks` runs them over chunk files.
 
 Long work is a generator yielding :class:`Progress`; :func:`drive` runs one to completion.
+
+What the desktop app calls besides (re-exported here so that the app, like the worker, imports
+only this module, :mod:`engine.presets` and :mod:`engine.schema`; import-linter enforces it)
+    :func:`analyze_array`, :func:`render_array`, :func:`render_file`,
+    :func:`codec_safe_render`, :func:`delivery_of`, :func:`loudness_shortfall_lu`; file access
+    (:func:`probe`, :func:`iter_blocks`, :func:`resample`, :func:`atomic_write_text`); the
+    report (:func:`build_report`, :func:`save_report`); :func:`band_response_db`,
+    :func:`spectrum_range`, :class:`AlbumOptions`, the impulse-response and ffmpeg exports
+    (:func:`write_impulse_responses`, :func:`export_ffmpeg`) and the CUDA device state
+    (:func:`cuda_status`, :func:`reason_text`).
 """
 
 from __future__ import annotations
@@ -30,9 +40,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from engine import io
+from engine.album import AlbumOptions
 from engine.analysis import POINTS_PER_OCTAVE
 from engine.analysis.spectrum import SpectrumAccumulator, log_grid, power_db, to_log_grid
+from engine.backends import cuda_status, reason_text
 from engine.dsp.fir import fir_length
+from engine.eqfit import band_response_db
+from engine.exports.ffmpeg import export_ffmpeg
+from engine.exports.ir import IR_SAMPLE_RATES, ImpulseResponses, write_impulse_responses
+from engine.io import AudioInfo, atomic_write_text, iter_blocks, resample
 from engine.pipeline import (
     Analysis,
     CancelToken,
@@ -40,16 +56,26 @@ from engine.pipeline import (
     MatchResult,
     Plan,
     Progress,
+    RenderOutput,
+    RenderResult,
+    analyze_array,
     analyze_file,
+    codec_safe_render,
+    delivery_of,
     drive,
+    loudness_shortfall_lu,
     match_files,
     plan_files,
     plan_match,
+    render_array,
+    render_file,
 )
+from engine.ranges import spectrum_range
 from engine.render import (
     BLOCK_FRAMES,
     BlockStats,
     GainPlan,
+    RenderStats,
     apply_pass,
     eq_pass,
     final_check,
@@ -58,7 +84,7 @@ from engine.render import (
     peak_dbtp,
     plan_gains,
 )
-from engine.report import spectral_distances
+from engine.report import build_report, save_report, spectral_distances
 from engine.schema.preset import Preset
 
 F64 = NDArray[np.float64]
@@ -68,7 +94,31 @@ TP_CONTEXT = 64
 probe = io.probe
 
 __all__ = [
+    "IR_SAMPLE_RATES",
+    "AlbumOptions",
     "Analysis",
+    "AudioInfo",
+    "ImpulseResponses",
+    "RenderOutput",
+    "RenderResult",
+    "RenderStats",
+    "analyze_array",
+    "atomic_write_text",
+    "band_response_db",
+    "build_report",
+    "codec_safe_render",
+    "cuda_status",
+    "delivery_of",
+    "export_ffmpeg",
+    "iter_blocks",
+    "loudness_shortfall_lu",
+    "reason_text",
+    "render_array",
+    "render_file",
+    "resample",
+    "save_report",
+    "spectrum_range",
+    "write_impulse_responses",
     "BlockStats",
     "CancelToken",
     "GainPlan",

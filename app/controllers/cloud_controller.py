@@ -37,7 +37,7 @@ from engine.schema.options import MatchOptions
 
 if TYPE_CHECKING:
     from cloud.client import CloudClient, ResultFile, TransferProgress
-    from engine.progress import CancelToken
+    from engine.facade import CancelToken
     from engine.schema.jobs import JobAccepted, JobList, JobResult, JobView
     from engine.schema.preset import Preset
 

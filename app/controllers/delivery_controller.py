@@ -16,7 +16,7 @@ from engine.schema.errors import AudioStyleError
 
 if TYPE_CHECKING:
     from app.controllers.main_controller import MainController
-    from engine.progress import CancelToken
+    from engine.facade import CancelToken
 
 
 class DeliveryController(QObject):

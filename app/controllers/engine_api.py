@@ -1,6 +1,7 @@
-"""The engine modules the controllers call, gathered so they can be swapped in tests.
+"""What the controllers call of the engine, gathered so it can be swapped in tests.
 
-Each module is typed by a :class:`~typing.Protocol` listing what the app calls of it (the
+The app reaches the engine through ``engine.facade`` (and ``engine.presets``) only, as the
+worker does (an import-linter contract). Each part is typed by a :class:`~typing.Protocol` listing what the app calls of it (the
 engine's own signatures, narrowed to the arguments the app passes); mypy checks the real
 modules against them in :func:`default_engine`. The engine types named here are imported for
 type checking only: the app starts before the numpy-heavy engine imports.
@@ -17,14 +18,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
-    from engine.album import AlbumOptions as _AlbumOptions
-    from engine.analysis import Analysis
-    from engine.exports.ir import ImpulseResponses
-    from engine.io import AudioInfo
-    from engine.pipeline import MatchResult, RenderOutput, RenderResult
-    from engine.progress import CancelToken as _CancelToken
-    from engine.progress import Progress as _Progress
-    from engine.render import RenderStats
+    from engine.facade import AlbumOptions as _AlbumOptions
+    from engine.facade import (
+        Analysis,
+        AudioInfo,
+        ImpulseResponses,
+        MatchResult,
+        RenderOutput,
+        RenderResult,
+        RenderStats,
+    )
+    from engine.facade import CancelToken as _CancelToken
+    from engine.facade import Progress as _Progress
     from engine.schema.delivery import DeliveryReport
     from engine.schema.options import MatchOptions
     from engine.schema.preset import ParametricBand, Preset
@@ -37,7 +42,7 @@ Steps = Generator["_Progress", None, T]  # long work: yields progress, returns i
 
 
 class PipelineApi(Protocol):
-    """``engine.pipeline``: the facade."""
+    """``engine.facade``: analysis, the plan, rendering, delivery checks."""
 
     @property
     def CancelToken(self) -> type[_CancelToken]: ...  # noqa: N802 - the module's class
@@ -119,7 +124,7 @@ class PipelineApi(Protocol):
 
 
 class IoApi(Protocol):
-    """``engine.io``: probing, block decoding, resampling, atomic text files."""
+    """``engine.facade`` (from ``engine.io``): probing, block decoding, resampling, atomic text files."""
 
     def probe(self, path: str | Path) -> AudioInfo: ...
 
@@ -143,13 +148,13 @@ class PresetsApi(Protocol):
 
 
 class EqfitApi(Protocol):
-    """``engine.eqfit``: the response of one parametric band."""
+    """``engine.facade`` (from ``engine.eqfit``): the response of one parametric band."""
 
     def band_response_db(self, band: ParametricBand, freqs_hz: F64, sample_rate: int) -> F64: ...
 
 
 class ReportApi(Protocol):
-    """``engine.report``: the before/after report JSON."""
+    """``engine.facade`` (from ``engine.report``): the before/after report JSON."""
 
     def build_report(
         self,
@@ -166,7 +171,7 @@ class ReportApi(Protocol):
 
 
 class RangesApi(Protocol):
-    """``engine.ranges``: several references as a range."""
+    """``engine.facade`` (from ``engine.ranges``): several references as a range."""
 
     def spectrum_range(
         self, analyses: Sequence[Analysis], weights: Sequence[float] | None = None
@@ -174,14 +179,14 @@ class RangesApi(Protocol):
 
 
 class AlbumApi(Protocol):
-    """``engine.album``: album mode of the batch."""
+    """``engine.facade`` (from ``engine.album``): album mode of the batch."""
 
     @property
     def AlbumOptions(self) -> type[_AlbumOptions]: ...  # noqa: N802 - the module's class
 
 
 class IrApi(Protocol):
-    """``engine.exports.ir``: impulse responses of the plan's EQ."""
+    """``engine.facade`` (from ``engine.exports.ir``): impulse responses of the plan's EQ."""
 
     @property
     def IR_SAMPLE_RATES(self) -> tuple[int, ...]: ...  # noqa: N802 - the module's constant
@@ -192,7 +197,7 @@ class IrApi(Protocol):
 
 
 class FfmpegApi(Protocol):
-    """``engine.exports.ffmpeg``: the plan as an ffmpeg ``-af`` chain."""
+    """``engine.facade`` (from ``engine.exports.ffmpeg``): the plan as an ffmpeg ``-af`` chain."""
 
     def export_ffmpeg(self, preset: Preset, input_lufs: float | None = None) -> str: ...
 
@@ -207,7 +212,7 @@ class ExportsApi:
 
 @dataclass
 class BackendsApi:
-    """``engine.backends``: what the "Automatic" device computes on (``reason_text`` is not
+    """``engine.facade`` (from ``engine.backends``): what the "Automatic" device computes on (``reason_text`` is not
     in that module's ``__all__``, so its functions are gathered here)."""
 
     cuda_status: Callable[[], tuple[bool, str, str]]
@@ -231,17 +236,16 @@ class EngineApi:
 
 def default_engine() -> EngineApi:
     """The real engine (imported lazily: the app starts before numpy-heavy imports)."""
-    from engine import album, backends, eqfit, io, pipeline, presets, ranges, report
-    from engine.exports import ffmpeg, ir
+    from engine import facade, presets
 
     return EngineApi(
-        pipeline=pipeline,
-        io=io,
+        pipeline=facade,
+        io=facade,
         presets=presets,
-        eqfit=eqfit,
-        report=report,
-        ranges=ranges,
-        album=album,
-        exports=ExportsApi(ir=ir, ffmpeg=ffmpeg),
-        backends=BackendsApi(backends.cuda_status, backends.reason_text),
+        eqfit=facade,
+        report=facade,
+        ranges=facade,
+        album=facade,
+        exports=ExportsApi(ir=facade, ffmpeg=facade),
+        backends=BackendsApi(facade.cuda_status, facade.reason_text),
     )

@@ -25,9 +25,7 @@ from engine.schema.options import MatchOptions
 from engine.schema.preset import Preset
 
 if TYPE_CHECKING:
-    from engine.analysis import Analysis
-    from engine.pipeline import MatchResult
-    from engine.progress import CancelToken, Progress
+    from engine.facade import Analysis, CancelToken, MatchResult, Progress
 
 IR_DEFAULT_RATE = 48000  # impulse responses of a target at another rate
 AlbumTable = dict[str, Any]  # engine.album's table (JSON)

@@ -22,7 +22,7 @@ from app.task_runner import TaskRunner, as_audio_style_error, release_free_memor
 from engine.schema.errors import AudioStyleError
 
 if TYPE_CHECKING:
-    from engine.progress import CancelToken
+    from engine.facade import CancelToken
 
 T = TypeVar("T")
 Work = Callable[["CancelToken"], Steps[T]]

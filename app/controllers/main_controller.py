@@ -46,8 +46,7 @@ from engine.schema.preset import Preset
 if TYPE_CHECKING:
     from PySide6.QtGui import QImage
 
-    from engine.analysis import Analysis
-    from engine.progress import CancelToken, Progress
+    from engine.facade import Analysis, CancelToken, Progress
 
 DEBOUNCE_MS = 150
 T = TypeVar("T")

@@ -34,8 +34,7 @@ from engine.schema.options import MatchOptions
 from engine.schema.preset import Preset
 
 if TYPE_CHECKING:
-    from engine.analysis import Analysis
-    from engine.progress import CancelToken, Progress
+    from engine.facade import Analysis, CancelToken, Progress
 
 F32 = NDArray[np.float32]
 MAX_PREVIEW_S = 60.0

@@ -24,7 +24,7 @@ from engine.schema.options import MatchOptions
 from engine.schema.preset import Preset
 
 if TYPE_CHECKING:
-    from engine.analysis import Analysis
+    from engine.facade import Analysis
 
 F32 = NDArray[np.float32]
 DEFAULT_LOOP_S = 10.0
