@@ -46,6 +46,8 @@ class DynamicsView(QWidget):
         )
         add_legend(self.plot, columns=3)
         self.plot.getPlotItem().setMouseEnabled(x=False, y=False)
+        self.plot.getPlotItem().setXRange(-40, 0, padding=0)  # nothing loaded yet
+        self.plot.getPlotItem().setYRange(0, 60, padding=0)
         names = role_names()
         self.curves: dict[str, pg.PlotDataItem] = {}
         for role in ("reference", "target", "result"):

@@ -130,6 +130,8 @@ class ShortTermView(QWidget):
         self.plot.getPlotItem().setMouseEnabled(x=True, y=False)
         self.plot.getPlotItem().setDownsampling(auto=True, mode="peak")
         self.plot.getPlotItem().setClipToView(True)
+        self.plot.getPlotItem().setXRange(0, 10, padding=0)  # nothing loaded yet
+        self.plot.getPlotItem().setYRange(-40, 0, padding=0)
         self.curves: dict[str, pg.PlotDataItem] = {}
         for role, name in zip(COLUMNS, column_names(), strict=True):
             self.curves[role] = self.plot.plot(
@@ -166,8 +168,13 @@ class ShortTermView(QWidget):
             if y is not None and len(y):
                 vals.append(y[np.isfinite(y)])
         vals = [v for v in vals if len(v)]
+        item = self.plot.getPlotItem()
         if vals:
             allv = np.concatenate(vals)
             lo, hi = float(np.percentile(allv, 1)), float(np.max(allv))
             top = hi + 3 + 0.18 * (hi - lo + 6)  # headroom for the legend
-            self.plot.getPlotItem().setYRange(max(lo - 3, -70), min(top, 6), padding=0)
+            item.setYRange(max(lo - 3, -70), min(top, 6), padding=0)
+            item.enableAutoRange(x=True)
+        else:  # nothing loaded: a plain LUFS axis over 10 s, not the autoscale of nothing
+            item.setXRange(0, 10, padding=0)
+            item.setYRange(-40, 0, padding=0)

@@ -40,6 +40,7 @@ class SpectrumView(QWidget):
             log_freq=True,
         )
         add_legend(self.plot, columns=3)
+        self.plot.getPlotItem().setYRange(0, 84, padding=0)  # nothing loaded yet
         names = curve_names()
         self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
         for role in ("reference", "target", "result"):

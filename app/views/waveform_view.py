@@ -35,6 +35,7 @@ class WaveformView(QWidget):
         item = self.plot.getPlotItem()
         item.setMouseEnabled(x=True, y=False)
         item.setYRange(-3.5, 3.5, padding=0)
+        item.setXRange(0, 10, padding=0)  # nothing loaded yet: 10 s, not the autoscale of nothing
         item.showGrid(x=True, y=False, alpha=0.15)
         names = lane_names()
         item.getAxis("left").setTicks([[(y, names[r]) for r, y in LANES.items()]])

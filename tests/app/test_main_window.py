@@ -54,11 +54,23 @@ def test_drop_match_and_every_view_populated(
     make_window: WindowFactory, clips: Clips, qtbot
 ) -> None:
     w = make_window()
+
+    def ranges(view) -> list[float]:
+        (x0, x1), (y0, y1) = view.plot.getPlotItem().getViewBox().viewRange()
+        return [x0, x1, y0, y1]
+
+    # before any file: plain axes (10 s of time, a LUFS / dB scale), not the autoscale of nothing
+    assert ranges(w.waveform)[:2] == pytest.approx([0, 10])
+    assert ranges(w.short_term) == pytest.approx([0, 10, -40, 0])
+    assert ranges(w.dynamics) == pytest.approx([-40, 0, 0, 60])
+    assert ranges(w.spectrum)[2:] == pytest.approx([0, 84])
     drop_files(w.reference_zone, [clips.reference])
     drop_files(w.target_zone, [clips.target])
     wait_idle(qtbot, w)
     c = w.c
     assert c.references == [str(clips.reference)] and c.targets == [str(clips.target)]
+    # the short-term plot follows the material once it is there (4 s clips)
+    assert ranges(w.short_term)[1] < 6
     assert w.reference_zone.files() == [str(clips.reference)]
     assert w.target_zone.files() == [str(clips.target)]
     assert w.waveform.has_data("reference") and w.waveform.has_data("target")
