@@ -6,7 +6,6 @@ a :class:`CancelToken`. :func:`drive` runs one to completion.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from numpy.typing import NDArray
 from engine import io
 from engine.album import AlbumOptions
 from engine.analysis import Analysis, AnalysisAccumulator, analyze_array
+from engine.atomic import replace_durably
 from engine.backends import Backend, get_backend
 from engine.matching import build_preset
 from engine.presets import save_preset
@@ -537,7 +537,7 @@ def codec_safe_render(
             result = yield from scaled(render, *span)
             tp = measure(tmp)
             if tp <= wanted or (safe is None and tp < best_tp):
-                os.replace(tmp, out_path)
+                replace_durably(tmp, out_path)  # tmp: a complete file (render_file)
                 preset, rendered, best_tp = trial, result, tp
         finally:
             tmp.unlink(missing_ok=True)
