@@ -21,7 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike, NDArray
 
-from engine.dsp.iir import sosfilt
+from engine.dsp.iir import BiquadStream
 from engine.schema.errors import AudioStyleError, ErrorCode
 
 F64 = NDArray[np.float64]
@@ -249,7 +249,7 @@ class KWeightedEnergy:
             raise AudioStyleError(ErrorCode.BAD_OPTION, name="hop", reason=f"{hop!r} frames")
         self.frames = 0
         self._sos = k_weighting_sos(self.sample_rate)
-        self._zi = np.zeros((channels, self._sos.shape[0], 2), dtype=np.float64)
+        self._filters = [BiquadStream(self._sos) for _ in range(channels)]
         self._rest: list[F64] = [np.zeros(0, dtype=np.float64) for _ in range(channels)]
         self._parts: list[F64] = []
 
@@ -272,7 +272,7 @@ class KWeightedEnergy:
 
     def _channel_sums(self, c: int, xc: NDArray[np.floating]) -> F64:
         """Filter channel ``c`` and return the sums of squares of its newly complete hops."""
-        y, self._zi[c] = sosfilt(self._sos, xc.astype(np.float64, copy=False), zi=self._zi[c])
+        y = self._filters[c].process(xc.astype(np.float64, copy=False))
         if self._rest[c].size:
             y = np.concatenate((self._rest[c], y))
         n = y.size // self.hop_frames
@@ -296,7 +296,7 @@ class KWeightedEnergy:
             pad = np.zeros(self.hop_frames - rest, dtype=np.float64)
             energy = np.zeros(1, dtype=np.float64)
             for c in range(self.channels):
-                y, _ = sosfilt(self._sos, pad, zi=self._zi[c])
+                y = self._filters[c].peek(pad)
                 tail = np.concatenate((self._rest[c], y))
                 energy = energy + self.weights[c] * np.einsum("i,i->", tail, tail)
             parts.append(energy / self.hop_frames)
