@@ -6,8 +6,10 @@ shapes Equalizer APO and most DAW EQs implement, so an exported preset sounds th
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from engine.schema.preset import FilterType, ParametricBand
 
@@ -18,52 +20,73 @@ FIT_POINTS_PER_OCTAVE = 8
 
 def biquad_coeffs(kind: str, freq_hz: float, gain_db: float, q: float, sample_rate: int) -> F64:
     """RBJ cookbook biquad ``[b0, b1, b2, a0, a1, a2]``."""
-    a = 10.0 ** (gain_db / 40.0)
-    w0 = 2.0 * np.pi * min(freq_hz, 0.49 * sample_rate) / sample_rate
+    return np.asarray(biquad_coeffs_many([kind], [freq_hz], [gain_db], [q], sample_rate)[0])
+
+
+def biquad_coeffs_many(
+    kinds: Sequence[str], freq_hz: ArrayLike, gain_db: ArrayLike, q: ArrayLike, sample_rate: int
+) -> F64:
+    """RBJ cookbook biquads of several bands at once, shape ``(bands, 6)``: ``kinds[i]`` is
+    ``"peak"``, ``"low_shelf"`` or ``"high_shelf"`` with ``freq_hz[i]``, ``gain_db[i]``,
+    ``q[i]``. The high shelf is the low shelf's formula with ``cos(w0)``, ``b1`` and ``a1``
+    negated (exactly, so both give the cookbook's coefficients bit for bit)."""
+    kind = np.asarray(kinds)
+    a = 10.0 ** (np.asarray(gain_db, dtype=np.float64) / 40.0)
+    w0 = 2.0 * np.pi * np.minimum(np.asarray(freq_hz, dtype=np.float64), 0.49 * sample_rate)
+    w0 = w0 / sample_rate
     cw, sw = np.cos(w0), np.sin(w0)
-    alpha = sw / (2.0 * q)
-    if kind == "peak":
-        return np.array(
-            [1 + alpha * a, -2 * cw, 1 - alpha * a, 1 + alpha / a, -2 * cw, 1 - alpha / a]
-        )
+    alpha = sw / (2.0 * np.asarray(q, dtype=np.float64))
+    sign = np.where(kind == "high_shelf", -1.0, 1.0)
+    cs = sign * cw
     sq = 2.0 * np.sqrt(a) * alpha
-    if kind == "low_shelf":
-        return np.array(
-            [
-                a * ((a + 1) - (a - 1) * cw + sq),
-                2 * a * ((a - 1) - (a + 1) * cw),
-                a * ((a + 1) - (a - 1) * cw - sq),
-                (a + 1) + (a - 1) * cw + sq,
-                -2 * ((a - 1) + (a + 1) * cw),
-                (a + 1) + (a - 1) * cw - sq,
-            ]
+    ap1, am1 = a + 1, a - 1
+    c = np.empty((kind.size, 6))
+    c[:, 0] = a * (ap1 - am1 * cs + sq)
+    c[:, 1] = 2 * a * sign * (am1 - ap1 * cs)
+    c[:, 2] = a * (ap1 - am1 * cs - sq)
+    c[:, 3] = ap1 + am1 * cs + sq
+    c[:, 4] = -2 * sign * (am1 + ap1 * cs)
+    c[:, 5] = ap1 + am1 * cs - sq
+    peak = kind == "peak"
+    if peak.any():
+        ap, al, cp = a[peak], alpha[peak], cw[peak]
+        c[peak] = np.stack(
+            [1 + al * ap, -2 * cp, 1 - al * ap, 1 + al / ap, -2 * cp, 1 - al / ap], axis=1
         )
-    return np.array(
-        [
-            a * ((a + 1) + (a - 1) * cw + sq),
-            -2 * a * ((a - 1) + (a + 1) * cw),
-            a * ((a + 1) + (a - 1) * cw - sq),
-            (a + 1) - (a - 1) * cw + sq,
-            2 * ((a - 1) - (a + 1) * cw),
-            (a + 1) - (a - 1) * cw - sq,
-        ]
+    return c
+
+
+def responses_db(coeffs: F64, freqs_hz: F64, sample_rate: int) -> F64:
+    """Magnitude responses (dB) of biquads ``coeffs`` (``(bands, 6)``) at ``freqs_hz``,
+    shape ``(bands, len(freqs_hz))``."""
+    z = np.exp(-1j * 2.0 * np.pi * np.asarray(freqs_hz, dtype=np.float64) / sample_rate)
+    c = coeffs[:, :, None]
+    h = (c[:, 0] + c[:, 1] * z + c[:, 2] * z * z) / (c[:, 3] + c[:, 4] * z + c[:, 5] * z * z)
+    return np.asarray(20.0 * np.log10(np.abs(h) + 1e-20), dtype=np.float64)
+
+
+def _coeffs_of(bands: Sequence[ParametricBand], sample_rate: int) -> F64:
+    return biquad_coeffs_many(
+        [b.type for b in bands],
+        [b.freq_hz for b in bands],
+        [b.gain_db for b in bands],
+        [b.q for b in bands],
+        sample_rate,
     )
 
 
 def band_response_db(band: ParametricBand, freqs_hz: F64, sample_rate: int) -> F64:
     """Magnitude response (dB) of one band at ``freqs_hz``."""
-    c = biquad_coeffs(band.type, band.freq_hz, band.gain_db, band.q, sample_rate)
-    z = np.exp(-1j * 2.0 * np.pi * freqs_hz / sample_rate)
-    h = (c[0] + c[1] * z + c[2] * z * z) / (c[3] + c[4] * z + c[5] * z * z)
-    return np.asarray(20.0 * np.log10(np.abs(h) + 1e-20), dtype=np.float64)
+    return np.asarray(responses_db(_coeffs_of([band], sample_rate), freqs_hz, sample_rate)[0])
 
 
 def bands_response_db(bands: list[ParametricBand], freqs_hz: F64, sample_rate: int) -> F64:
     """Summed magnitude response (dB) of several bands."""
-    out = np.zeros_like(freqs_hz, dtype=np.float64)
-    for b in bands:
-        out += band_response_db(b, freqs_hz, sample_rate)
-    return out
+    if not bands:
+        return np.zeros_like(freqs_hz, dtype=np.float64)
+    return np.asarray(
+        responses_db(_coeffs_of(bands, sample_rate), freqs_hz, sample_rate).sum(axis=0)
+    )
 
 
 def _bands_from_vector(v: F64, kinds: list[FilterType]) -> list[ParametricBand]:
@@ -103,10 +126,25 @@ def fit_parametric(
     lo_b = [np.log(20.0), -24.0, np.log(0.3), np.log(1000.0), -24.0, np.log(0.3)]
     hi_b = [np.log(1000.0), 24.0, np.log(2.0), np.log(hi), 24.0, np.log(2.0)]
 
-    def resid(p: F64, ks: list[FilterType]) -> F64:
-        return bands_response_db(_bands_from_vector(p, ks), f, sample_rate) - target
+    def per_band(p: F64, ks: list[FilterType]) -> F64:
+        """Each band's response (dB), ``(bands, len(f))``, for parameter rows ``p``."""
+        p3 = p.reshape(-1, 3)
+        c = biquad_coeffs_many(ks, np.exp(p3[:, 0]), p3[:, 1], np.exp(p3[:, 2]), sample_rate)
+        return responses_db(c, f, sample_rate)
 
-    v = _solve(resid, v, kinds, lo_b, hi_b)
+    def resid(p: F64, ks: list[FilterType]) -> F64:
+        return np.asarray(per_band(p, ks).sum(axis=0) - target)
+
+    def jacobian(p: F64, ks: list[FilterType], steps: F64) -> F64:
+        """Forward differences: parameter ``j`` moves only band ``j // 3``."""
+        nb = len(ks)
+        moved = np.repeat(p.reshape(nb, 3), 3, axis=0)  # row j: band j // 3 ...
+        moved[np.arange(3 * nb), np.tile(np.arange(3), nb)] += steps  # ... with p[j] + step
+        before = np.repeat(per_band(p, ks), 3, axis=0)
+        after = per_band(moved.reshape(-1), [k for k in ks for _ in range(3)])
+        return np.asarray(((after - before) / steps[:, None]).T)
+
+    v = _solve(resid, jacobian, v, kinds, lo_b, hi_b)
     for _ in range(max_peaks):
         r = resid(v, kinds)
         if np.sqrt(np.mean(r**2)) < 0.25:
@@ -116,33 +154,34 @@ def fit_parametric(
         kinds = [*kinds, "peak"]
         lo_b = [*lo_b, np.log(20.0), -24.0, np.log(0.2)]
         hi_b = [*hi_b, np.log(hi), 24.0, np.log(8.0)]
-        v = _solve(resid, v, kinds, lo_b, hi_b)
+        v = _solve(resid, jacobian, v, kinds, lo_b, hi_b)
     err = resid(v, kinds)
     return _bands_from_vector(v, kinds), float(np.sqrt(np.mean(err**2)))
 
 
-def _solve(resid: object, v: F64, kinds: list[FilterType], lo: list[float], hi: list[float]) -> F64:
+def _solve(
+    resid: Callable[[F64, list[FilterType]], F64],
+    jacobian: Callable[[F64, list[FilterType], F64], F64],
+    v: F64,
+    kinds: list[FilterType],
+    lo: list[float],
+    hi: list[float],
+) -> F64:
     """Bounded Levenberg-Marquardt with a forward-difference Jacobian (numpy only)."""
-    fn = resid  # callable(params, kinds) -> residual vector
     lo_a, hi_a = np.array(lo), np.array(hi)
     x = np.clip(v, lo_a, hi_a)
-    r = fn(x, kinds)  # type: ignore[operator]
+    r = resid(x, kinds)
     cost = float(r @ r)
     lam = 1e-2
     for _ in range(60):
-        jac = np.empty((len(r), len(x)))
-        for j in range(len(x)):
-            step = 1e-4 * max(1.0, abs(x[j]))
-            xp = x.copy()
-            xp[j] += step
-            jac[:, j] = (fn(xp, kinds) - r) / step  # type: ignore[operator]
+        jac = jacobian(x, kinds, 1e-4 * np.maximum(1.0, np.abs(x)))
         g = jac.T @ r
         a = jac.T @ jac
         improved = False
         for _ in range(8):
             delta = np.linalg.solve(a + lam * np.diag(np.diag(a) + 1e-9), -g)
             xn = np.clip(x + delta, lo_a, hi_a)
-            rn = fn(xn, kinds)  # type: ignore[operator]
+            rn = resid(xn, kinds)
             cn = float(rn @ rn)
             if cn < cost:
                 improved = True
