@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import __version__
 from engine.cli_delivery import add_qc, trust_line
@@ -28,6 +28,9 @@ from engine.schema.errors import AudioStyleError, ErrorCode
 from engine.schema.i18n import current_language, set_language
 from engine.schema.options import AUDIO_FORMATS, CODEC_NAMES, DEFAULT_MAX_LIMITING_DB, MatchOptions
 from engine.schema.preset import Preset
+
+if TYPE_CHECKING:
+    from engine.render import RenderStats
 
 EXIT_BAD_INPUT = 2
 
@@ -273,7 +276,7 @@ def cmd_match(args: argparse.Namespace) -> int:
                 trust=r.preset.eq.reference_trust,
             )
         )
-        _loudness_note(r.preset, st.output_lufs)
+        _loudness_note(r.preset, st)
         if r.preset.suitability is not None:
             print(trust_line(r.preset.suitability))
         safe = r.extra.get("codec_safe")
@@ -310,13 +313,17 @@ def _print_album(table: dict[str, Any]) -> None:
         )
 
 
-def _loudness_note(preset: Preset, output_lufs: float) -> None:
-    """Say so when the loudness target was given up (the preset's ``max_limiting_db``)."""
+def _loudness_note(preset: Preset, stats: RenderStats) -> None:
+    """Say so when the loudness target was given up (the preset's ``max_limiting_db``), or
+    reached only with the limiter's rescue clip stage."""
     from engine.render import loudness_shortfall_lu
 
-    if loudness_shortfall_lu(preset, output_lufs) > 0:
-        target, budget = preset.loudness.target_lufs, preset.limiter.max_limiting_db
-        print(T("loudness_short", target=target, budget=budget, lufs=output_lufs))
+    target = preset.loudness.target_lufs
+    if loudness_shortfall_lu(preset, stats.output_lufs) > 0:
+        budget = preset.limiter.max_limiting_db
+        print(T("loudness_short", target=target, budget=budget, lufs=stats.output_lufs))
+    elif stats.fast_stage_db > preset.limiter.fast_stage_db:
+        print(T("loudness_clip_stage", target=target, clip=stats.fast_stage_db))
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
@@ -351,7 +358,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             trust=preset.eq.reference_trust,
         )
     )
-    _loudness_note(preset, st.output_lufs)
+    _loudness_note(preset, st)
     return 0
 
 

@@ -164,6 +164,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "提示：达到 {target:.1f} LUFS 需要超过 {budget:g} dB 的限幅；"
         "为保留动态，停在 {lufs:.1f} LUFS（--max-limiting-db 可提高上限）",
     ),
+    "loudness_clip_stage": (
+        "note: {target:.1f} LUFS needed the clip stage (up to {clip:g} dB of every peak taken "
+        "without release) besides the limiter",
+        "提示：达到 {target:.1f} LUFS 除限幅器外还用了削波级（每个峰值最多 {clip:g} dB，无释放）",
+    ),
     "result_line": (
         "{output}: {lufs:.1f} LUFS, true peak {tp:.1f} dBTP, gain {gain:+.1f} dB, reference trust {trust:.0%}",
         "{output}：{lufs:.1f} LUFS，真峰值 {tp:.1f} dBTP，增益 {gain:+.1f} dB，参考可信度 {trust:.0%}",

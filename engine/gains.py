@@ -77,6 +77,9 @@ class GainPlan:
     # extra gain reduction (dB, <= 0) where the rendered output's true peak came out above the
     # ceiling (the final check, :func:`final_check`): kept across re-solved limiter gains
     tp_fix_db: F64 | None = None
+    # the limiter's fast stage this plan was solved with (the preset's, or its rescue value
+    # when the target was out of reach without it)
+    fast_stage_db: float = 0.0
 
     def arrays(self) -> dict[str, F64]:
         """The plan as named float arrays (for ``numpy.savez``; :meth:`from_arrays`)."""
@@ -86,6 +89,7 @@ class GainPlan:
             "dyn_db": self.dyn_db,
             "lim_db": self.lim_db,
             "capped": np.array([self.extra.get("loudness_capped", 0.0)]),
+            "fast_stage_db": np.array([self.fast_stage_db]),
         }
         if self.tp_fix_db is not None:
             out["tp_fix_db"] = self.tp_fix_db
@@ -105,6 +109,7 @@ class GainPlan:
             predicted,
             {"loudness_capped": capped} if capped else {},
             np.asarray(a["tp_fix_db"], dtype=np.float64) if "tp_fix_db" in a else None,
+            float(a["fast_stage_db"][0]) if "fast_stage_db" in a else 0.0,
         )
 
     def total_db(self) -> F64:
@@ -126,9 +131,15 @@ def plan_gains(
     sample_rate: int,
     gain_db: float | None = None,
     tp_fix_db: F64 | None = None,
+    fast_stage_db: float | None = None,
 ) -> GainPlan:
     """Solve the dynamics, loudness and limiter gains from per-hop statistics; ``tp_fix_db``
-    (the final check's true-peak dips) is part of the limiting the loudness is solved with."""
+    (the final check's true-peak dips) is part of the limiting the loudness is solved with.
+
+    The limiter's fast stage is ``fast_stage_db`` when given (a plan being corrected keeps
+    its own), else the preset's; when the loudness target is out of reach within
+    ``max_limiting_db`` with it, the gain is solved again with the preset's
+    ``rescue_fast_stage_db`` and that is kept if it reaches the target."""
     hop = hop_frames(sample_rate)
     hops_per_ms = sample_rate / hop / 1000.0
     eq_lufs = float(integrated_loudness(_blocks_100ms(kw, hop, sample_rate)))
@@ -149,8 +160,9 @@ def plan_gains(
     peak_db = maximum_filter1d(20.0 * np.log10(np.maximum(peak, 1e-12)), 3)
     lim_cfg = preset.limiter
     ceiling = lim_cfg.ceiling_dbtp - TP_SAFETY_DB
+    fast = lim_cfg.fast_stage_db if fast_stage_db is None else fast_stage_db
 
-    def limiter(g: float) -> F64:
+    def limiter(g: float, fast: float) -> F64:
         if not lim_cfg.enabled:
             return np.zeros_like(kw)
         lim = limiter_gain_db(
@@ -158,7 +170,7 @@ def plan_gains(
             ceiling,
             max(1, int(round(lim_cfg.lookahead_ms * hops_per_ms))),
             lim_cfg.release_ms * hops_per_ms,
-            lim_cfg.fast_stage_db,
+            fast,
             int(round(lim_cfg.program_release_window_ms * hops_per_ms)),
         )
         return lim if tp_fix_db is None else lim + tp_fix_db
@@ -169,22 +181,32 @@ def plan_gains(
         if preset.loudness.enabled and np.isfinite(eq_lufs):
             target = preset.loudness.target_lufs
             dyn_lufs = _lufs_of(kw, dyn, hop, sample_rate)
-            gain_db, reachable = _solve_gain(
-                kw,
-                dyn,
-                limiter,
-                target,
-                target - dyn_lufs,
-                hop,
-                sample_rate,
-                lim_cfg.max_limiting_db,
-            )
+
+            def solve(fast: float) -> tuple[float, bool]:
+                return _solve_gain(
+                    kw,
+                    dyn,
+                    lambda g: limiter(g, fast),
+                    target,
+                    target - dyn_lufs,
+                    hop,
+                    sample_rate,
+                    lim_cfg.max_limiting_db,
+                )
+
+            gain_db, reachable = solve(fast)
+            rescue = lim_cfg.rescue_fast_stage_db
+            if not reachable and lim_cfg.enabled and fast_stage_db is None and rescue > fast:
+                rescued, reachable = solve(rescue)
+                if reachable:
+                    gain_db, fast = rescued, rescue
             if not reachable:
                 extra["loudness_capped"] = 1.0
-    lim = limiter(gain_db)
+    lim = limiter(gain_db, fast)
     if tp_fix_db is not None:  # kept apart in the plan
         lim = lim - tp_fix_db
     plan = GainPlan(hop, gain_db, dyn, lim, eq_lufs, extra=extra, tp_fix_db=tp_fix_db)
+    plan.fast_stage_db = fast
     plan.predicted_lufs = _lufs_of(kw, plan.total_db(), hop, sample_rate)
     return plan
 
@@ -312,8 +334,17 @@ def final_check(
             new = plan_gains(preset, kw, peak, sample_rate, tp_fix_db=plan.tp_fix_db)
             plan.gain_db, plan.lim_db = new.gain_db, new.lim_db
             plan.predicted_lufs, plan.extra = new.predicted_lufs, new.extra
+            plan.fast_stage_db = new.fast_stage_db
     elif correction > 0:  # louder: the limiter must be re-solved (the peak fixes are kept)
-        new = plan_gains(preset, kw, peak, sample_rate, plan.gain_db + correction, plan.tp_fix_db)
+        new = plan_gains(
+            preset,
+            kw,
+            peak,
+            sample_rate,
+            plan.gain_db + correction,
+            plan.tp_fix_db,
+            plan.fast_stage_db,
+        )
         plan.gain_db, plan.lim_db = new.gain_db, new.lim_db
         plan.predicted_lufs = new.predicted_lufs
     else:  # quieter: peaks only fall, the limiter gain stays valid

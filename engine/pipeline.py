@@ -166,12 +166,19 @@ def render_array(
     sample_rate: int,
     *,
     gain_db: float | None = None,
+    fast_stage_db: float | None = None,
     device: str | Backend = "auto",
 ) -> RenderOutput:
     """Render an in-memory ``(frames, channels)`` array (e.g. a preview loop region, with
-    ``gain_db`` taken from the full render so its loudness matches)."""
+    ``gain_db`` and ``fast_stage_db`` taken from the full render so its loudness and limiting
+    match)."""
     audio, stats = render_array_stats(
-        preset, np.asarray(x, dtype=np.float64), sample_rate, gain_db, _backend(device)
+        preset,
+        np.asarray(x, dtype=np.float64),
+        sample_rate,
+        gain_db,
+        _backend(device),
+        fast_stage_db,
     )
     return RenderOutput(audio, stats.gain_db, stats)
 

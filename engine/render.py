@@ -119,6 +119,9 @@ class RenderStats:
     max_dynamics_reduction_db: float
     passes: int
     frames: int
+    # the limiter's fast stage the plan used (the preset's, or its rescue value when the
+    # loudness target needed it): an excerpt rendered at ``gain_db`` passes it back
+    fast_stage_db: float = 0.0
 
 
 class _Spill:
@@ -417,6 +420,7 @@ def render(
     sink: Sink,
     *,
     gain_db: float | None = None,
+    fast_stage_db: float | None = None,
     cancel: CancelToken | None = None,
     backend: Backend | None = None,
 ) -> Generator[Progress, None, RenderStats]:
@@ -424,9 +428,9 @@ def render(
     :func:`eq_pass` into a spill buffer, :func:`~engine.gains.plan_gains`, then
     :func:`final_passes`.
 
-    A generator: yields :class:`Progress`, returns :class:`RenderStats`. Pass ``gain_db``
-    (from a full render) to render an excerpt with the full file's loudness gain; ``backend``
-    runs the EQ's convolution (default numpy).
+    A generator: yields :class:`Progress`, returns :class:`RenderStats`. Pass ``gain_db`` and
+    ``fast_stage_db`` (from a full render's stats) to render an excerpt with the full file's
+    loudness gain and limiter; ``backend`` runs the EQ's convolution (default numpy).
     """
     spill = _Spill(frames * channels * 4)
     try:
@@ -442,7 +446,9 @@ def render(
         )
         check(cancel)
         yield Progress("gain", 0.62)
-        plan = plan_gains(preset, stats.kw, stats.peak, sample_rate, gain_db)
+        plan = plan_gains(
+            preset, stats.kw, stats.peak, sample_rate, gain_db, fast_stage_db=fast_stage_db
+        )
         out_lufs, out_peak, passes = yield from final_passes(
             preset,
             plan,
@@ -465,6 +471,7 @@ def render(
             max_dynamics_reduction_db=float(-plan.dyn_db.min()) if len(plan.dyn_db) else 0.0,
             passes=passes,
             frames=done,
+            fast_stage_db=plan.fast_stage_db,
         )
     finally:
         spill.close()
@@ -530,6 +537,7 @@ def render_array_stats(
     sample_rate: int,
     gain_db: float | None = None,
     backend: Backend | None = None,
+    fast_stage_db: float | None = None,
 ) -> tuple[F64, RenderStats]:
     """Render a whole in-memory ``(frames, channels)`` array; returns audio and stats."""
     sink = ArraySink()
@@ -541,6 +549,7 @@ def render_array_stats(
         len(x),
         sink,
         gain_db=gain_db,
+        fast_stage_db=fast_stage_db,
         backend=backend,
     )
     while True:

@@ -97,6 +97,8 @@ def build_report(
         "render": {
             "gain_db": stats.gain_db,
             "max_limiter_reduction_db": stats.max_limiter_reduction_db,
+            # > 0: the target needed the limiter's clip stage (LimiterSettings.rescue_fast_stage_db)
+            "clip_stage_db": stats.fast_stage_db,
             "max_dynamics_reduction_db": stats.max_dynamics_reduction_db,
             "passes": stats.passes,
         },
@@ -127,6 +129,8 @@ def loudness_cost(
         "shortfall_lu": loudness_shortfall_lu(preset, output.summary.integrated_lufs),
         "max_limiting_db": preset.limiter.max_limiting_db,
         "max_limiter_reduction_db": stats.max_limiter_reduction_db,
+        # > 0: the target needed the limiter's clip stage (LimiterSettings.rescue_fast_stage_db)
+        "clip_stage_db": stats.fast_stage_db,
         "plr_db": {"before": target.summary.plr_db, "after": output.summary.plr_db},
         "crest_db": {"before": target.summary.crest_db, "after": output.summary.crest_db},
         "short_term_percentiles": list(PERCENTILES),

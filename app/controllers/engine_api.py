@@ -77,6 +77,7 @@ class PipelineApi(Protocol):
         sample_rate: int,
         *,
         gain_db: float | None = None,
+        fast_stage_db: float | None = None,
         device: str = "auto",
     ) -> RenderOutput: ...
 

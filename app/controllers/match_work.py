@@ -34,7 +34,7 @@ from engine.schema.options import MatchOptions
 from engine.schema.preset import Preset
 
 if TYPE_CHECKING:
-    from engine.facade import Analysis, CancelToken, Progress
+    from engine.facade import Analysis, CancelToken, Progress, RenderOutput
 
 F32 = NDArray[np.float32]
 MAX_PREVIEW_S = 60.0
@@ -347,19 +347,24 @@ class MatchWork:
             token.check()
             xf = np.asarray(r.x, dtype=np.float64)
             full_gain = float(r.full_stats.gain_db)
+            fast = r.full_stats.fast_stage_db  # the full render's limiter, clip stage and all
+
+            def render(p: Preset, gain: float) -> RenderOutput:
+                return pipeline.render_array(
+                    p, xf, r.rate, gain_db=gain, fast_stage_db=fast, device=self.device()
+                )
+
             old_eq = r.baseline
             if old_eq is None:  # the region's EQ'd loudness under the fully rendered plan
-                old_eq = pipeline.render_array(
-                    r.full_preset, xf, r.rate, gain_db=full_gain, device=self.device()
-                ).stats.eq_lufs
+                old_eq = render(r.full_preset, full_gain).stats.eq_lufs
             yield self.progress("render", 0.3)
-            out = pipeline.render_array(preset, xf, r.rate, gain_db=full_gain, device=self.device())
+            out = render(preset, full_gain)
             token.check()
             eq_lufs = float(out.stats.eq_lufs)
             gain = preview_gain(preset, r.full_preset, r.full_stats, old_eq, eq_lufs)
             if abs(gain - full_gain) > 0.05:
                 yield self.progress("render", 0.6)
-                out = pipeline.render_array(preset, xf, r.rate, gain_db=gain, device=self.device())
+                out = render(preset, gain)
             audio = np.empty((len(out.audio), 2), dtype=np.float32)
             to_stereo(out.audio, audio)
             yield self.progress("analyze", 0.85)

@@ -40,6 +40,9 @@ class GainStats(Protocol):
     @property
     def eq_lufs(self) -> float: ...
 
+    @property
+    def fast_stage_db(self) -> float | None: ...
+
 
 @dataclass
 class ExternalStats:
@@ -47,6 +50,7 @@ class ExternalStats:
 
     gain_db: float
     eq_lufs: float
+    fast_stage_db: float | None = None  # not reported: the preview plans its own
 
 
 @dataclass

@@ -102,6 +102,10 @@ class LimiterSettings(BaseModel):
     # overshoots up to this many dB are taken by the fast stage (hop by hop, no release,
     # like a clipper); only the rest goes through the look-ahead limiter and its release
     fast_stage_db: float = 0.0
+    # when the loudness target is out of reach within max_limiting_db, the fast stage may take
+    # up to this many dB instead (what a mastering engineer's clipper is for: only when the
+    # limiter alone cannot get there); 0 in presets made before the setting existed
+    rescue_fast_stage_db: float = 0.0
     # > 0: programme-dependent release — reduction sustained over this window releases with
     # release_ms, an isolated peak's 10x faster (0 in presets made before the setting existed)
     program_release_window_ms: float = 0.0

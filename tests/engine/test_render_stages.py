@@ -105,3 +105,11 @@ def test_chunks_through_the_stages_equal_the_single_pass(
     assert got.output_lufs == pytest.approx(want.stats.output_lufs, abs=1e-6)
     assert got.gain_db == pytest.approx(want.stats.gain_db, abs=1e-6)
     assert {"stft_distance_db", "mel_distance_db"} <= set(got.distances)
+
+
+def test_a_plan_keeps_its_clip_stage_between_worker_tasks() -> None:
+    plan = fa.GainPlan(32, 3.0, np.zeros(4), np.full(4, -2.0), -20.0, fast_stage_db=4.0)
+    stored = plan.arrays()
+    assert fa.GainPlan.from_arrays(stored).fast_stage_db == 4.0
+    older = {k: v for k, v in stored.items() if k != "fast_stage_db"}  # a plan stored before
+    assert fa.GainPlan.from_arrays(older).fast_stage_db == 0.0
