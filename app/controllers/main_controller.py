@@ -353,18 +353,24 @@ class MainController(QObject):
         self.jobs.enqueue(Job("match", label, run, done))
 
     def _loudness_note(self, m: MatchOutcome) -> str:
-        """Say so when the max-limiting setting kept the result below its loudness target."""
+        """Say so when the max-limiting setting kept the result below its loudness target, or
+        when reaching it took the limiter's clip stage."""
         lufs = m.output_lufs
-        if lufs is None or self.engine.pipeline.loudness_shortfall_lu(m.preset, lufs) <= 0:
+        if lufs is None:
             return ""
-        return " " + self.tr(
-            "{target:.1f} LUFS would need more than {budget:g} dB of limiting (Max limiting); "
-            "left at {lufs:.1f} LUFS."
-        ).format(
-            target=m.preset.loudness.target_lufs,
-            budget=m.preset.limiter.max_limiting_db,
-            lufs=lufs,
-        )
+        target = m.preset.loudness.target_lufs
+        if self.engine.pipeline.loudness_shortfall_lu(m.preset, lufs) > 0:
+            return " " + self.tr(
+                "{target:.1f} LUFS would need more than {budget:g} dB of limiting (Max limiting); "
+                "left at {lufs:.1f} LUFS."
+            ).format(target=target, budget=m.preset.limiter.max_limiting_db, lufs=lufs)
+        clip = m.stats.fast_stage_db
+        if clip is not None and clip > m.preset.limiter.fast_stage_db:
+            return " " + self.tr(
+                "{target:.1f} LUFS took the clip stage besides the limiter (up to {clip:g} dB "
+                "of every peak)."
+            ).format(target=target, clip=clip)
+        return ""
 
     def _apply_match(self, m: MatchOutcome, refs: list[str]) -> None:
         """Show a finished match: result audio, plan, curves, meters (GUI thread)."""

@@ -756,6 +756,10 @@
         <translation>{target:.1f} LUFS would need more than {budget:g} dB of limiting (Max limiting); left at {lufs:.1f} LUFS.</translation>
     </message>
     <message>
+        <source>{target:.1f} LUFS took the clip stage besides the limiter (up to {clip:g} dB of every peak).</source>
+        <translation>{target:.1f} LUFS took the clip stage besides the limiter (up to {clip:g} dB of every peak).</translation>
+    </message>
+    <message>
         <source>Result of {name} opened.</source>
         <translation>Result of {name} opened.</translation>
     </message>

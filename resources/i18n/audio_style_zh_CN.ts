@@ -756,6 +756,10 @@
         <translation>达到 {target:.1f} LUFS 需要超过 {budget:g} dB 的限幅（最大限幅）；停在 {lufs:.1f} LUFS。</translation>
     </message>
     <message>
+        <source>{target:.1f} LUFS took the clip stage besides the limiter (up to {clip:g} dB of every peak).</source>
+        <translation>达到 {target:.1f} LUFS 除限幅器外还用了削波级（每个峰值最多 {clip:g} dB）。</translation>
+    </message>
+    <message>
         <source>Result of {name} opened.</source>
         <translation>已打开 {name} 的结果。</translation>
     </message>

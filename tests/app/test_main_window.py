@@ -225,6 +225,25 @@ def test_loudness_matched_switching_keeps_measured_loudness(matched: MainWindow)
     assert raw["reference"] - raw["target"] > 3.0, "the sources really differ in loudness"
 
 
+def test_match_note_says_when_loudness_was_given_up_or_clipped(matched: MainWindow) -> None:
+    from app.controllers.session import ExternalStats, MatchOutcome
+
+    c = matched.c
+    preset = c.session.preset
+    assert preset is not None
+    target = preset.loudness.target_lufs
+
+    def note(output_lufs: float, clip: float | None) -> str:
+        stats = ExternalStats(gain_db=0.0, eq_lufs=target, fast_stage_db=clip)
+        return c._loudness_note(MatchOutcome(preset, stats, [], None, "", output_lufs))  # type: ignore[arg-type]
+
+    assert note(target, 0.0) == ""
+    assert note(target, None) == ""  # rendered elsewhere: nothing known, nothing said
+    assert "clip stage" in note(target, 4.0) and "4 dB" in note(target, 4.0)
+    short = note(target - 3.0, 4.0)
+    assert "would need more than" in short and "clip stage" not in short
+
+
 def test_export_writes_valid_files(matched: MainWindow, qtbot, tmp_path: Path) -> None:
     w, c = matched, matched.c
     dlg = w.open_export()
