@@ -60,7 +60,7 @@ DYNAMICS_FLOOR = 0.0  # another song's dynamics are its content: only trusted on
 # 1.31 -> 0.75) but cost typical ones (0.72 -> 0.84, 0.55 -> 0.63); the dual release helps
 # those and is neutral on the mastering-chain set.
 FAST_STAGE_DB = 0.0
-RESCUE_FAST_STAGE_DB = 4.0
+RESCUE_FAST_STAGE_DB = 2.0
 PROGRAM_RELEASE_WINDOW_MS = 30.0
 
 
