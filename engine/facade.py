@@ -243,6 +243,8 @@ class JoinResult:
     frames: int
     #: :func:`spectral_distances` of the output to the reference
     distances: dict[str, Any]
+    #: the limiter's fast stage the plan used (see :attr:`RenderStats.fast_stage_db`)
+    fast_stage_db: float = 0.0
 
 
 class _SpectrumFileSink(FileSink):
@@ -327,4 +329,5 @@ def join_chunks(
         passes,
         frames,
         spectral_distances(out_an, ref_an),  # type: ignore[arg-type]
+        plan.fast_stage_db,
     )

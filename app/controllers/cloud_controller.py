@@ -608,14 +608,16 @@ class CloudController(QObject):
 
     def _open_cached(self, job: CloudJob, i: int) -> None:
         audio, plan = job.cached[i]
-        gain_db = float(job.results[i].metrics.get("gain_db", 0.0)) if job.results else 0.0
+        metrics = job.results[i].metrics if job.results else {}
+        fast = metrics.get("fast_stage_db")  # absent from results of older workers
         self.main.open_result(
             ExternalResult(
                 target=job.targets[i],
                 references=list(job.references),
                 audio_path=audio,
                 preset=plan,
-                gain_db=gain_db,
+                gain_db=float(metrics.get("gain_db", 0.0)),
+                fast_stage_db=None if fast is None else float(fast),
             )
         )
 

@@ -330,7 +330,7 @@ class MatchWork:
             ref_an = yield from self.reference_analyses(refs, rate, cached, token, 0.3)
             result = yield from self.load(ext.audio_path, rate, token, 0.3, 1.0)
             lufs = float(result.analysis.summary.integrated_lufs)
-            stats = ExternalStats(gain_db=ext.gain_db, eq_lufs=lufs - ext.gain_db)
+            stats = ExternalStats(ext.gain_db, lufs - ext.gain_db, ext.fast_stage_db)
             return MatchOutcome(ext.preset, stats, ref_an, result, ext.audio_path)
 
         return run

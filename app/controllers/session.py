@@ -50,7 +50,7 @@ class ExternalStats:
 
     gain_db: float
     eq_lufs: float
-    fast_stage_db: float | None = None  # not reported: the preview plans its own
+    fast_stage_db: float | None = None  # None: not reported, the preview plans its own
 
 
 @dataclass
@@ -62,6 +62,7 @@ class ExternalResult:
     audio_path: str
     preset: Preset
     gain_db: float  # the loudness gain the render applied (for the loop preview)
+    fast_stage_db: float | None = None  # ...and its limiter's fast stage, when reported
 
 
 @dataclass

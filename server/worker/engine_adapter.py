@@ -126,6 +126,7 @@ def match(
             if isinstance(summary.get(v), int | float) and math.isfinite(summary[v]):
                 m[f"{'input' if side == 'before' else 'reference'}_{k}"] = float(summary[v])
     m["gain_db"] = float(r.render.stats.gain_db)
+    m["fast_stage_db"] = float(r.render.stats.fast_stage_db)  # for the app's loop preview
     m["passes"] = float(r.render.stats.passes)
     m["duration_s"] = r.render.stats.frames / r.render.sample_rate
     return m
@@ -209,7 +210,12 @@ def join(
         preset, plan, stats, chunks, sample_rate, channels, out_audio, fmt, references[0]
     )
     m = _metrics(r.output_lufs, r.output_true_peak_dbtp, preset, r.distances)
-    m.update(passes=float(r.passes), gain_db=r.gain_db, duration_s=r.frames / sample_rate)
+    m.update(
+        passes=float(r.passes),
+        gain_db=r.gain_db,
+        fast_stage_db=r.fast_stage_db,
+        duration_s=r.frames / sample_rate,
+    )
     return m
 
 

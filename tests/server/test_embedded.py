@@ -35,6 +35,8 @@ def test_upload_submit_complete_download_equals_local_engine(
     assert api.fetch(res["viz_url"]).startswith(b"\x89PNG\r\n\x1a\n")
     for k in ("output_lufs", "stft_distance_db", "mel_distance_db", "lufs_error_lu"):
         assert k in res["metrics"], res["metrics"]
+    # the app's loop preview of a cloud result renders with the same limiter stage
+    assert res["metrics"]["fast_stage_db"] in (0.0, preset["limiter"]["rescue_fast_stage_db"])
     assert abs(view["metrics"]["output_lufs"] - res["metrics"]["output_lufs"]) < 1e-9
     assert res["audio_sha256"] == hashlib.sha256(got.read_bytes()).hexdigest()
 
