@@ -316,14 +316,15 @@ def _print_album(table: dict[str, Any]) -> None:
 def _loudness_note(preset: Preset, stats: RenderStats) -> None:
     """Say so when the loudness target was given up (the preset's ``max_limiting_db``), or
     reached only with the limiter's rescue clip stage."""
-    from engine.render import loudness_shortfall_lu
+    from engine.render import clip_stage_db, loudness_shortfall_lu
 
     target = preset.loudness.target_lufs
+    clip = clip_stage_db(preset, stats.fast_stage_db)
     if loudness_shortfall_lu(preset, stats.output_lufs) > 0:
         budget = preset.limiter.max_limiting_db
         print(T("loudness_short", target=target, budget=budget, lufs=stats.output_lufs))
-    elif stats.fast_stage_db > preset.limiter.fast_stage_db:
-        print(T("loudness_clip_stage", target=target, clip=stats.fast_stage_db))
+    elif clip > 0:
+        print(T("loudness_clip_stage", target=target, clip=clip))
 
 
 def cmd_apply(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ Long work is a generator yielding :class:`Progress`; :func:`drive` runs one to c
 What the desktop app calls besides (re-exported here so that the app, like the worker, imports
 only this module, :mod:`engine.presets` and :mod:`engine.schema`; import-linter enforces it)
     :func:`analyze_array`, :func:`render_array`, :func:`render_file`,
-    :func:`codec_safe_render`, :func:`delivery_of`, :func:`loudness_shortfall_lu`; file access
+    :func:`codec_safe_render`, :func:`delivery_of`, :func:`loudness_shortfall_lu`, :func:`clip_stage_db`; file access
     (:func:`probe`, :func:`iter_blocks`, :func:`resample`, :func:`atomic_write_text`); the
     report (:func:`build_report`, :func:`save_report`); :func:`band_response_db`,
     :func:`spectrum_range`, :class:`AlbumOptions`, the impulse-response and ffmpeg exports
@@ -60,6 +60,7 @@ from engine.pipeline import (
     RenderResult,
     analyze_array,
     analyze_file,
+    clip_stage_db,
     codec_safe_render,
     delivery_of,
     drive,
@@ -111,6 +112,7 @@ __all__ = [
     "delivery_of",
     "export_ffmpeg",
     "iter_blocks",
+    "clip_stage_db",
     "loudness_shortfall_lu",
     "reason_text",
     "render_array",

@@ -282,6 +282,15 @@ def loudness_shortfall_lu(preset: Preset, output_lufs: float) -> float:
     return short if short > max(0.5, 10 * LUFS_TOLERANCE) else 0.0
 
 
+def clip_stage_db(preset: Preset, fast_stage_db: float | None) -> float:
+    """The rescue clip stage (dB) a render used to reach its loudness target
+    (``fast_stage_db`` from its stats, beyond the preset's own fast stage); 0 when it did not
+    need one or it is not known. The CLI, the app and the report say so when > 0."""
+    if fast_stage_db is None or fast_stage_db <= preset.limiter.fast_stage_db:
+        return 0.0
+    return float(fast_stage_db)
+
+
 def final_check(
     preset: Preset,
     plan: GainPlan,

@@ -26,6 +26,7 @@ from engine.progress import Beside, CancelToken, Progress, check, drive, scaled
 from engine.render import (
     BLOCK_FRAMES,
     RenderStats,
+    clip_stage_db,
     loudness_shortfall_lu,
     render,
     render_array_stats,
@@ -66,6 +67,7 @@ __all__ = [
     "codec_safe_render",
     "delivery_of",
     "drive",
+    "clip_stage_db",
     "loudness_shortfall_lu",
     "match_files",
     "render_array",

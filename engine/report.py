@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from engine import __version__, io
 from engine.analysis import Analysis
 from engine.matching import PERCENTILES, st_percentiles
-from engine.render import RenderStats, loudness_shortfall_lu
+from engine.render import RenderStats, clip_stage_db, loudness_shortfall_lu
 from engine.schema.delivery import DeliveryReport
 from engine.schema.preset import Preset
 
@@ -98,7 +98,7 @@ def build_report(
             "gain_db": stats.gain_db,
             "max_limiter_reduction_db": stats.max_limiter_reduction_db,
             # > 0: the target needed the limiter's clip stage (LimiterSettings.rescue_fast_stage_db)
-            "clip_stage_db": stats.fast_stage_db,
+            "clip_stage_db": clip_stage_db(preset, stats.fast_stage_db),
             "max_dynamics_reduction_db": stats.max_dynamics_reduction_db,
             "passes": stats.passes,
         },

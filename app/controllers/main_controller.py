@@ -364,8 +364,8 @@ class MainController(QObject):
                 "{target:.1f} LUFS would need more than {budget:g} dB of limiting (Max limiting); "
                 "left at {lufs:.1f} LUFS."
             ).format(target=target, budget=m.preset.limiter.max_limiting_db, lufs=lufs)
-        clip = m.stats.fast_stage_db
-        if clip is not None and clip > m.preset.limiter.fast_stage_db:
+        clip = self.engine.pipeline.clip_stage_db(m.preset, m.stats.fast_stage_db)
+        if clip > 0:
             return " " + self.tr(
                 "{target:.1f} LUFS took the clip stage besides the limiter (up to {clip:g} dB "
                 "of every peak)."
