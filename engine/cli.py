@@ -112,7 +112,10 @@ def _add_match_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-loudness", action="store_true", help=T("no_loud"))
     p.add_argument("--no-limiter", action="store_true", help=T("no_limiter"))
     p.add_argument(
-        "--estimator", choices=("rules", "learned"), default="rules", help=T("estimator")
+        "--estimator",
+        choices=("rules", "blend", "learned"),
+        default="blend",
+        help=T("estimator"),
     )
     p.add_argument(
         "--reference-mode", choices=("range", "average"), default="range", help=T("reference_mode")

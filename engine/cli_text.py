@@ -134,7 +134,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "target": ("target audio file", "目标音频文件"),
     "export_format": ("export format", "导出格式"),
     "export_out": ("output file", "输出文件"),
-    "estimator": ("style estimator: rules or learned", "风格估计器：rules 或 learned"),
+    "estimator": (
+        "style estimator: rules, learned, or blend (default: the rules' EQ with up to 30 %% of the learned one)",
+        "风格估计器：rules、learned 或 blend（默认：规则的均衡曲线加至多 30 %% 学习模型的曲线）",
+    ),
     "device": ("compute device: auto, cpu or gpu", "计算设备：auto、cpu 或 gpu"),
     "verbose": (
         "also say when --device auto computes on the CPU for want of a GPU",

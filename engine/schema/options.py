@@ -19,7 +19,7 @@ def output_extension(fmt: str | None, target_name: str) -> str:
     return ext if ext in ("wav", "flac") else "wav"
 
 
-Estimator = Literal["rules", "learned"]
+Estimator = Literal["rules", "blend", "learned"]
 Device = Literal["auto", "cpu", "gpu"]
 CodecName = Literal[
     "aac-128",
@@ -77,7 +77,7 @@ class MatchOptions(BaseModel):
     mono_bass_hz: float = Field(
         120.0, ge=0, le=500, description="keep the bass below this mono when the reference does"
     )
-    estimator: Estimator = "rules"
+    estimator: Estimator = "blend"
     device: Device = "auto"
     # several references (engine.ranges): correct only outside their spread, or average them
     reference_mode: ReferenceMode = "range"

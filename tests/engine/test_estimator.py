@@ -106,3 +106,37 @@ def test_learned_estimator_decides_only_its_aspects() -> None:
         ("eq", rules.eq.mid.curve.gain_db == learned.eq.mid.curve.gain_db),
     ):
         assert same is (aspect not in matching.LEARNED_ASPECTS), aspect
+
+
+def test_blend_is_the_default_and_mixes_the_two_eq_curves() -> None:
+    from engine import matching
+
+    assert MatchOptions().estimator == "blend"
+    x = pinkish(SR * 8, seed=31)
+    ref = biquad(pinkish(SR * 8, seed=32), "high_shelf", 3000.0, 6.0, 0.707)
+    ta, ra = analyze_array(x, SR), analyze_array(ref, SR)
+    plans = {e: build_preset(ta, [ra], MatchOptions(estimator=e)) for e in matching.LEARNED_WEIGHT}
+    w = matching.learned_weight("blend", plans["rules"].eq.reference_trust)
+    assert plans["rules"].eq.reference_trust < 0.5  # another "song": the prior is used
+    assert 0.0 < w < 1.0
+    curve = {e: np.array(p.eq.mid.curve.gain_db) for e, p in plans.items()}
+    f = np.array(plans["rules"].eq.mid.curve.freqs_hz)
+    low, top = f <= matching.LEARNED_HIGH_HZ, f >= matching.LEARNED_HIGH_HZ * 2 ** (1 / 3)
+    mixed = w * curve["learned"] + (1 - w) * curve["rules"]
+    np.testing.assert_allclose(curve["blend"][low], mixed[low], atol=1e-9)
+    np.testing.assert_array_equal(curve["blend"][top], curve["rules"][top])  # the rules' alone
+    assert np.max(np.abs(curve["learned"] - curve["rules"])[low]) > 0.5  # a real mix
+    # the blend keeps the rules' trust-dependent smoothing, width and dynamics
+    assert plans["blend"].eq.smoothing_octaves == plans["rules"].eq.smoothing_octaves
+    assert plans["blend"].width == plans["rules"].width
+    assert plans["blend"].dynamics == plans["rules"].dynamics
+
+
+def test_blend_copies_a_reference_of_the_same_material_as_the_rules_do() -> None:
+    x = pinkish(SR * 8, seed=33)
+    ref = biquad(x, "peak", 800.0, 5.0, 1.0) * 1.5  # the same material under an EQ
+    ta, ra = analyze_array(x, SR), analyze_array(ref, SR)
+    rules = build_preset(ta, [ra], MatchOptions(estimator="rules"))
+    blend = build_preset(ta, [ra], MatchOptions(estimator="blend"))
+    assert rules.eq.reference_trust == 1.0
+    assert blend.eq.mid.curve == rules.eq.mid.curve

@@ -131,7 +131,9 @@ def test_a_loud_target_past_the_limiters_reach_is_met_with_the_clip_stage() -> N
     # bright drum hits pushed to -8.5 LUFS: the look-ahead limiter alone stays ~0.9 LU short
     # within a 24 dB budget; the preset's rescue clip stage gets there, under the ceiling
     x = _bright_drums(8.0, seed=3) * 0.3
-    base = _preset(x, pinkish(SR * 8, seed=5))
+    # the rules' EQ: the signal was built for that EQ's peaks (the limiter is under test here;
+    # under the blend's EQ the same drums need more than the clip stage gives)
+    base = _preset(x, pinkish(SR * 8, seed=5), estimator="rules")
     assert base.limiter.rescue_fast_stage_db > base.limiter.fast_stage_db  # what match plans
     loud = base.loudness.model_copy(update={"target_lufs": -8.5})
     p = base.model_copy(update={"loudness": loud})

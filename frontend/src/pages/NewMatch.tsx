@@ -84,7 +84,7 @@ export function NewMatchPage() {
   });
   const [targetLufs, setTargetLufs] = useState("");
   const [ceiling, setCeiling] = useState(-1);
-  const [estimator, setEstimator] = useState("rules");
+  const [estimator, setEstimator] = useState("blend");
   const [format, setFormat] = useState("");
   const [name, setName] = useState("");
   const [progress, setProgress] = useState<FileState[]>([]);
@@ -155,6 +155,7 @@ export function NewMatchPage() {
           <label>
             {tr("estimator")}
             <select name="estimator" value={estimator} onChange={(e) => setEstimator(e.target.value)}>
+              <option value="blend">blend</option>
               <option value="rules">rules</option>
               <option value="learned">learned</option>
             </select>
