@@ -50,7 +50,7 @@ LEARNED_ASPECTS = frozenset({"eq"})
 # How much of the learned EQ curve each estimator takes, the rest from the rules' curve; for
 # ``blend`` (the default) fading to none over the last BLEND_TRUST_SPAN of the trust
 # (:func:`learned_weight`) and above LEARNED_HIGH_HZ. Measured on the three benchmark sets
-# (rules -> blend, medians same | cross): MR-STFT 0.751|0.837 -> 0.752|0.859, 1.059|1.062 ->
+# (rules -> blend, medians same | cross): MR-STFT 0.751|0.836 -> 0.751|0.859, 1.059|1.061 ->
 # 1.072|1.042, 0.688|0.808 -> 0.649|0.770; lower in 40 of the 72 cases (mean -0.006), tonal
 # balance error lower in 46 (mean -0.07 dB). The weight 0.3 was chosen on `cases` and
 # `cases-master` (0.5 measured worse there) and held on `cases-basic-b`; the learned curve alone
