@@ -188,15 +188,19 @@ def reference_trust(
     return float(np.clip((corr - lo) / (hi - lo), 0.0, 1.0))
 
 
-def learned_weight(estimator: str, trust: float) -> float:
-    """How much of the learned EQ curve the plan takes (the rest is the rules'): all of it for
-    ``learned``, none for ``rules``; for ``blend`` :data:`LEARNED_WEIGHT` while the reference
-    is another song's, fading to none as it becomes the same material (trust from
-    ``1 - BLEND_TRUST_SPAN`` to 1), where the rules' copy is exact and a prior only adds error."""
-    w = LEARNED_WEIGHT[estimator]
+def learned_weight(estimator: str, trust: float, freqs_hz: F64) -> F64:
+    """How much of the learned EQ curve the plan takes at each frequency (the rest is the
+    rules'): all of it for ``learned``, none for ``rules``; for ``blend``
+    :data:`LEARNED_WEIGHT` while the reference is another song's, fading to none as it becomes
+    the same material (trust from ``1 - BLEND_TRUST_SPAN`` to 1), where the rules' copy is
+    exact and a prior only adds error, and above :data:`LEARNED_HIGH_HZ` (1/3-octave taper),
+    where a band-limited reference is not copied (:mod:`engine.suitability`) and the rules'
+    curve is flat, so the prior alone would act."""
+    w = np.full(len(freqs_hz), LEARNED_WEIGHT[estimator])
     if estimator != "blend":
         return w
-    return float(w * np.clip((1.0 - trust) / BLEND_TRUST_SPAN, 0.0, 1.0))
+    fade = float(np.clip((1.0 - trust) / BLEND_TRUST_SPAN, 0.0, 1.0))
+    return np.asarray(w * fade * _band_taper(freqs_hz, 1e-3, LEARNED_HIGH_HZ), dtype=np.float64)
 
 
 def trust_amount(trust: float, floor: float) -> float:
@@ -321,8 +325,8 @@ def build_preset(target: Analysis, references: Sequence[Analysis], options: Matc
     smoothing = options.smoothing_octaves or smoothing_for_trust(trust)
     eq_amt = options.scaled(options.eq_amount, options.eq_enabled)
     width_amt = options.scaled(options.width_amount, options.width_enabled) * factors["width"]
-    weight = learned_weight(options.estimator, trust)
-    learned = _learned_estimate(target, references) if weight > 0 else None
+    weight = learned_weight(options.estimator, trust, freqs)
+    learned = _learned_estimate(target, references) if weight.max() > 0 else None
 
     # the rule-based curves (also the reference for the width change when that stays rule-based)
     r_raw = match_curve(tp.mid_db, ref.mid_db, freqs, smoothing, options)
@@ -333,11 +337,8 @@ def build_preset(target: Analysis, references: Sequence[Analysis], options: Matc
         l_smoothing = options.smoothing_octaves or MIN_SMOOTHING_OCT
         l_raw = learned_curve(learned.mid_band_db, tp.mid_db, freqs, l_smoothing, options)
         l_mid = finish_curve(l_raw, curve_offset(l_raw, tp.mid_db, freqs), options) * eq_amt
-        # the learned prior stays out of the top octaves: there a band-limited reference is not
-        # copied (engine.suitability) and the rules' curve is flat, so the prior alone would act
-        lw = weight * _band_taper(freqs, 1e-3, LEARNED_HIGH_HZ) if weight < 1.0 else weight
-        mid = lw * l_mid + (1.0 - lw) * mid
-        if weight >= 1.0:
+        mid = weight * l_mid + (1.0 - weight) * mid
+        if options.estimator == "learned":
             smoothing = l_smoothing
     side_eq: ChannelEq | None = None
     width = WidthSettings(enabled=width_amt > 0)

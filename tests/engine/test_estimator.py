@@ -116,12 +116,12 @@ def test_blend_is_the_default_and_mixes_the_two_eq_curves() -> None:
     ref = biquad(pinkish(SR * 8, seed=32), "high_shelf", 3000.0, 6.0, 0.707)
     ta, ra = analyze_array(x, SR), analyze_array(ref, SR)
     plans = {e: build_preset(ta, [ra], MatchOptions(estimator=e)) for e in matching.LEARNED_WEIGHT}
-    w = matching.learned_weight("blend", plans["rules"].eq.reference_trust)
-    assert plans["rules"].eq.reference_trust < 0.5  # another "song": the prior is used
-    assert 0.0 < w < 1.0
     curve = {e: np.array(p.eq.mid.curve.gain_db) for e, p in plans.items()}
     f = np.array(plans["rules"].eq.mid.curve.freqs_hz)
+    w = matching.learned_weight("blend", plans["rules"].eq.reference_trust, f)
+    assert plans["rules"].eq.reference_trust < 0.5  # another "song": the prior is used
     low, top = f <= matching.LEARNED_HIGH_HZ, f >= matching.LEARNED_HIGH_HZ * 2 ** (1 / 3)
+    assert np.all((w[low] > 0.0) & (w[low] < 1.0)) and np.all(w[top] == 0.0)
     mixed = w * curve["learned"] + (1 - w) * curve["rules"]
     np.testing.assert_allclose(curve["blend"][low], mixed[low], atol=1e-9)
     np.testing.assert_array_equal(curve["blend"][top], curve["rules"][top])  # the rules' alone
