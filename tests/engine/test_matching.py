@@ -107,3 +107,26 @@ def test_several_references_are_averaged() -> None:
     l1 = analyze_array(r1, SR).summary.integrated_lufs
     l2 = analyze_array(r2, SR).summary.integrated_lufs
     assert l1 < p.loudness.target_lufs < l2
+
+
+def test_the_high_bands_of_dark_music_are_matched() -> None:
+    # a dark mix: pinkish noise 6 dB per octave steeper above 250 Hz puts its 6-10 kHz bands
+    # 50-60 dB below its bass peak (the analysis' power density), where music still has tone
+    n = SR * 15
+    spec = np.fft.rfft(pinkish(n, seed=5), axis=0)
+    f = np.fft.rfftfreq(n, 1 / SR)
+    spec *= (10 ** (-6 / 20 * np.log2(np.maximum(f, 250.0) / 250.0)))[:, None]
+    target = np.fft.irfft(spec, n, axis=0)
+    reference = biquad(target, "high_shelf", 5000.0, 5.0, 0.7) * 1.3
+    opts = MatchOptions(dynamics_enabled=False, width_enabled=False, limiter_enabled=False)
+    t_an = analyze_array(target, SR)
+    preset = build_preset(t_an, [analyze_array(reference, SR)], opts)
+    assert preset.eq.reference_trust > 0.9
+    out = render_array(preset, target, SR).audio
+    applied = third_octave_db(out) - third_octave_db(target)
+    truth = third_octave_db(reference) - third_octave_db(target)
+    err = (applied - applied.mean()) - (truth - truth.mean())
+    high = (THIRDS >= 6000.0) & (THIRDS <= 10500.0)
+    below_peak = t_an.mid_db.max() - np.interp(THIRDS[high], t_an.freqs_hz, t_an.mid_db)
+    assert below_peak.min() > 48.0, np.round(below_peak, 1)  # under the old 60 dB floor's ramp
+    assert np.max(np.abs(err[high])) <= 1.0, np.round(err, 2)
