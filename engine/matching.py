@@ -54,7 +54,7 @@ LEARNED_ASPECTS = frozenset({"eq"})
 # How much of the learned EQ curve each estimator takes, the rest from the rules' curve; for
 # ``blend`` (the default) fading to none over the last BLEND_TRUST_SPAN of the trust
 # (:func:`learned_weight`) and above LEARNED_HIGH_HZ. Measured on the three benchmark sets
-# (rules -> blend, medians same | cross): MR-STFT 0.751|0.836 -> 0.751|0.859, 1.059|1.061 ->
+# at 843078d, before the content and EQ floors changed (rules -> blend, medians same | cross): MR-STFT 0.751|0.836 -> 0.751|0.859, 1.059|1.061 ->
 # 1.072|1.042, 0.688|0.808 -> 0.649|0.770; lower in 40 of the 72 cases (mean -0.006), tonal
 # balance error lower in 46 (mean -0.07 dB). The weight 0.3 was chosen on `cases` and
 # `cases-master` (0.5 measured worse there) and held on `cases-basic-b`; the learned curve alone
@@ -304,8 +304,9 @@ def build_preset(target: Analysis, references: Sequence[Analysis], options: Matc
     """Build the match plan for ``target`` from one or more ``references``.
 
     ``options.estimator`` chooses how the reference's style is separated from its content:
-    ``rules`` (trust-scaled smoothing and amounts) or ``learned`` (the ONNX style estimator,
-    :mod:`engine.estimator`)."""
+    ``rules`` (trust-scaled smoothing and amounts), ``learned`` (the ONNX style estimator,
+    :mod:`engine.estimator`) or ``blend`` (the rules' EQ curve mixed with the learned one by
+    :func:`learned_weight`)."""
     from engine.ranges import range_profile, range_trust, use_range  # several references
 
     freqs = target.freqs_hz
