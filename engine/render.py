@@ -521,7 +521,9 @@ def apply_pass(
     for b in blocks:
         check(cancel)
         idx = np.arange(pos, pos + len(b), dtype=np.float64)
-        g = np.interp(idx, centres, total) * edge_fade(idx, frames, edge)
+        g = np.interp(idx, centres, total)
+        if pos < edge or pos + len(b) > frames - edge:  # only blocks at the programme's ends
+            g *= edge_fade(idx, frames, edge)
         y = b.astype(np.float64) * g[:, None]
         written = _side_thread().submit(write, y)  # dither + encode beside the meters
         meter.push(y)

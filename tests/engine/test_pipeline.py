@@ -33,7 +33,10 @@ def pair(tmp_path: Path) -> tuple[Path, Path]:
     return t, r
 
 
-def test_fft_is_scipys_transform_bit_for_bit() -> None:
+@pytest.mark.parametrize("path", ["extension", "scipy.fft"])
+def test_fft_is_scipys_transform_bit_for_bit(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if path == "scipy.fft":  # the fallback where the extension cannot be loaded
+        monkeypatch.setattr(fft, "_transforms", fft._of_scipy_fft())
     rng = np.random.default_rng(0)
     for dtype in (np.float32, np.float64):
         x = rng.standard_normal((3, 5000)).astype(dtype)
@@ -41,14 +44,38 @@ def test_fft_is_scipys_transform_bit_for_bit() -> None:
             a = fft.rfft(x, n, axis=1)
             b = scipy.fft.rfft(x, n, axis=1)
             assert a.dtype == b.dtype and np.array_equal(a, b)
-            assert np.array_equal(fft.irfft(a, n, axis=1), scipy.fft.irfft(b, n, axis=1))
+            for m in (n, n + 2, n - 2):  # the spectrum cut or padded to m // 2 + 1
+                assert np.array_equal(fft.irfft(a, m, axis=1), scipy.fft.irfft(b, m, axis=1))
         col = x.T  # strided, along axis 0
         assert np.array_equal(fft.rfft(col, axis=0), scipy.fft.rfft(col, axis=0))
-        assert np.array_equal(
-            fft.rfft(x, axis=1, workers=-1), scipy.fft.rfft(x, axis=1, workers=-1)
-        )
+        assert np.array_equal(fft.rfft(col, 6000, axis=0), scipy.fft.rfft(col, 6000, axis=0))
+        for w in (-1, 2):
+            assert np.array_equal(
+                fft.rfft(x, axis=1, workers=w), scipy.fft.rfft(x, axis=1, workers=w)
+            )
     for n in (1, 97, 4097 + 65535, 69000):
         assert fft.next_fast_len(n) == scipy.fft.next_fast_len(n, real=True)
+    with pytest.raises(ValueError):
+        fft.rfft(np.ones(8), workers=0)
+
+
+def test_transforms_run_without_scipy_fft_which_then_shares_the_extension() -> None:
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from engine.dsp import fft\n"
+        "x = np.random.default_rng(1).standard_normal((2, 3000)).astype(np.float32)\n"
+        "a = fft.rfft(x, axis=1)\n"
+        "assert 'scipy.fft' not in sys.modules and 'scipy.special' not in sys.modules\n"
+        "assert fft._transforms is not None\n"
+        "import scipy.fft\n"
+        "from scipy.fft._pocketfft import basic\n"
+        "assert basic.pfft is sys.modules['scipy.fft._pocketfft.pypocketfft']\n"
+        "assert np.array_equal(a, scipy.fft.rfft(x, axis=1))\n"
+        "assert np.array_equal(fft.irfft(a, 3000, axis=1), scipy.fft.irfft(a, 3000, axis=1))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_cli_match_path_does_not_import_scipy_fft() -> None:
