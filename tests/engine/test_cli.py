@@ -261,3 +261,34 @@ def test_max_limiting_db_caps_the_push_says_so_and_reaches_preset_and_report(
     assert set(loud["short_term_lu"]) == {"target", "output", "reference"}
     code, err = run([*args[:-2], "--max-limiting-db", "30", "--force"], capsys)
     assert code == 2 and "--max-limiting-db" in err  # out of range: one line, exit 2
+
+
+def test_own_commands_parse_without_the_plugins_and_plugins_still_load() -> None:
+    import argparse
+
+    from engine.cli import OWN_COMMANDS, build_parser, command_word
+
+    def commands(p: argparse.ArgumentParser) -> set[str]:
+        (sub,) = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+        return set(sub.choices)
+
+    own, full = commands(build_parser(plugins=False)), commands(build_parser())
+    assert own == OWN_COMMANDS
+    assert {"gui", "server", "cloud"} <= full - own
+    assert command_word(["--lang", "zh", "match", "a.wav"]) == "match"
+    assert command_word(["--lang=en", "-h"]) is None
+    assert command_word(["gui"]) == "gui"
+    assert command_word([]) is None
+    code = (
+        "import sys\n"
+        "from engine.cli import main\n"
+        "assert main(['--lang', 'en', 'analyze', 'missing.wav', '-q']) == 2\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('app', 'server', 'cloud')]\n"
+        "try:\n"
+        "    main(['gui', '--help'])\n"
+        "except SystemExit as e:\n"
+        "    assert e.code == 0\n"
+        "assert 'app.cli' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
