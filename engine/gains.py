@@ -291,6 +291,14 @@ def clip_stage_db(preset: Preset, fast_stage_db: float | None) -> float:
     return float(fast_stage_db)
 
 
+def tp_check_dbtp(preset: Preset) -> float:
+    """The true peak no hop of the output may exceed (:func:`final_check`): the limiter's
+    ceiling less :data:`TP_CHECK_MARGIN_DB`; ``inf`` without the limiter."""
+    if not preset.limiter.enabled:
+        return float("inf")
+    return preset.limiter.ceiling_dbtp - TP_CHECK_MARGIN_DB
+
+
 def final_check(
     preset: Preset,
     plan: GainPlan,
@@ -326,9 +334,8 @@ def final_check(
         correction = target - out_lufs
     over = np.zeros(0)
     if preset.limiter.enabled and len(out_peak):
-        tp_limit = preset.limiter.ceiling_dbtp - TP_CHECK_MARGIN_DB
         with np.errstate(divide="ignore"):
-            over = 20.0 * np.log10(out_peak) - tp_limit
+            over = 20.0 * np.log10(out_peak) - tp_check_dbtp(preset)
     fix = np.zeros(0)
     if len(over) and float(over.max()) > 0.0:
         n = len(plan.lim_db)

@@ -43,6 +43,7 @@ from engine.gains import (  # the gain computer between the passes (re-exported 
     hop_frames,
     loudness_shortfall_lu,
     plan_gains,
+    tp_check_dbtp,
 )
 from engine.progress import CancelToken, Progress, check
 from engine.schema.preset import Preset
@@ -404,7 +405,14 @@ def final_passes(
     while True:
         passes += 1
         out_lufs, out_peak = yield from apply_pass(
-            plan, source(), sample_rate, channels, frames, sink.write, cancel
+            plan,
+            source(),
+            sample_rate,
+            channels,
+            frames,
+            sink.write,
+            cancel,
+            exact_above=10.0 ** (tp_check_dbtp(preset) / 20.0),
         )
         if passes >= MAX_PASSES or not final_check(
             preset, plan, out_lufs, out_peak, stats.kw, stats.peak, sample_rate, gain_db
@@ -505,17 +513,27 @@ def apply_pass(
     frames: int,
     write: Callable[[F64], None],
     cancel: CancelToken | None = None,
+    *,
+    exact_above: float | None = None,
 ) -> Generator[Progress, None, tuple[float, F64]]:
     """Pass 2 (stage 3, apply): the hop gains of ``plan`` interpolated to every sample, times
     the programme's :func:`edge_fade` (``frames`` long), applied to the EQ'd ``blocks`` and
     handed to ``write`` (on the side thread, beside the meters). Returns the output's
-    integrated loudness and its per-hop true peak (linear, max over channels)."""
+    integrated loudness and its per-hop true peak (linear, max over channels), at 8x; with
+    ``exact_above`` (linear, :func:`~engine.gains.tp_check_dbtp`) only the hops the final check
+    looks at and the highest are sure to be (:class:`~engine.analysis.peaks.TruePeakMeter`)."""
     total = 10.0 ** (plan.total_db() / 20.0)
     edge = max(1, int(EDGE_FADE_MS * sample_rate / 1000))
     hop = plan.hop
     centres = (np.arange(len(total)) + 0.5) * hop
     meter = KWeightedEnergy(sample_rate, channels)
-    tp = TruePeakMeter(sample_rate, channels, envelope_hop=hop, min_rate_hz=FINE_TRUE_PEAK_RATE_HZ)
+    tp = TruePeakMeter(
+        sample_rate,
+        channels,
+        envelope_hop=hop,
+        min_rate_hz=FINE_TRUE_PEAK_RATE_HZ,
+        exact_above=exact_above,
+    )
     pos = 0
     n_total = len(total) * hop
     for b in blocks:

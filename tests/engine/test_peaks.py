@@ -8,6 +8,8 @@ from numpy.typing import NDArray
 from scipy.signal import butter, resample, sosfiltfilt
 
 from engine.analysis.peaks import (
+    FINE_TRUE_PEAK_RATE_HZ,
+    REFINE_MARGIN_DB,
     TruePeakMeter,
     crest_factor_db,
     interpolation_phases,
@@ -152,3 +154,39 @@ def test_bad_arguments_raise_coded_errors() -> None:
     with pytest.raises(AudioStyleError) as err:
         true_peak_dbtp(np.zeros(10), 400_000)
     assert err.value.code is ErrorCode.BAD_SAMPLE_RATE
+
+
+@pytest.mark.parametrize("sample_rate", [44_100, 96_000])
+def test_exact_above_keeps_the_fine_peaks_where_they_matter(sample_rate: int) -> None:
+    # a quiet passage, a loud one with bright (near-Nyquist) content, quiet again: with
+    # ``exact_above`` the quiet transforms are read on the coarse grid only
+    rng = np.random.default_rng(3)
+    n = 400_000
+    x = 0.02 * rng.standard_normal((n, 2))
+    t = np.arange(120_000) / sample_rate
+    x[150_000:270_000] += 0.6 * np.sin(2 * np.pi * 0.45 * sample_rate * t + 0.4)[:, None]
+    x[300_001, 0] = 0.3  # a lone click well below the loud part: the threshold's level
+    hop = 32
+
+    def envelope(exact_above: float | None, pushes: list[int]) -> tuple[NDArray, float]:
+        m = TruePeakMeter(sample_rate, 2, hop, FINE_TRUE_PEAK_RATE_HZ, exact_above)
+        for a, b in zip([0, *pushes], [*pushes, n], strict=True):
+            m.push(x[a:b])
+        return m.envelope(), m.peak
+
+    fine, fine_peak = envelope(None, [])
+    standard = TruePeakMeter(sample_rate, 2, hop)  # 4x (2x at 96 kHz): the coarse grid
+    standard.push(x)
+    coarse_grid = standard.envelope()
+    for level in (float("inf"), 0.25):
+        env, peak = envelope(level, [70_001, 130_000, 131_000, 333_333])
+        assert peak == fine_peak  # the highest peak is exact
+        assert np.all(env <= fine)
+        assert np.all(env >= coarse_grid - 1e-7)  # elsewhere at least the standard's reading
+        must = (fine >= level) | (fine >= fine.max() * 10 ** (-REFINE_MARGIN_DB / 20))
+        assert np.array_equal(env[must], fine[must])
+        assert np.array_equal(env, envelope(level, [])[0])  # any split of the stream
+    coarse, _ = envelope(float("inf"), [])
+    assert np.any(coarse < fine)  # the quiet transforms were skipped...
+    near_click = envelope(0.25, [])[0]  # the click's transform is fine at this level
+    assert np.count_nonzero(near_click == fine) > np.count_nonzero(coarse == fine)
