@@ -45,6 +45,10 @@ _CHUNK = _FFTS_PER_CHUNK * _FFT_HOP
 #: within this of the level that needs them (:func:`_frame_peaks`)
 REFINE_MARGIN_DB = 1.5
 _REFINE_RATIO = 10.0 ** (-REFINE_MARGIN_DB / 20.0)
+# ...which bounds a coarse grid of at least 4x (8x at 44.1/48 kHz): near a peak its points
+# read at most ~0.85 dB under the interpolated one (Bernstein's inequality for content up to
+# 0.55 fs); a 2x grid can read ~4 dB under, so at 88.2 kHz and above every phase is computed
+_MIN_COARSE_FACTOR = 4
 
 
 def oversampling_factor(sample_rate: int, min_rate_hz: int = TRUE_PEAK_MIN_RATE_HZ) -> int:
@@ -96,19 +100,19 @@ def _frame_peaks(
     ``(count - 1) * 8145 + 8192`` samples. Returns ``max(|x[n]|, max_p |x(n + p / factor)|)``
     for the first ``count * 8145`` frames ``n``.
 
-    ``exact_above`` (an even ``factor``): the even phases, which are the ``factor / 2``
-    interpolator's (the same taps), are computed for every transform, the odd ones only for a
+    ``exact_above`` (an even ``factor`` of 8 or more): the even phases, which are the
+    ``factor / 2`` interpolator's (the same taps), are computed for every transform, the odd ones only for a
     transform whose coarse peak reaches ``min(exact_above, max(running, the chunk's coarse
-    peak))`` less :data:`REFINE_MARGIN_DB`; elsewhere the frames read the coarse peak. The
-    finer grid reads at most ~0.4 dB above the coarser (measured on sines and noise near
-    Nyquist; ~1 dB by Bernstein's inequality), so every frame whose fine peak is above
+    peak))`` less :data:`REFINE_MARGIN_DB`; elsewhere the frames read the coarse peak. Near a
+    peak the 4x grid reads at most ~0.4 dB under the 8x one (measured on sines and noise near
+    Nyquist; 0.85 dB by Bernstein's inequality), so every frame whose fine peak is above
     ``exact_above`` or is the stream's highest (``running``: the highest so far) is exact.
     """
     windows = sliding_window_view(seg[: (count - 1) * _FFT_HOP + _FFT_SIZE], _FFT_SIZE)
     spec = sp_fft.rfft(windows[::_FFT_HOP], axis=-1)
     phases = _phase_spectra(factor)
     samples = np.abs(seg[_HALF - 1 : _HALF - 1 + count * _FFT_HOP]).reshape(count, _FFT_HOP)
-    if exact_above is None or factor % 2:
+    if exact_above is None or factor % 2 or factor < 2 * _MIN_COARSE_FACTOR:
         y = np.maximum(_phase_peaks(spec, phases), samples)
     else:
         y = np.maximum(_phase_peaks(spec, phases[1::2]), samples)  # the coarse grid
@@ -159,12 +163,13 @@ class TruePeakMeter:
         4x reads up to ~0.7 dB low between its points on content near Nyquist; the renderer's
         final check meters at 8x (:data:`FINE_TRUE_PEAK_RATE_HZ`).
     exact_above : float, optional
-        Linear level from which the per-frame peaks must be at the full factor (an even one):
+        Linear level from which the per-frame peaks must be at the full factor (8 or more):
         a transform (8145 frames) more than :data:`REFINE_MARGIN_DB` below both this and the
         highest peak so far is read at half the factor, which costs less than half. The
         frames above ``exact_above`` and the highest peak (:attr:`peak`, :attr:`dbtp`) are
-        exact; the :meth:`envelope` of quieter hops may read up to ~0.4 dB low. The render's
-        output check (which looks only above the ceiling less its margin) uses it.
+        exact; the :meth:`envelope` of quieter hops may read lower (the 4x grid's reading).
+        The render's output check (which looks only above the ceiling less its margin) uses
+        it.
     """
 
     def __init__(
