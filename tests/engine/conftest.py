@@ -32,3 +32,14 @@ def pinkish(n: int, channels: int = 2, seed: int = 0) -> NDArray[np.float64]:
 @pytest.fixture
 def noise() -> NDArray[np.float64]:
     return pinkish(SR * 12)
+
+
+def fresh_python(code: str) -> str:
+    """Run ``code`` in a new interpreter (nothing imported yet) and return its stdout; the
+    test fails with the child's stderr when the child fails (an assertion in ``code``)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout

@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from engine.cli import main
-from tests.engine.conftest import SR, biquad, pinkish
+from tests.engine.conftest import SR, biquad, fresh_python, pinkish
 
 BIN = Path(sys.executable).with_name("audio-style")
 
@@ -290,5 +290,4 @@ def test_own_commands_parse_without_the_plugins_and_plugins_still_load() -> None
         "    assert e.code == 0\n"
         "assert 'app.cli' in sys.modules\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    fresh_python(code)

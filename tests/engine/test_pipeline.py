@@ -20,6 +20,7 @@ from engine.pipeline import analyze_file, match_files, render_file
 from engine.progress import Beside, CancelToken, Progress, drive
 from engine.schema.errors import AudioStyleError, ErrorCode
 from engine.schema.options import MatchOptions
+from tests.engine.conftest import fresh_python
 from tools.demo import synth_song
 
 SR = 44100
@@ -74,8 +75,7 @@ def test_transforms_run_without_scipy_fft_which_then_shares_the_extension() -> N
         "assert np.array_equal(a, scipy.fft.rfft(x, axis=1))\n"
         "assert np.array_equal(fft.irfft(a, 3000, axis=1), scipy.fft.irfft(a, 3000, axis=1))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    fresh_python(code)
 
 
 def test_cli_match_path_does_not_import_scipy_fft() -> None:
