@@ -100,9 +100,9 @@ def _frame_peaks(
     ``(count - 1) * 8145 + 8192`` samples. Returns ``max(|x[n]|, max_p |x(n + p / factor)|)``
     for the first ``count * 8145`` frames ``n``.
 
-    ``exact_above`` (an even ``factor`` of 8 or more): the even phases, which are the
-    ``factor / 2`` interpolator's (the same taps), are computed for every transform, the odd ones only for a
-    transform whose coarse peak reaches ``min(exact_above, max(running, the chunk's coarse
+    ``exact_above`` (an even ``factor`` of 8 or more): the even phases ``p`` (rows 1, 3, ...
+    of the phase spectra), which are the ``factor / 2`` interpolator's (the same taps), are
+    computed for every transform, the odd ones only for a transform whose coarse peak reaches ``min(exact_above, max(running, the chunk's coarse
     peak))`` less :data:`REFINE_MARGIN_DB`; elsewhere the frames read the coarse peak. Near a
     peak the 4x grid reads at most ~0.4 dB under the 8x one (measured on sines and noise near
     Nyquist; 0.85 dB by Bernstein's inequality), so every frame whose fine peak is above
@@ -115,7 +115,7 @@ def _frame_peaks(
     if exact_above is None or factor % 2 or factor < 2 * _MIN_COARSE_FACTOR:
         y = np.maximum(_phase_peaks(spec, phases), samples)
     else:
-        y = np.maximum(_phase_peaks(spec, phases[1::2]), samples)  # the coarse grid
+        y = np.maximum(_phase_peaks(spec, phases[1::2]), samples)  # even p: the coarse grid
         coarse = y.max(axis=1)
         limit = min(exact_above, max(running, float(coarse.max()))) * _REFINE_RATIO
         fine = np.flatnonzero(coarse >= limit)
