@@ -73,7 +73,10 @@ SIMILARITY_LOW_HZ = 50.0
 SIMILARITY_HIGH_HZ = 16000.0
 SIMILARITY_SMOOTHING_OCT = 1.0
 TRUST_SIMILARITY = (0.35, 0.80)
-DYNAMICS_FLOOR = 0.0  # another song's dynamics are its content: only trusted ones are copied
+# how much of a distrusted reference's dynamics the compressor plan copies (it only compresses,
+# and prefers gentle ratios): another song's dynamics are partly its content, partly its
+# master's; 0 -> 0.25 after a sweep on the three benchmark sets (docs/architecture.md)
+DYNAMICS_FLOOR = 0.25
 # overshoots the limiter's fast (clipper-like, no release) stage takes before its release
 # stage, and the window of its programme-dependent release: chosen on the benchmark (see
 # docs/architecture.md). A 4 dB fast stage rescued extreme cases (26 dB of limiting: MR-STFT
