@@ -102,8 +102,8 @@ def _frame_peaks(
 
     ``exact_above`` (an even ``factor`` of 8 or more): the even phases ``p`` (rows 1, 3, ...
     of the phase spectra), which are the ``factor / 2`` interpolator's (the same taps), are
-    computed for every transform, the odd ones only for a transform whose coarse peak reaches ``min(exact_above, max(running, the chunk's coarse
-    peak))`` less :data:`REFINE_MARGIN_DB`; elsewhere the frames read the coarse peak. Near a
+    computed for every transform, the odd ones only for a transform whose coarse peak reaches
+    ``min(exact_above, max(running, the chunk's coarse peak))`` less :data:`REFINE_MARGIN_DB`; elsewhere the frames read the coarse peak. Near a
     peak the 4x grid reads at most ~0.4 dB under the 8x one (measured on sines and noise near
     Nyquist; 0.85 dB by Bernstein's inequality), so every frame whose fine peak is above
     ``exact_above`` or is the stream's highest (``running``: the highest so far) is exact.

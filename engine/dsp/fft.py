@@ -49,8 +49,8 @@ _transforms: _Transforms | None = None
 
 
 def _load_pocketfft() -> ModuleType | None:
-    """SciPy's pocketfft extension, loaded from its file (``None`` where it is not there or
-    lacks the functions used here)."""
+    """SciPy's pocketfft extension, loaded from its file (``None`` where it is not there;
+    whether it works as used here is :func:`_answers`' question)."""
     loaded = sys.modules.get(_EXTENSION)
     if loaded is None:
         import scipy  # the package alone: a few milliseconds
@@ -67,7 +67,7 @@ def _load_pocketfft() -> ModuleType | None:
         except ImportError:
             return None
         sys.modules[_EXTENSION] = loaded
-    return loaded if all(hasattr(loaded, f) for f in ("r2c", "c2r", "good_size")) else None
+    return loaded
 
 
 def _threads(workers: int | None) -> int:
@@ -134,13 +134,14 @@ def _get() -> _Transforms:
 
 def _answers(t: _Transforms) -> bool:
     """Whether ``t`` gives the known transform of a short impulse and its inverse (an
-    extension whose call convention changed in another SciPy fails here, not in a render)."""
+    extension that lacks a function or whose call convention changed in another SciPy fails
+    here, not in a render)."""
     x = np.array([1.0, 0.0, 0.0, 0.0], dtype=np.float32)
     try:
         spec = t.rfft(x, None, -1, None)
         back = t.irfft(spec, 4, -1, None)
         size = t.next_fast_len(7)
-    except (TypeError, ValueError, RuntimeError):
+    except (AttributeError, TypeError, ValueError, RuntimeError):
         return False
     return (
         spec.dtype == np.complex64

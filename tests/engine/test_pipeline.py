@@ -60,23 +60,29 @@ def test_fft_is_scipys_transform_bit_for_bit(path: str, monkeypatch: pytest.Monk
         fft.rfft(np.ones(8), workers=0)
 
 
+class _Changed:  # the same names, another argument order (as a later SciPy might have)
+    def r2c(self, a: np.ndarray, *args: object) -> np.ndarray:
+        raise TypeError("r2c() takes other arguments")
+
+    c2r = r2c
+
+    def good_size(self, n: int, real: bool) -> int:
+        return n
+
+
+class _Lacking:  # none of the functions
+    pass
+
+
+@pytest.mark.parametrize("extension", [_Changed, _Lacking])
 def test_an_extension_with_another_call_convention_falls_back_to_scipy_fft(
-    monkeypatch: pytest.MonkeyPatch,
+    extension: type, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Changed:  # the same names, another argument order (as a later SciPy might have)
-        def r2c(self, a: np.ndarray, *args: object) -> np.ndarray:
-            raise TypeError("r2c() takes other arguments")
-
-        c2r = r2c
-
-        def good_size(self, n: int, real: bool) -> int:
-            return n
-
     monkeypatch.setattr(fft, "_transforms", None)
-    monkeypatch.setattr(fft, "_load_pocketfft", lambda: Changed())
+    monkeypatch.setattr(fft, "_load_pocketfft", lambda: extension())
     x = np.random.default_rng(2).standard_normal((2, 1000)).astype(np.float32)
     assert np.array_equal(fft.rfft(x, axis=1), scipy.fft.rfft(x, axis=1))
-    assert fft._transforms is not None and not fft._answers(fft._of_extension(Changed()))
+    assert fft._transforms is not None and not fft._answers(fft._of_extension(extension()))
 
 
 def test_transforms_run_without_scipy_fft_which_then_shares_the_extension() -> None:
