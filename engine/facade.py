@@ -30,8 +30,8 @@ only this module, :mod:`engine.presets` and :mod:`engine.schema`; import-linter 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -82,8 +82,8 @@ from engine.render import (
     final_check,
     final_passes,
     hop_frames,
-    peak_dbtp,
     plan_gains,
+    render_stats,
 )
 from engine.report import build_report, save_report, spectral_distances
 from engine.schema.preset import Preset
@@ -245,8 +245,14 @@ class JoinResult:
     frames: int
     #: :func:`spectral_distances` of the output to the reference
     distances: dict[str, Any]
+    #: the preset the output was rendered with: the plan's, or with the lowered ceiling of
+    #: the codec-safe search (save it, so ``apply`` reproduces the file)
+    preset: Preset
     #: the limiter's fast stage the plan used (see :attr:`RenderStats.fast_stage_db`)
     fast_stage_db: float = 0.0
+    #: the codec-safe search's ``{"codec", "ceiling", "tp"}`` (:func:`codec_safe_render`),
+    #: empty when the preset asks for none
+    codec_safe: dict[str, Any] = field(default_factory=dict)
 
 
 class _SpectrumFileSink(FileSink):
@@ -279,7 +285,9 @@ def join_chunks(
     """Stages 3 and 4 over the EQ'd chunks (:func:`chunk_stats`' files, in order): exactly
     the single pass's :func:`final_passes` (gains, edge fade, final check, retries), written
     atomically with the engine's writer and dither; the output's spectrum is compared with
-    ``reference``'s on the way.
+    ``reference``'s on the way. A preset with a codec-safe ceiling then gets the single
+    pass's search (:func:`codec_safe_render`): its trials plan the gains again under a lower
+    ceiling and render the same EQ'd chunks, as the single pass renders the target again.
 
     Parameters
     ----------
@@ -298,6 +306,11 @@ def join_chunks(
         The output file (replaced); ``fmt`` its format (default: from the suffix).
     reference : Path
         The (first) reference, for the distances.
+
+    Returns
+    -------
+    JoinResult
+        With the preset the file was rendered with (a lowered ceiling after the search).
     """
     frames = sum(p.stat().st_size for p in chunks) // (4 * channels)
 
@@ -307,29 +320,52 @@ def join_chunks(
             for i in range(0, len(raw), BLOCK_FRAMES):
                 yield raw[i : i + BLOCK_FRAMES]
 
-    sink = _SpectrumFileSink(out, sample_rate, channels, fmt)
-    try:
-        out_lufs, out_peak, passes = drive(
-            final_passes(preset, plan, stats, source, sample_rate, channels, frames, sink)
+    # the output spectrum of each file written, by its limiter ceiling (a trial's is new)
+    spectra: dict[float, SpectrumAccumulator] = {}
+
+    def write(p: Preset, gains: GainPlan, path: Path) -> RenderResult:
+        sink = _SpectrumFileSink(path, sample_rate, channels, fmt)
+        try:
+            out_lufs, out_peak, passes = drive(
+                final_passes(p, gains, stats, source, sample_rate, channels, frames, sink)
+            )
+        except BaseException:
+            sink.abort()
+            raise
+        sink.commit()
+        spectra[p.limiter.ceiling_dbtp] = sink.spec
+        done = render_stats(gains, out_lufs, out_peak, passes, frames)
+        return RenderResult(path, done, sample_rate, channels)
+
+    def trial(p: Preset, path: Path) -> Generator[Progress, None, RenderResult]:
+        # what the single pass does with the trial ceiling, from the same EQ'd frames
+        result = write(p, plan_gains(p, stats.kw, stats.peak, sample_rate), path)
+        yield Progress("render", 1.0)
+        return result
+
+    rendered = write(preset, plan, out)
+    used, safe = preset, dict[str, Any]()
+    if preset.options.codec_safe and preset.limiter.enabled:
+        used, rendered, safe = drive(
+            codec_safe_render(preset, None, out, rendered, fmt=fmt, render=trial)
         )
-    except BaseException:
-        sink.abort()
-        raise
-    sink.commit()
     ref_an = drive(analyze_file(reference, sample_rate=sample_rate))
-    spec = sink.spec
+    spec = spectra[used.limiter.ceiling_dbtp]
     freqs = log_grid(sample_rate, POINTS_PER_OCTAVE)
+    st = rendered.stats
     out_an = SimpleNamespace(
         freqs_hz=freqs,
         mid_raw_db=power_db(to_log_grid(spec.mean_power("mid"), sample_rate, spec.n_fft, freqs)),
-        summary=SimpleNamespace(integrated_lufs=out_lufs),
+        summary=SimpleNamespace(integrated_lufs=st.output_lufs),
     )
     return JoinResult(
-        out_lufs,
-        peak_dbtp(out_peak),
-        float(plan.gain_db),
-        passes,
-        frames,
+        st.output_lufs,
+        st.output_true_peak_dbtp,
+        float(st.gain_db),
+        st.passes,
+        st.frames,
         spectral_distances(out_an, ref_an),  # type: ignore[arg-type]
-        plan.fast_stage_db,
+        used,
+        st.fast_stage_db,
+        safe,
     )

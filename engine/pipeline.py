@@ -6,7 +6,7 @@ a :class:`CancelToken`. :func:`drive` runs one to completion.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -489,7 +489,7 @@ def delivery_of(path: str | Path) -> DeliveryReport:
 
 def codec_safe_render(
     preset: Preset,
-    target: str | Path,
+    target: str | Path | None,
     out: str | Path,
     rendered: RenderResult,
     *,
@@ -497,12 +497,16 @@ def codec_safe_render(
     cancel: CancelToken | None = None,
     device: str | Backend = "auto",
     decoded: Sequence[NDArray[np.float32]] | None = None,
+    render: Callable[[Preset, Path], Generator[Progress, None, RenderResult]] | None = None,
 ) -> Generator[Progress, None, tuple[Preset, RenderResult, dict[str, Any]]]:
     """Codec-safe ceiling: lower the limiter's ceiling until the result written to ``out``
     stays under ``preset.options.ceiling_dbtp`` after ``preset.options.codec_safe``'s
     encode/decode, measured each time (:func:`engine.delivery.next_ceiling` picks the next
     ceiling; at most :data:`CODEC_SAFE_TRIES` renders more, each into a temporary file that
     replaces ``out`` only when it is safe, or the least unsafe so far).
+
+    A trial renders ``target`` with :func:`render_file`, or calls ``render(preset, path)``
+    when given (the worker's join renders its EQ'd chunks again instead of the target).
 
     Returns the preset actually used (it keeps the lowered ceiling, so ``apply`` reproduces
     the file), its render, and ``{"codec", "ceiling", "tp"}`` (the codec's true peak)."""
@@ -533,17 +537,21 @@ def codec_safe_render(
         tmp = out_path.with_name(f".{out_path.name}.codec-safe-{attempt}{out_path.suffix}")
         span = attempt / CODEC_SAFE_TRIES, (attempt + 1) / CODEC_SAFE_TRIES
         try:
-            render = render_file(
-                trial,
-                target,
-                tmp,
-                fmt=fmt,
-                force=True,
-                cancel=cancel,
-                device=device,
-                decoded=decoded,
-            )
-            result = yield from scaled(render, *span)
+            if render is not None:
+                gen = render(trial, tmp)
+            else:
+                assert target is not None, "codec_safe_render needs a target or a render"
+                gen = render_file(
+                    trial,
+                    target,
+                    tmp,
+                    fmt=fmt,
+                    force=True,
+                    cancel=cancel,
+                    device=device,
+                    decoded=decoded,
+                )
+            result = yield from scaled(gen, *span)
             tp = measure(tmp)
             if tp <= wanted or (safe is None and tp < best_tp):
                 replace_durably(tmp, out_path)  # tmp: a complete file (render_file)

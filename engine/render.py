@@ -472,19 +472,28 @@ def render(
             cancel=cancel,
         )
         yield Progress("done", 1.0)
-        return RenderStats(
-            gain_db=plan.gain_db,
-            output_lufs=out_lufs,
-            output_true_peak_dbtp=peak_dbtp(out_peak),
-            eq_lufs=plan.eq_lufs,
-            max_limiter_reduction_db=float(-plan.lim_db.min()) if len(plan.lim_db) else 0.0,
-            max_dynamics_reduction_db=float(-plan.dyn_db.min()) if len(plan.dyn_db) else 0.0,
-            passes=passes,
-            frames=done,
-            fast_stage_db=plan.fast_stage_db,
-        )
+        return render_stats(plan, out_lufs, out_peak, passes, done)
     finally:
         spill.close()
+
+
+def render_stats(
+    plan: GainPlan, out_lufs: float, out_peak: F64, passes: int, frames: int
+) -> RenderStats:
+    """The :class:`RenderStats` of a finished render (single pass or joined chunks): what
+    ``plan`` did, and the output's loudness and per-hop true peak (linear) as
+    :func:`final_passes` measured them."""
+    return RenderStats(
+        gain_db=plan.gain_db,
+        output_lufs=out_lufs,
+        output_true_peak_dbtp=peak_dbtp(out_peak),
+        eq_lufs=plan.eq_lufs,
+        max_limiter_reduction_db=float(-plan.lim_db.min()) if len(plan.lim_db) else 0.0,
+        max_dynamics_reduction_db=float(-plan.dyn_db.min()) if len(plan.dyn_db) else 0.0,
+        passes=passes,
+        frames=frames,
+        fast_stage_db=plan.fast_stage_db,
+    )
 
 
 def peak_dbtp(out_peak: F64) -> float:

@@ -201,7 +201,9 @@ def join(
     fmt: str | None,
     references: Sequence[Path],
 ) -> dict[str, float]:
-    """Stages 3 and 4 over the EQ'd chunks, written to ``out_audio``; returns metrics."""
+    """Stages 3 and 4 over the EQ'd chunks, written to ``out_audio``; returns metrics. With a
+    codec-safe ceiling in the preset the engine's search runs as in the single pass and
+    ``preset_path`` is rewritten with the ceiling it chose."""
     preset = load_preset(preset_path)
     with np.load(gains_npz) as g:
         stats = fa.BlockStats(g["kw"], g["peak"])
@@ -209,7 +211,9 @@ def join(
     r = fa.join_chunks(
         preset, plan, stats, chunks, sample_rate, channels, out_audio, fmt, references[0]
     )
-    m = _metrics(r.output_lufs, r.output_true_peak_dbtp, preset, r.distances)
+    if r.preset is not preset:
+        save_preset(r.preset, preset_path, force=True)
+    m = _metrics(r.output_lufs, r.output_true_peak_dbtp, r.preset, r.distances)
     m.update(
         passes=float(r.passes),
         gain_db=r.gain_db,
