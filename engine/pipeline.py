@@ -510,16 +510,17 @@ def codec_safe_render(
 
     Returns the preset actually used (it keeps the lowered ceiling, so ``apply`` reproduces
     the file), its render, and ``{"codec", "ceiling", "tp"}`` (the codec's true peak)."""
-    from engine.delivery import codec_true_peak_dbtp, next_ceiling
+    from engine.delivery import codec_true_peak_dbtp_stream, next_ceiling
 
     codec = preset.options.codec_safe
     assert codec is not None
     wanted = preset.options.ceiling_dbtp
     out_path = Path(out)
 
-    def measure(path: Path) -> float:
-        x, sr = io.read_audio(path)
-        return codec_true_peak_dbtp(x, sr, codec)
+    def measure(path: Path) -> float:  # streamed: an hour-long file is not held in memory
+        info = io.probe(path)
+        blocks = io.iter_blocks(path, READ_BLOCK_FRAMES, info=info)
+        return codec_true_peak_dbtp_stream(blocks, info.sample_rate, info.channels, codec)
 
     best_tp = measure(out_path)  # the file at ``out``
     unsafe = (preset.limiter.ceiling_dbtp, best_tp)

@@ -15,8 +15,11 @@ import soundfile as sf
 from scipy.signal import lfilter, resample_poly
 
 from engine.cli import main
+from engine.codecs import codec_spec
 from engine.delivery import (
     clipped_samples,
+    codec_true_peak_dbtp,
+    codec_true_peak_dbtp_stream,
     dc_offset_dbfs,
     delivery_report,
     min_short_term_correlation,
@@ -216,6 +219,25 @@ def test_next_ceiling_brackets_the_codec_overshoot() -> None:
     assert c is not None and -2.6 < c < -1.0
     assert c == pytest.approx(-2.6 + (-1.05 - -2.0) / (2.5 / 1.6))
     assert next_ceiling((-1.0, 0.5), (-1.03, -1.2), -1.0, 0.1) is None  # bracket closed
+
+
+@pytest.mark.parametrize(
+    ("codec", "rate"), [("aac-256", SR), ("mp3-320", 44100), ("opus-128", 44100)]
+)
+def test_the_streamed_codec_true_peak_equals_the_whole_signals(codec: str, rate: int) -> None:
+    """The codec-safe search measures files as streams (bounded memory): blocks of any sizes
+    give the in-memory measurement, exactly where the codec takes the rate (Opus resamples
+    44.1 kHz as a stream: within 0.01 dB)."""
+    x = music_like(seconds=5.0, peak_dbtp=-0.5, seed=5)
+    cuts = [0, 1000, 70000, 70001, 150000, len(x)]
+    blocks = [x[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+    whole = codec_true_peak_dbtp(x, rate, codec)
+    streamed = codec_true_peak_dbtp_stream(iter(blocks), rate, x.shape[1], codec)
+    assert whole > -0.5  # the codec's overshoot: the measurement has something to find
+    if rate in codec_spec(codec).rates:
+        assert streamed == whole
+    else:
+        assert streamed == pytest.approx(whole, abs=0.01)
 
 
 def test_match_with_codec_safe_ceiling_stays_under_after_aac(
