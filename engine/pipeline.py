@@ -555,7 +555,7 @@ def codec_safe_render(
             result = yield from scaled(gen, *span)
             tp = measure(tmp)
             if tp <= wanted or (safe is None and tp < best_tp):
-                replace_durably(tmp, out_path)  # tmp: a complete file (render_file)
+                replace_durably(tmp, out_path)  # tmp: a complete file (both renders commit)
                 preset, rendered, best_tp = trial, result, tp
         finally:
             tmp.unlink(missing_ok=True)
