@@ -119,16 +119,22 @@ def match(
         r.preset,
         dist,
     )
-    # the loudness table of the web console: target and reference as measured before the match
-    for side in ("before", "reference"):
-        summary = report.get(side) or {}
-        for k, v in (("lufs", "integrated_lufs"), ("true_peak_dbtp", "true_peak_dbtp")):
-            if isinstance(summary.get(v), int | float) and math.isfinite(summary[v]):
-                m[f"{'input' if side == 'before' else 'reference'}_{k}"] = float(summary[v])
+    m.update(loudness_rows(report.get("before") or {}, report.get("reference") or {}))
     m["gain_db"] = float(r.render.stats.gain_db)
     m["fast_stage_db"] = float(r.render.stats.fast_stage_db)  # for the app's loop preview
     m["passes"] = float(r.render.stats.passes)
     m["duration_s"] = r.render.stats.frames / r.render.sample_rate
+    return m
+
+
+def loudness_rows(before: dict[str, Any], reference: dict[str, Any]) -> dict[str, float]:
+    """The loudness table of the web console: target (``before``) and reference as measured
+    before the match, from their analysis summaries (``AnalysisSummary`` dumps)."""
+    m: dict[str, float] = {}
+    for side, summary in (("input", before), ("reference", reference)):
+        for k, v in (("lufs", "integrated_lufs"), ("true_peak_dbtp", "true_peak_dbtp")):
+            if isinstance(summary.get(v), int | float) and math.isfinite(summary[v]):
+                m[f"{side}_{k}"] = float(summary[v])
     return m
 
 
@@ -154,11 +160,16 @@ def build_preset_file(
     out_preset: Path,
     progress: ProgressFn,
     cancelled: CancelFn,
-) -> None:
-    """Analyse target and references and write the plan (the facade's plan function)."""
-    gen = fa.plan_files(target, list(references), options, cancel=_Token(cancelled))
+) -> dict[str, float]:
+    """Analyse target and references and write the plan (the facade's plan function); returns
+    the target's and the first reference's loudness and true peak (:func:`loudness_rows`), which
+    the single pass takes from its report."""
+    gen = fa.plan_files(
+        target, list(references), options, cancel=_Token(cancelled), target_true_peak=True
+    )
     plan = fa.drive(gen, lambda p: progress(float(p.fraction), "analyze"))
     save_preset(plan.preset, out_preset, force=True)
+    return loudness_rows(plan.target.summary.model_dump(), plan.references[0].summary.model_dump())
 
 
 chunk_margins = fa.chunk_margins

@@ -36,12 +36,13 @@ def op_match(a: dict[str, Any], progress: Progress) -> dict[str, Any]:
     progress(0.01, "probe")
     out_preset = Path(a["out_preset"])
     if a.get("chunk_min_s") and info.duration_s >= float(a["chunk_min_s"]):
-        eng.build_preset_file(
+        loudness = eng.build_preset_file(
             target, refs, options, out_preset, lambda f, st: progress(0.3 * f, st), _never
         )
         chunks = eng.plan_chunks(info.frames, info.sample_rate, float(a["chunk_s"]))
         return {
             "split": True,
+            "loudness": loudness,
             "frames": info.frames,
             "sample_rate": info.sample_rate,
             "channels": info.channels,

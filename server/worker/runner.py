@@ -421,6 +421,7 @@ class Worker:
                 "channels": r["channels"],
                 "chunks": r["chunks"],
                 "ext": ext,
+                "loudness": r.get("loudness") or {},  # for the result's metrics (join)
             }
             return self._commit(c, output=plan)
         m: dict[str, float] = dict(r.get("metrics") or {})
@@ -529,6 +530,7 @@ class Worker:
             0.9,
         )
         m: dict[str, float] = dict(r.get("metrics") or {})
+        m.update(p.get("loudness") or {})  # target and reference, measured by the match task
         m["chunks"] = float(len(chunks))
         with self.db.session() as db:
             now = float(db.execute(select(now_epoch())).scalar_one())

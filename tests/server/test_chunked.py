@@ -72,6 +72,14 @@ def test_chunked_render_equals_single_pass(
         diff = peak_diff_dbfs(got, want)
         print(f"\nchunked (3 chunks) vs single pass: {diff:.1f} dBFS")
         assert diff <= -80.0
+        # the console's loudness table: target and reference as measured before the match
+        from engine import facade as fa
+
+        m = view["results"][0]["metrics"]
+        for side, path in (("input", long), ("reference", audio_dir / "mono_ref.wav")):
+            summary = fa.drive(fa.analyze_file(path)).summary
+            assert m[f"{side}_lufs"] == pytest.approx(summary.integrated_lufs, abs=1e-6)
+            assert m[f"{side}_true_peak_dbtp"] == pytest.approx(summary.true_peak_dbtp, abs=1e-6)
         # the work area of the chunks is cleaned up after the join
         storage: Any = st.core.storage
         assert storage.list_keys(storage.bucket_audio, f"work/{jid}/") == []
