@@ -437,15 +437,11 @@ def round_trip(x: NDArray[np.floating[Any]], sample_rate: int, codec: str) -> tu
     sample_rate : int
         Its rate in Hz.
     """
-    spec = codec_spec(codec)
-    rate = _codec_rate(spec, sample_rate)
-    y = np.ascontiguousarray(x, dtype=np.float32)
-    if rate != sample_rate:
-        y = soxr.resample(y, sample_rate, rate, quality="HQ").astype(np.float32)
-    channels = y.shape[1]
-    parts = list(_decode(_encode([y], rate, channels, spec), rate, channels))
-    decoded = np.concatenate(parts) if parts else np.zeros((0, channels), np.float32)
-    return decoded.astype(np.float32, copy=False), rate
+    channels = x.shape[1]
+    decoded, rate = round_trip_stream([x], sample_rate, channels, codec)
+    parts = list(decoded)
+    out = np.concatenate(parts) if parts else np.zeros((0, channels), np.float32)
+    return out.astype(np.float32, copy=False), rate
 
 
 def round_trip_stream(
@@ -455,7 +451,7 @@ def round_trip_stream(
     holds the encoded stream (e.g. 115 MB per hour of AAC at 256 kb/s), not the audio.
 
     The blocks are encoded as they come (resampled by a soxr stream where the codec needs
-    another rate; :func:`round_trip` resamples in one go, which may differ in the last bits);
+    another rate, which for several blocks may differ from one block in the last bits);
     returns an iterator over the decoded ``(n, channels)`` float32 parts and their rate. At
     the input rate the decoded signal equals :func:`round_trip`'s of the joined blocks.
     """

@@ -132,8 +132,7 @@ def codec_true_peak_dbtp(x: NDArray[np.floating[Any]], sample_rate: int, codec: 
     float
         The decoded signal's true peak (the codec may resample, e.g. Opus to 48 kHz).
     """
-    decoded, rate = codecs.round_trip(_stereo_or_mono(x), sample_rate, codec)
-    return true_peak_dbtp(decoded, rate)
+    return codec_true_peak_dbtp_stream([x], sample_rate, x.shape[1], codec)
 
 
 def codec_true_peak_dbtp_stream(
@@ -143,8 +142,8 @@ def codec_true_peak_dbtp_stream(
     (a file streamed by :func:`engine.io.iter_blocks`): memory holds the encoded stream, not
     the audio (:func:`engine.codecs.round_trip_stream`), so an hour-long master is measured
     in a few hundred MB. Equal to :func:`codec_true_peak_dbtp` of the joined blocks where the
-    codec takes the input rate (Opus resamples to 48 kHz as a stream instead: within the
-    last bits)."""
+    codec takes the input rate (Opus resamples to 48 kHz block by block: within the last
+    bits)."""
     kept = min(channels, 2)
     parts, rate = codecs.round_trip_stream(
         (_stereo_or_mono(b) for b in blocks), sample_rate, kept, codec

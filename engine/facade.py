@@ -31,7 +31,7 @@ only this module, :mod:`engine.presets` and :mod:`engine.schema`; import-linter 
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -250,9 +250,6 @@ class JoinResult:
     preset: Preset
     #: the limiter's fast stage the plan used (see :attr:`RenderStats.fast_stage_db`)
     fast_stage_db: float = 0.0
-    #: the codec-safe search's ``{"codec", "ceiling", "tp"}`` (:func:`codec_safe_render`),
-    #: empty when the preset asks for none
-    codec_safe: dict[str, Any] = field(default_factory=dict)
 
 
 class _SpectrumFileSink(FileSink):
@@ -344,9 +341,9 @@ def join_chunks(
         return result
 
     rendered = write(preset, plan, out)
-    used, safe = preset, dict[str, Any]()
+    used = preset
     if preset.options.codec_safe and preset.limiter.enabled:
-        used, rendered, safe = drive(
+        used, rendered, _ = drive(
             codec_safe_render(preset, None, out, rendered, fmt=fmt, render=trial)
         )
     ref_an = drive(analyze_file(reference, sample_rate=sample_rate))
@@ -367,5 +364,4 @@ def join_chunks(
         spectral_distances(out_an, ref_an),  # type: ignore[arg-type]
         used,
         st.fast_stage_db,
-        safe,
     )
