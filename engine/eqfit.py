@@ -24,30 +24,52 @@ def biquad_coeffs(kind: str, freq_hz: float, gain_db: float, q: float, sample_ra
 
 
 def biquad_coeffs_many(
-    kinds: Sequence[str], freq_hz: ArrayLike, gain_db: ArrayLike, q: ArrayLike, sample_rate: int
+    kinds: Sequence[str] | NDArray[np.str_],
+    freq_hz: ArrayLike,
+    gain_db: ArrayLike,
+    q: ArrayLike,
+    sample_rate: int,
 ) -> F64:
     """RBJ cookbook biquads of several bands at once, shape ``(bands, 6)``: ``kinds[i]`` is
     ``"peak"``, ``"low_shelf"`` or ``"high_shelf"`` with ``freq_hz[i]``, ``gain_db[i]``,
     ``q[i]``. The high shelf is the low shelf's formula with ``cos(w0)``, ``b1`` and ``a1``
     negated (exactly, so both give the cookbook's coefficients bit for bit)."""
     kind = np.asarray(kinds)
-    a = 10.0 ** (np.asarray(gain_db, dtype=np.float64) / 40.0)
-    w0 = 2.0 * np.pi * np.minimum(np.asarray(freq_hz, dtype=np.float64), 0.49 * sample_rate)
+    return _coeffs(
+        kind == "high_shelf",
+        kind == "peak",
+        np.asarray(freq_hz, dtype=np.float64),
+        np.asarray(gain_db, dtype=np.float64),
+        np.asarray(q, dtype=np.float64),
+        sample_rate,
+    )
+
+
+def _coeffs(
+    high: NDArray[np.bool_],
+    peak: NDArray[np.bool_],
+    freq_hz: F64,
+    gain_db: F64,
+    q: F64,
+    sample_rate: int,
+) -> F64:
+    """:func:`biquad_coeffs_many` with the kinds as masks (the fit's inner loop)."""
+    a = 10.0 ** (gain_db / 40.0)
+    w0 = 2.0 * np.pi * np.minimum(freq_hz, 0.49 * sample_rate)
     w0 = w0 / sample_rate
     cw, sw = np.cos(w0), np.sin(w0)
-    alpha = sw / (2.0 * np.asarray(q, dtype=np.float64))
-    sign = np.where(kind == "high_shelf", -1.0, 1.0)
+    alpha = sw / (2.0 * q)
+    sign = np.where(high, -1.0, 1.0)
     cs = sign * cw
     sq = 2.0 * np.sqrt(a) * alpha
     ap1, am1 = a + 1, a - 1
-    c = np.empty((kind.size, 6))
+    c = np.empty((high.size, 6))
     c[:, 0] = a * (ap1 - am1 * cs + sq)
     c[:, 1] = 2 * a * sign * (am1 - ap1 * cs)
     c[:, 2] = a * (ap1 - am1 * cs - sq)
     c[:, 3] = ap1 + am1 * cs + sq
     c[:, 4] = -2 * sign * (am1 + ap1 * cs)
     c[:, 5] = ap1 + am1 * cs - sq
-    peak = kind == "peak"
     if peak.any():
         ap, al, cp = a[peak], alpha[peak], cw[peak]
         c[peak] = np.stack(
@@ -59,7 +81,19 @@ def biquad_coeffs_many(
 def responses_db(coeffs: F64, freqs_hz: F64, sample_rate: int) -> F64:
     """Magnitude responses (dB) of biquads ``coeffs`` (``(bands, 6)``) at ``freqs_hz``,
     shape ``(bands, len(freqs_hz))``."""
-    z = np.exp(-1j * 2.0 * np.pi * np.asarray(freqs_hz, dtype=np.float64) / sample_rate)
+    return _responses_at(coeffs, _unit_circle(freqs_hz, sample_rate))
+
+
+def _unit_circle(freqs_hz: F64, sample_rate: int) -> NDArray[np.complex128]:
+    """``z**-1`` at ``freqs_hz``."""
+    return np.asarray(
+        np.exp(-1j * 2.0 * np.pi * np.asarray(freqs_hz, dtype=np.float64) / sample_rate),
+        dtype=np.complex128,
+    )
+
+
+def _responses_at(coeffs: F64, z: NDArray[np.complex128]) -> F64:
+    """:func:`responses_db` at the points ``z`` (:func:`_unit_circle`)."""
     c = coeffs[:, :, None]
     h = (c[:, 0] + c[:, 1] * z + c[:, 2] * z * z) / (c[:, 3] + c[:, 4] * z + c[:, 5] * z * z)
     return np.asarray(20.0 * np.log10(np.abs(h) + 1e-20), dtype=np.float64)
@@ -126,11 +160,19 @@ def fit_parametric(
     lo_b = [np.log(20.0), -24.0, np.log(0.3), np.log(1000.0), -24.0, np.log(0.3)]
     hi_b = [np.log(1000.0), 24.0, np.log(2.0), np.log(hi), 24.0, np.log(2.0)]
 
-    def per_band(p: F64, ks: list[FilterType]) -> F64:
-        """Each band's response (dB), ``(bands, len(f))``, for parameter rows ``p``."""
+    z = _unit_circle(f, sample_rate)
+    masks: dict[tuple[int, int], tuple[NDArray[np.bool_], NDArray[np.bool_]]] = {}
+
+    def per_band(p: F64, ks: list[FilterType], repeat: int = 1) -> F64:
+        """Each band's response (dB), ``(bands, len(f))``, for parameter rows ``p`` (band
+        ``ks[i // repeat]`` in row ``i``)."""
+        key = (len(ks), repeat)  # the kinds only grow, by appended peaks
+        if key not in masks:
+            kind = np.repeat(np.asarray(ks), repeat)
+            masks[key] = (kind == "high_shelf", kind == "peak")
         p3 = p.reshape(-1, 3)
-        c = biquad_coeffs_many(ks, np.exp(p3[:, 0]), p3[:, 1], np.exp(p3[:, 2]), sample_rate)
-        return responses_db(c, f, sample_rate)
+        c = _coeffs(*masks[key], np.exp(p3[:, 0]), p3[:, 1], np.exp(p3[:, 2]), sample_rate)
+        return _responses_at(c, z)
 
     def resid(p: F64, ks: list[FilterType]) -> F64:
         return np.asarray(per_band(p, ks).sum(axis=0) - target)
@@ -141,7 +183,7 @@ def fit_parametric(
         moved = np.repeat(p.reshape(nb, 3), 3, axis=0)  # row j: band j // 3 ...
         moved[np.arange(3 * nb), np.tile(np.arange(3), nb)] += steps  # ... with p[j] + step
         before = np.repeat(per_band(p, ks), 3, axis=0)
-        after = per_band(moved.reshape(-1), [k for k in ks for _ in range(3)])
+        after = per_band(moved.reshape(-1), ks, 3)
         return np.asarray(((after - before) / steps[:, None]).T)
 
     v = _solve(resid, jacobian, v, kinds, lo_b, hi_b)
