@@ -31,7 +31,7 @@ only this module, :mod:`engine.presets` and :mod:`engine.schema`; import-linter 
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -250,6 +250,9 @@ class JoinResult:
     preset: Preset
     #: the limiter's fast stage the plan used (see :attr:`RenderStats.fast_stage_db`)
     fast_stage_db: float = 0.0
+    #: the codec-safe search's ``{"codec", "ceiling", "tp"}`` (:func:`codec_safe_render`);
+    #: empty without one
+    codec_safe: dict[str, Any] = field(default_factory=dict)
 
 
 class _SpectrumFileSink(FileSink):
@@ -341,9 +344,9 @@ def join_chunks(
         return result
 
     rendered = write(preset, plan, out)
-    used = preset
+    used, safe = preset, dict[str, Any]()
     if preset.options.codec_safe and preset.limiter.enabled:
-        used, rendered, _ = drive(
+        used, rendered, safe = drive(
             codec_safe_render(preset, None, out, rendered, fmt=fmt, render=trial)
         )
     ref_an = drive(analyze_file(reference, sample_rate=sample_rate))
@@ -364,4 +367,5 @@ def join_chunks(
         spectral_distances(out_an, ref_an),  # type: ignore[arg-type]
         used,
         st.fast_stage_db,
+        safe,
     )

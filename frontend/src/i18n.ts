@@ -52,6 +52,7 @@ const STRINGS = {
   reference: ["Reference", "参考"],
   target: ["Target", "目标"],
   result: ["Result", "结果"],
+  afterCodec: ["Result after the codec", "编解码后的结果"],
   integrated: ["Integrated (LUFS)", "综合响度 (LUFS)"],
   truePeak: ["True peak (dBTP)", "真峰值 (dBTP)"],
   plots: ["Match curves (EQ: mid, side)", "匹配曲线（均衡：中、侧）"],

@@ -120,6 +120,7 @@ def match(
         dist,
     )
     m.update(loudness_rows(report.get("before") or {}, report.get("reference") or {}))
+    m.update(codec_rows(r.extra.get("codec_safe") or {}))
     m["gain_db"] = float(r.render.stats.gain_db)
     m["fast_stage_db"] = float(r.render.stats.fast_stage_db)  # for the app's loop preview
     m["passes"] = float(r.render.stats.passes)
@@ -136,6 +137,18 @@ def loudness_rows(before: dict[str, Any], reference: dict[str, Any]) -> dict[str
             if isinstance(summary.get(v), int | float) and math.isfinite(summary[v]):
                 m[f"{side}_{k}"] = float(summary[v])
     return m
+
+
+def codec_rows(safe: dict[str, Any]) -> dict[str, float]:
+    """What the codec-safe search did (``{"codec", "ceiling", "tp"}`` of the engine's
+    ``codec_safe_render``): the result's true peak after the codec's encode/decode and the
+    limiter ceiling it chose; none without the search."""
+    if not safe:
+        return {}
+    return {
+        "codec_true_peak_dbtp": float(safe["tp"]),
+        "codec_safe_ceiling_dbtp": float(safe["ceiling"]),
+    }
 
 
 def _metrics(lufs: float, tp: float, preset: Preset, dist: dict[str, Any]) -> dict[str, float]:
@@ -225,6 +238,7 @@ def join(
     if r.preset is not preset:
         save_preset(r.preset, preset_path, force=True)
     m = _metrics(r.output_lufs, r.output_true_peak_dbtp, r.preset, r.distances)
+    m.update(codec_rows(r.codec_safe))
     m.update(
         passes=float(r.passes),
         gain_db=r.gain_db,

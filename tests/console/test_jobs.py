@@ -88,3 +88,36 @@ def test_upload_survives_a_dropped_connection(idle: Any, tab: Any, pair: Path) -
     for key, src in ((spec["targets"][0], "song.wav"), (spec["references"][0], "ref.wav")):
         got = storage.path(storage.bucket_audio, key).read_bytes()
         assert got == (pair / src).read_bytes(), key
+
+
+def test_codec_safe_job_shows_the_true_peak_after_the_codec(
+    tmp_path_factory: pytest.TempPathFactory, tab: Any, pair: Path
+) -> None:
+    """A job submitted with a codec-safe ceiling (the API, as the desktop app does): its
+    loudness table has a fourth row, the result's true peak after that codec, from the job's
+    metrics, in both languages."""
+    from tests.server.test_chunked import LOUD
+
+    with served(tmp_path_factory.mktemp("console-codec"), workers=1) as srv:
+        api = srv.stack.api("mia")
+        keys = api.upload(pair / "song.wav", pair / "ref.wav")
+        options = {**LOUD, "codec_safe": "aac-256"}
+        body = {"targets": [keys[0]], "references": [keys[1]], "options": options}
+        r = api.post("/jobs", json=body)
+        assert r.status_code == 202, r.text
+        view = api.wait(r.json()["id"], timeout=120)
+        assert view["state"] == "succeeded", view
+        tp = view["results"][0]["metrics"]["codec_true_peak_dbtp"]
+        for lang, label in (
+            ("en", "Result after the codec aac-256"),
+            ("zh", "编解码后的结果 aac-256"),
+        ):
+            t: Tab = tab(srv.url, lang)
+            t.signed_in(srv.stack.logins["mia"], f"/console/jobs/{view['id']}")
+            rows = t.page.locator("[data-testid=loudness] tbody tr")
+            rows.nth(3).wait_for()
+            assert rows.count() == 4
+            assert rows.nth(3).locator("th").inner_text() == label
+            cells = rows.nth(3).locator("td")
+            assert cells.nth(0).inner_text() == "—"  # its loudness is not measured
+            assert cells.nth(1).inner_text() == f"{tp:.1f}"

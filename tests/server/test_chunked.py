@@ -127,8 +127,22 @@ def test_chunked_render_keeps_the_codec_safe_ceiling(tmp_path: Path, audio_dir: 
         diff = peak_diff_dbfs(got, want)
         print(f"\ncodec-safe, chunked vs single pass: {diff:.1f} dBFS, ceiling {ceiling:.2f}")
         assert diff <= -80.0
+        # the job reports what the search did: its ceiling and the result's true peak after
+        # the codec, as an independent encode/decode of the downloaded file measures it
+        m = view["results"][0]["metrics"]
+        assert m["codec_safe_ceiling_dbtp"] == preset["limiter"]["ceiling_dbtp"]
+        assert m["codec_true_peak_dbtp"] == pytest.approx(codec_tp(got, "aac-256"), abs=0.006)
+        assert m["codec_true_peak_dbtp"] <= -1.0
     finally:
         st.close()
+
+
+def codec_tp(path: Path, codec: str) -> float:
+    """The true peak of ``path`` after ``codec``'s encode/decode (whole-file measurement)."""
+    from engine.delivery import codec_true_peak_dbtp
+
+    x, sr = sf.read(str(path), dtype="float64", always_2d=True)
+    return codec_true_peak_dbtp(x, sr, codec)
 
 
 def write_long(path: Path, minutes: float, sr: int = 44100) -> Path:

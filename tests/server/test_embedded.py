@@ -6,8 +6,10 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
 from engine.schema.options import MatchOptions
-from tests.server.conftest import Stack, local_match, peak_diff_dbfs
+from tests.server.conftest import Stack, local_match, make_music, peak_diff_dbfs
 
 
 def test_upload_submit_complete_download_equals_local_engine(
@@ -39,6 +41,30 @@ def test_upload_submit_complete_download_equals_local_engine(
     assert res["metrics"]["fast_stage_db"] in (0.0, preset["limiter"]["rescue_fast_stage_db"])
     assert abs(view["metrics"]["output_lufs"] - res["metrics"]["output_lufs"]) < 1e-9
     assert res["audio_sha256"] == hashlib.sha256(got.read_bytes()).hexdigest()
+
+
+def test_codec_safe_job_reports_the_codec_true_peak(
+    embedded: Stack, audio_dir: Path, tmp_path: Path
+) -> None:
+    """A codec-safe job's result says what the search did (the console's loudness table shows
+    it): the ceiling it chose, stored in the preset, and the result's true peak after the
+    codec, as an independent encode/decode of the downloaded file measures it."""
+    from tests.server.test_chunked import LOUD, codec_tp
+
+    api = embedded.api("alice")
+    # bright and pushed loud: its AAC decode overshoots a -1 dBTP ceiling
+    bright = make_music(tmp_path / "bright.wav", 4.0, seed=7, bright=0.6, level=0.2)
+    target, ref = api.upload(bright, audio_dir / "reference.wav")
+    options = {**LOUD, "codec_safe": "aac-256"}
+    view = api.wait(api.submit([target], [ref], options=options).json()["id"], timeout=120)
+    assert view["state"] == "succeeded", view
+    (res,) = view["results"]
+    m = res["metrics"]
+    preset = json.loads(api.fetch(res["preset_url"]))
+    assert m["codec_safe_ceiling_dbtp"] == preset["limiter"]["ceiling_dbtp"] < -1.0
+    got = api.download_result(view, tmp_path / "server.wav")
+    assert m["codec_true_peak_dbtp"] == pytest.approx(codec_tp(got, "aac-256"), abs=0.006)
+    assert m["codec_true_peak_dbtp"] <= -1.0
 
 
 def test_album_two_targets_and_options(embedded: Stack, audio_dir: Path, tmp_path: Path) -> None:

@@ -10,14 +10,19 @@ import { Player } from "./Player";
 
 const fmt = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? "—" : v.toFixed(1));
 
-function LoudnessTable({ r }: { r: JobResult }) {
+function LoudnessTable({ r, codec }: { r: JobResult; codec: unknown }) {
   const { tr } = useApp();
   const m = r.metrics;
-  const rows: [Key, number | undefined, number | undefined][] = [
-    ["reference", m.reference_lufs, m.reference_true_peak_dbtp],
-    ["target", m.input_lufs, m.input_true_peak_dbtp],
-    ["result", m.output_lufs, m.output_true_peak_dbtp],
+  const rows: [string, number | undefined, number | undefined][] = [
+    [tr("reference"), m.reference_lufs, m.reference_true_peak_dbtp],
+    [tr("target"), m.input_lufs, m.input_true_peak_dbtp],
+    [tr("result"), m.output_lufs, m.output_true_peak_dbtp],
   ];
+  // a codec-safe job: the result's true peak after the codec's encode/decode (the worker's
+  // search lowered the limiter ceiling until it stayed under the one asked for)
+  if (m.codec_true_peak_dbtp !== undefined) {
+    rows.push([`${tr("afterCodec")} ${typeof codec === "string" ? codec : ""}`.trim(), undefined, m.codec_true_peak_dbtp]);
+  }
   return (
     <table className="loudness" data-testid="loudness">
       <thead>
@@ -28,9 +33,9 @@ function LoudnessTable({ r }: { r: JobResult }) {
         </tr>
       </thead>
       <tbody>
-        {rows.map(([k, lufs, tp]) => (
-          <tr key={k}>
-            <th>{tr(k)}</th>
+        {rows.map(([label, lufs, tp]) => (
+          <tr key={label}>
+            <th>{label}</th>
             <td>{fmt(lufs)}</td>
             <td>{fmt(tp)}</td>
           </tr>
@@ -93,7 +98,7 @@ function Result({ job, r, index, exports }: { job: Job; r: JobResult; index: num
   };
   return (
     <div className="result">
-      <LoudnessTable r={r} />
+      <LoudnessTable r={r} codec={job.spec.options.codec_safe} />
       <h3>{tr("plots")}</h3>
       <CurvePlot presetUrl={r.preset_url} />
       <Player job={job.id} result={r} index={index} />
