@@ -238,18 +238,14 @@ def chunk_stats(preset: Preset, target: Path, start: int, stop: int, out_eq: Pat
 class JoinResult:
     """What :func:`join_chunks` wrote and measured."""
 
-    output_lufs: float
-    output_true_peak_dbtp: float
-    gain_db: float
-    passes: int
-    frames: int
+    #: the render's statistics (loudness, true peak, gain, passes, ...), as the single pass
+    #: reports them
+    stats: RenderStats
     #: :func:`spectral_distances` of the output to the reference
     distances: dict[str, Any]
     #: the preset the output was rendered with: the plan's, or with the lowered ceiling of
     #: the codec-safe search (save it, so ``apply`` reproduces the file)
     preset: Preset
-    #: the limiter's fast stage the plan used (see :attr:`RenderStats.fast_stage_db`)
-    fast_stage_db: float = 0.0
     #: the codec-safe search's ``{"codec", "ceiling", "tp"}`` (:func:`codec_safe_render`);
     #: empty without one
     codec_safe: dict[str, Any] = field(default_factory=dict)
@@ -358,14 +354,4 @@ def join_chunks(
         mid_raw_db=power_db(to_log_grid(spec.mean_power("mid"), sample_rate, spec.n_fft, freqs)),
         summary=SimpleNamespace(integrated_lufs=st.output_lufs),
     )
-    return JoinResult(
-        st.output_lufs,
-        st.output_true_peak_dbtp,
-        float(st.gain_db),
-        st.passes,
-        st.frames,
-        spectral_distances(out_an, ref_an),  # type: ignore[arg-type]
-        used,
-        st.fast_stage_db,
-        safe,
-    )
+    return JoinResult(st, spectral_distances(out_an, ref_an), used, safe)  # type: ignore[arg-type]

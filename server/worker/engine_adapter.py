@@ -121,11 +121,19 @@ def match(
     )
     m.update(loudness_rows(report.get("before") or {}, report.get("reference") or {}))
     m.update(codec_rows(r.extra.get("codec_safe") or {}))
-    m["gain_db"] = float(r.render.stats.gain_db)
-    m["fast_stage_db"] = float(r.render.stats.fast_stage_db)  # for the app's loop preview
-    m["passes"] = float(r.render.stats.passes)
-    m["duration_s"] = r.render.stats.frames / r.render.sample_rate
+    m.update(render_rows(r.render.stats, r.render.sample_rate))
     return m
+
+
+def render_rows(stats: fa.RenderStats, sample_rate: int) -> dict[str, float]:
+    """What the render did (single pass or chunked join): its gain, limiter fast stage (the
+    app's loop preview renders an excerpt with it), passes and the programme's duration."""
+    return {
+        "gain_db": float(stats.gain_db),
+        "fast_stage_db": float(stats.fast_stage_db),
+        "passes": float(stats.passes),
+        "duration_s": stats.frames / sample_rate,
+    }
 
 
 def loudness_rows(before: dict[str, Any], reference: dict[str, Any]) -> dict[str, float]:
@@ -237,14 +245,10 @@ def join(
     )
     if r.preset is not preset:
         save_preset(r.preset, preset_path, force=True)
-    m = _metrics(r.output_lufs, r.output_true_peak_dbtp, r.preset, r.distances)
+    st = r.stats
+    m = _metrics(st.output_lufs, st.output_true_peak_dbtp, r.preset, r.distances)
     m.update(codec_rows(r.codec_safe))
-    m.update(
-        passes=float(r.passes),
-        gain_db=r.gain_db,
-        fast_stage_db=r.fast_stage_db,
-        duration_s=r.frames / sample_rate,
-    )
+    m.update(render_rows(st, sample_rate))
     return m
 
 
