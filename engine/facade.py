@@ -340,7 +340,8 @@ def join_chunks(
         return result
 
     rendered = write(preset, plan, out)
-    used, safe = preset, dict[str, Any]()
+    used = preset
+    safe: dict[str, Any] = {}  # what the codec-safe search did, if it ran
     if preset.options.codec_safe and preset.limiter.enabled:
         used, rendered, safe = drive(
             codec_safe_render(preset, None, out, rendered, fmt=fmt, render=trial)

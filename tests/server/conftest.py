@@ -129,6 +129,15 @@ def peak_diff_dbfs(a: Path, b: Path) -> float:
 _local_cache: dict[tuple[str, str, str, str | None], Path] = {}
 
 
+def codec_tp(path: Path, codec: str) -> float:
+    """The true peak of ``path`` after ``codec``'s encode/decode, measured on the whole file
+    (independent of the codec-safe search's streamed measurement)."""
+    from engine.delivery import codec_true_peak_dbtp
+
+    x, sr = sf.read(str(path), dtype="float64", always_2d=True)
+    return codec_true_peak_dbtp(x, sr, codec)
+
+
 def local_match(target: Path, reference: Path, out: Path, options: Any, fmt: str | None) -> Path:
     """The local engine's result for the same inputs (what the CLI produces); cached per
     session since the engine takes seconds per match."""

@@ -23,6 +23,7 @@ from server.db.models import Job, Task
 from tests.server.conftest import (
     FullStack,
     Stack,
+    codec_tp,
     local_match,
     make_music,
     make_settings,
@@ -135,14 +136,6 @@ def test_chunked_render_keeps_the_codec_safe_ceiling(tmp_path: Path, audio_dir: 
         assert m["codec_true_peak_dbtp"] <= -1.0
     finally:
         st.close()
-
-
-def codec_tp(path: Path, codec: str) -> float:
-    """The true peak of ``path`` after ``codec``'s encode/decode (whole-file measurement)."""
-    from engine.delivery import codec_true_peak_dbtp
-
-    x, sr = sf.read(str(path), dtype="float64", always_2d=True)
-    return codec_true_peak_dbtp(x, sr, codec)
 
 
 def write_long(path: Path, minutes: float, sr: int = 44100) -> Path:

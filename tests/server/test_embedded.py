@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.schema.options import MatchOptions
-from tests.server.conftest import Stack, local_match, make_music, peak_diff_dbfs
+from tests.server.conftest import Stack, codec_tp, local_match, make_music, peak_diff_dbfs
 
 
 def test_upload_submit_complete_download_equals_local_engine(
@@ -49,7 +49,7 @@ def test_codec_safe_job_reports_the_codec_true_peak(
     """A codec-safe job's result says what the search did (the console's loudness table shows
     it): the ceiling it chose, stored in the preset, and the result's true peak after the
     codec, as an independent encode/decode of the downloaded file measures it."""
-    from tests.server.test_chunked import LOUD, codec_tp
+    from tests.server.test_chunked import LOUD
 
     api = embedded.api("alice")
     # bright and pushed loud: its AAC decode overshoots a -1 dBTP ceiling
