@@ -23,6 +23,7 @@ from engine import __version__
 from engine.cli_delivery import add_qc, trust_line
 from engine.cli_text import T
 from engine.progress import Progress, drive
+from engine.runtime import tune_process
 from engine.schema.errors import AudioStyleError, ErrorCode
 from engine.schema.i18n import current_language, set_language
 from engine.schema.options import AUDIO_FORMATS, CODEC_NAMES, DEFAULT_MAX_LIMITING_DB, MatchOptions
@@ -560,6 +561,7 @@ def _quiet_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``audio-style`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    tune_process()
     _preselect_language(argv)
     # the plugins' entry points cost ~70 ms of metadata scans and imports; the engine's own
     # commands (a 180 s match takes under 3 s) do not need them

@@ -20,6 +20,7 @@ from engine.album import AlbumOptions
 from engine.analysis import Analysis, AnalysisAccumulator, analyze_array
 from engine.atomic import replace_durably
 from engine.backends import Backend, get_backend
+from engine.estimator import preload as preload_estimator
 from engine.matching import build_preset
 from engine.presets import save_preset
 from engine.progress import Beside, CancelToken, Progress, check, drive, scaled
@@ -341,6 +342,8 @@ def plan_files(
                     t_an = done.value
                     break
                 yield Progress(p.stage, 0.625 * side.fraction + 0.375 * p.fraction, p.message)
+            if options.estimator != "rules" and not side.done():
+                preload_estimator()  # while this thread would wait for the references anyway
             refs = yield from side.join("analyze", 0.375, 1.0)
         finally:
             target_an.close()

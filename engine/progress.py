@@ -112,6 +112,10 @@ class Beside(Generic[T]):
         finally:
             gen.close()
 
+    def done(self) -> bool:
+        """Whether the helper has finished (with a result or an error)."""
+        return self._future.done()
+
     def stop(self) -> None:
         """Stop the helper (if still running) and wait until it has."""
         self._halt.set()

@@ -247,7 +247,10 @@ class TruePeakMeter:
         hop = self.envelope_hop or 1
         cur = np.concatenate((self._env_rest, peaks), axis=1)
         n = cur.shape[1] // hop * hop
-        done = cur[:, :n].reshape(self.channels, -1, hop).max(axis=2)
+        if n == 0:
+            return np.zeros((self.channels, 0), dtype=np.float32), cur.copy()
+        # reduceat: ~3x faster than a max over a short last axis of a (channels, -1, hop) view
+        done = np.maximum.reduceat(cur[:, :n], np.arange(0, n, hop), axis=1)
         return np.asarray(done, dtype=np.float32), cur[:, n:].copy()
 
     def _tail(self) -> F32:

@@ -8,6 +8,7 @@ through onnxruntime on the CPU (a few hundred microseconds), never through PyTor
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,6 +61,14 @@ def _session(path: str) -> Any:
     return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
 
 
+def preload(path: Path | None = None) -> None:
+    """Import onnxruntime and open the model's session now (~50 ms, once per process), so a
+    caller with idle time (waiting for another thread) spares the plan that wait; a missing
+    model is left for :func:`predict_raw` to report."""
+    with contextlib.suppress(AudioStyleError):
+        _session(str(path or model_path()))
+
+
 def predict_raw(features: NDArray[np.float32], path: Path | None = None) -> NDArray[np.float32]:
     """Run the ONNX model on a ``(n, N_FEATURES)`` batch; returns ``(n, N_OUTPUTS)``."""
     sess = _session(str(path or model_path()))
@@ -80,4 +89,4 @@ def estimate(
     return StyleEstimate(y[:N_BANDS], y[N_BANDS : 2 * N_BANDS], y[2 * N_BANDS :])
 
 
-__all__ = ["StyleEstimate", "estimate", "model_card", "model_path", "predict_raw"]
+__all__ = ["StyleEstimate", "estimate", "model_card", "model_path", "predict_raw", "preload"]

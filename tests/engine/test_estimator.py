@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from engine.analysis import analyze_array
-from engine.estimator import estimate, model_card, model_path, predict_raw
+from engine.estimator import estimate, model_card, model_path, predict_raw, preload
 from engine.estimator.features import (
     BAND_CENTRES_HZ,
     N_BANDS,
@@ -87,9 +87,17 @@ def test_learned_plan_renders(tmp_path: Path) -> None:
 
 
 def test_missing_model_is_a_coded_error(tmp_path: Path) -> None:
+    preload(tmp_path / "none.onnx")  # a preload leaves the error to the prediction
     with pytest.raises(AudioStyleError) as e:
         predict_raw(np.zeros((1, N_FEATURES), np.float32), tmp_path / "none.onnx")
     assert e.value.code is ErrorCode.MODEL_UNAVAILABLE
+
+
+def test_preloaded_model_predicts_as_a_fresh_one() -> None:
+    x = np.random.default_rng(3).normal(size=(2, N_FEATURES)).astype(np.float32)
+    before = predict_raw(x)
+    preload()
+    np.testing.assert_array_equal(predict_raw(x), before)
 
 
 def test_learned_estimator_decides_only_its_aspects() -> None:
