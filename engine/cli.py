@@ -23,7 +23,6 @@ from engine import __version__
 from engine.cli_delivery import add_qc, trust_line
 from engine.cli_text import T
 from engine.progress import Progress, drive
-from engine.runtime import tune_process
 from engine.schema.errors import AudioStyleError, ErrorCode
 from engine.schema.i18n import current_language, set_language
 from engine.schema.options import AUDIO_FORMATS, CODEC_NAMES, DEFAULT_MAX_LIMITING_DB, MatchOptions
@@ -561,7 +560,6 @@ def _quiet_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``audio-style`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    tune_process()
     _preselect_language(argv)
     # the plugins' entry points cost ~70 ms of metadata scans and imports; the engine's own
     # commands (a 180 s match takes under 3 s) do not need them
@@ -592,5 +590,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m engine.cli: numpy is loaded already
+    from engine.runtime import keep_freed_memory, one_blas_thread
+
+    keep_freed_memory()
+    one_blas_thread()
     sys.exit(main())
