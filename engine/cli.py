@@ -590,9 +590,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-if __name__ == "__main__":  # python -m engine.cli: numpy is loaded already
-    from engine.runtime import keep_freed_memory, one_blas_thread
+if __name__ == "__main__":  # python -m engine.cli (numpy is loaded already)
+    from engine.runtime import keep_freed_memory
 
     keep_freed_memory()
-    one_blas_thread()
     sys.exit(main())

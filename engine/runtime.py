@@ -7,8 +7,8 @@ Two defaults of the libraries under numpy are wrong for the engine's work:
   took 134 000 page faults, 62 000 with :func:`keep_freed_memory` (9 % of its wall time on a
   2-core machine, when set before numpy and the engine load; 3 % when set after);
 * OpenBLAS runs its products on a thread per core, beside the engine's own threads, which
-  already use every core (the IIR filters' small products, :mod:`engine.dsp.iir`):
-  :func:`one_blas_thread`.
+  already use every core (the IIR filters' small products, :mod:`engine.dsp.iir`), and its
+  threads spin at start: one thread (:func:`prepare_process`), 3 % of the wall time.
 
 Only the command's entry point, :func:`command`, makes these settings; the engine as a library
 leaves its host process as it found it.
@@ -17,6 +17,7 @@ leaves its host process as it found it.
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 
 #: glibc's ``mallopt`` parameters (``malloc.h``)
@@ -27,13 +28,6 @@ _M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD_BYTES = 32 << 20
 TRIM_THRESHOLD_BYTES = 1 << 30
 TOP_PAD_BYTES = 256 << 20
-#: the thread-count setters of the OpenBLAS builds numpy and SciPy wheels ship, or a system one
-_BLAS_SETTERS = (
-    "scipy_openblas_set_num_threads64_",
-    "scipy_openblas_set_num_threads",
-    "openblas_set_num_threads64_",
-    "openblas_set_num_threads",
-)
 
 
 def keep_freed_memory() -> bool:
@@ -62,44 +56,22 @@ def keep_freed_memory() -> bool:
     return all([bool(mallopt(param, value)) for param, value in settings])
 
 
-def _loaded_blas() -> list[str]:
-    """Paths of the OpenBLAS libraries loaded in this process (from ``/proc/self/maps``)."""
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
-    except OSError:
-        return []
-    return sorted(p for p in paths if p.startswith("/"))
-
-
-def one_blas_thread() -> int:
-    """Make every loaded OpenBLAS run its products on the calling thread; returns how many
-    libraries were set (0 where none is loaded or none has a known setter)."""
-    done = 0
-    for path in _loaded_blas():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in _BLAS_SETTERS:
-            setter = getattr(lib, name, None)
-            if setter is not None:
-                setter.argtypes = [ctypes.c_int]
-                setter(1)
-                done += 1
-                break
-    return done
+def prepare_process() -> None:
+    """The settings that must come before numpy loads: :func:`keep_freed_memory`, and one
+    OpenBLAS thread (``OPENBLAS_NUM_THREADS=1`` unless the environment says otherwise: set
+    later, OpenBLAS has already started its threads, which spin at start beside the first
+    analysis)."""
+    keep_freed_memory()
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def command() -> int:
-    """Entry point of the ``audio-style`` console script: :func:`keep_freed_memory` before
-    numpy and the engine load, :func:`one_blas_thread` once numpy has, then
+    """Entry point of the ``audio-style`` console script: :func:`prepare_process`, then
     :func:`engine.cli.main`."""
-    keep_freed_memory()
+    prepare_process()
     from engine.cli import main  # numpy and the rest load here
 
-    one_blas_thread()
     return main()
 
 
-__all__ = ["command", "keep_freed_memory", "one_blas_thread"]
+__all__ = ["command", "keep_freed_memory", "prepare_process"]
