@@ -6,6 +6,7 @@ a :class:`CancelToken`. :func:`drive` runs one to completion.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from engine.backends import Backend, get_backend
 from engine.estimator import preload as preload_estimator
 from engine.matching import build_preset
 from engine.presets import save_preset
-from engine.progress import Beside, CancelToken, Progress, check, drive, scaled
+from engine.progress import Beside, CancelToken, Progress, check, drive, read_ahead, scaled
 from engine.render import (
     BLOCK_FRAMES,
     RenderStats,
@@ -138,16 +139,17 @@ def analyze_file(
     if rate != info.sample_rate:
         stream = soxr.ResampleStream(info.sample_rate, rate, info.channels, dtype="float32")
     done = 0
-    for block in io.iter_blocks(path, READ_BLOCK_FRAMES, info=info):
-        check(cancel)
-        done += len(block)
-        if keep is not None:
-            keep.append(block)
-        last = done >= info.frames
-        b = stream.resample_chunk(block, last=last) if stream is not None else block
-        if len(b):
-            acc.push(b)
-        yield Progress("analyze", done / max(1, info.frames), str(path))
+    with contextlib.closing(read_ahead(io.iter_blocks(path, READ_BLOCK_FRAMES, info=info))) as bs:
+        for block in bs:
+            check(cancel)
+            done += len(block)
+            if keep is not None:
+                keep.append(block)
+            last = done >= info.frames
+            b = stream.resample_chunk(block, last=last) if stream is not None else block
+            if len(b):
+                acc.push(b)
+            yield Progress("analyze", done / max(1, info.frames), str(path))
     analysis = acc.finish()
     if require_signal and _is_silent(analysis):
         raise AudioStyleError(ErrorCode.SILENT, path=str(path))

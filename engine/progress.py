@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass
@@ -131,3 +131,35 @@ class Beside(Generic[T]):
                     yield Progress(stage, start + (stop - start) * self.fraction)
         finally:
             self.stop()
+
+
+_READ_AHEAD: ThreadPoolExecutor | None = None
+_END = object()
+
+
+def _read_ahead_pool() -> ThreadPoolExecutor:
+    global _READ_AHEAD
+    if _READ_AHEAD is None:
+        _READ_AHEAD = ThreadPoolExecutor(max_workers=4, thread_name_prefix="read-ahead")
+    return _READ_AHEAD
+
+
+def read_ahead(items: Iterable[T]) -> Generator[T, None, None]:
+    """``items`` in order, each next one produced on a helper thread while the caller works
+    on the current one (decoding the next block beside the analysis of this one; the
+    decoder releases the GIL). An error of the source surfaces where its item would have;
+    closing this generator waits for the item in flight, then closes the source."""
+    source = iter(items)
+    pending: Future[object] = _read_ahead_pool().submit(next, source, _END)
+    try:
+        while True:
+            item = pending.result()
+            if item is _END:
+                return
+            pending = _read_ahead_pool().submit(next, source, _END)
+            yield item  # type: ignore[misc]
+    finally:
+        wait([pending])
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -167,10 +167,11 @@ _SIDE: ThreadPoolExecutor | None = None
 
 
 def _side_thread() -> ThreadPoolExecutor:
-    """One helper thread for work that overlaps the main loop (never waits on other pools)."""
+    """Two helper threads for work that overlaps the main loop (pass 2 writes a block on one
+    while it is metered on the other); their tasks never wait on this pool."""
     global _SIDE
     if _SIDE is None:
-        _SIDE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render-side")
+        _SIDE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="render-side")
     return _SIDE
 
 
@@ -543,23 +544,41 @@ def apply_pass(
         min_rate_hz=FINE_TRUE_PEAK_RATE_HZ,
         exact_above=exact_above,
     )
-    pos = 0
-    n_total = len(total) * hop
-    for b in blocks:
-        check(cancel)
-        idx = np.arange(pos, pos + len(b), dtype=np.float64)
-        g = np.interp(idx, centres, total)
-        if pos < edge or pos + len(b) > frames - edge:  # only blocks at the programme's ends
-            g *= edge_fade(idx, frames, edge)
-        y = b.astype(np.float64) * g[:, None]
-        written = _side_thread().submit(write, y)  # dither + encode beside the meters
+    def measure(y: F64) -> None:
         meter.push(y)
         tp.push(y)
-        written.result()
-        pos += len(b)
-        yield Progress("render", 0.62 + 0.38 * min(1.0, pos / max(1, n_total)))
+
+    pos = 0
+    n_total = len(total) * hop
+    busy: list[Future[None]] = []
+    try:
+        for b in blocks:
+            check(cancel)
+            idx = np.arange(pos, pos + len(b), dtype=np.float64)
+            g = np.interp(idx, centres, total)
+            if pos < edge or pos + len(b) > frames - edge:  # only the programme's ends
+                g *= edge_fade(idx, frames, edge)
+            y = b.astype(np.float64) * g[:, None]  # beside the previous block's work
+            _finish(busy)
+            # dither + encode on one side thread, the meters on the other (blocks in order)
+            busy = [_side_thread().submit(write, y), _side_thread().submit(measure, y)]
+            pos += len(b)
+            yield Progress("render", 0.62 + 0.38 * min(1.0, pos / max(1, n_total)))
+        _finish(busy)
+    finally:
+        wait(busy)  # never leave a write or a meter running behind an error or a cancel
     out_peak = tp.envelope().max(axis=1) if pos else np.zeros(0)
     return float(integrated_loudness(meter.energies())), out_peak
+
+
+def _finish(busy: list[Future[None]]) -> None:
+    """Wait for every future of ``busy`` (re-raising the first error) and empty it."""
+    try:
+        for f in busy:
+            f.result()
+    finally:
+        wait(busy)
+        busy.clear()
 
 
 def render_array_stats(

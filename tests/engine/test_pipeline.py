@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import soundfile as sf
 from engine import io
 from engine.dsp import fft
 from engine.pipeline import analyze_file, match_files, render_file
-from engine.progress import Beside, CancelToken, Progress, drive
+from engine.progress import Beside, CancelToken, Progress, drive, read_ahead
 from engine.schema.errors import AudioStyleError, ErrorCode
 from engine.schema.options import MatchOptions
 from tests.engine.conftest import fresh_python
@@ -197,3 +198,38 @@ def test_beside_stop_halts_a_running_generator() -> None:
     with pytest.raises(AudioStyleError) as e:
         drive(side.join("x", 0.0, 1.0))
     assert e.value.code == ErrorCode.CANCELED
+
+
+def test_read_ahead_yields_in_order_and_surfaces_errors_where_they_happen() -> None:
+    assert list(read_ahead(iter(range(50)))) == list(range(50))
+    assert list(read_ahead([])) == []
+
+    def failing() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise AudioStyleError(ErrorCode.TRUNCATED, path="x")
+
+    got: list[int] = []
+    with pytest.raises(AudioStyleError) as e:
+        for item in read_ahead(failing()):
+            got.append(item)
+    assert got == [1, 2] and e.value.code == ErrorCode.TRUNCATED
+
+
+def test_closing_read_ahead_closes_its_source_after_the_item_in_flight() -> None:
+    produced: list[int] = []
+    closed: list[bool] = []
+
+    def source() -> Iterator[int]:
+        try:
+            for i in range(100):
+                produced.append(i)
+                yield i
+        finally:
+            closed.append(True)
+
+    gen = read_ahead(source())
+    assert next(gen) == 0
+    gen.close()
+    assert closed == [True]
+    assert produced == [0, 1]  # one item read ahead, no more

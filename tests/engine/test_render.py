@@ -9,7 +9,7 @@ from engine.analysis import analyze_array
 from engine.analysis.peaks import true_peak_dbtp
 from engine.matching import build_preset
 from engine.pipeline import render_array
-from engine.render import BLOCK_FRAMES, loudness_shortfall_lu
+from engine.render import BLOCK_FRAMES, loudness_shortfall_lu, render
 from engine.schema.options import MatchOptions
 from tests.engine.conftest import SR, biquad, pinkish
 
@@ -205,3 +205,34 @@ def test_programme_dependent_release_recovers_fast_after_a_peak_slowly_after_a_p
         assert np.all(peak + g <= -9.0 + 1e-9)
     assert dual[140] > single[140] + 2.0  # 40 hops after the peak: mostly recovered
     assert dual[440] < -2.0  # 40 hops after the passage: still releasing slowly
+
+
+class _FailingSink:
+    """Takes ``ok`` blocks, then fails the way a full disk does."""
+
+    def __init__(self, ok: int) -> None:
+        self.ok, self.blocks = ok, 0
+
+    def write(self, block: np.ndarray) -> None:
+        if self.blocks >= self.ok:
+            raise OSError("disk full")
+        self.blocks += 1
+
+    def reset(self) -> None:
+        self.blocks = 0
+
+
+@pytest.mark.parametrize("ok", [0, 2])
+def test_a_failing_write_stops_the_render_with_its_error(ok: int) -> None:
+    """Pass 2 writes a block beside the meters of the same block: the write's error still
+    ends the render (the first block's, or a later one's), not a later block."""
+    x = pinkish(BLOCK_FRAMES * 5, seed=9)
+    p = _preset(x, biquad(x, "high_shelf", 3000.0, 3.0, 0.7))
+    sink = _FailingSink(ok)
+    gen = render(
+        p, (x[i : i + BLOCK_FRAMES] for i in range(0, len(x), BLOCK_FRAMES)), SR, 2, len(x), sink
+    )
+    with pytest.raises(OSError, match="disk full"):
+        for _ in gen:
+            pass
+    assert sink.blocks == ok
