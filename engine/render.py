@@ -544,6 +544,7 @@ def apply_pass(
         min_rate_hz=FINE_TRUE_PEAK_RATE_HZ,
         exact_above=exact_above,
     )
+
     def measure(y: F64) -> None:
         meter.push(y)
         tp.push(y)
