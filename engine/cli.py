@@ -23,6 +23,7 @@ from engine import __version__
 from engine.cli_delivery import add_qc, trust_line
 from engine.cli_text import T
 from engine.progress import Progress, drive
+from engine.runtime import OWN_COMMANDS, command_word
 from engine.schema.errors import AudioStyleError, ErrorCode
 from engine.schema.i18n import current_language, set_language
 from engine.schema.options import AUDIO_FORMATS, CODEC_NAMES, DEFAULT_MAX_LIMITING_DB, MatchOptions
@@ -426,9 +427,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 #: the engine's own subcommands (``build_parser(plugins=False)``)
-OWN_COMMANDS = frozenset({"analyze", "match", "apply", "export-preset", "verify", "qc"})
-
-
 def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     """The full parser, including subcommands contributed by other packages (``plugins``;
     without them only :data:`OWN_COMMANDS`)."""
@@ -498,18 +496,6 @@ def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     if plugins:
         _add_plugins(sub)
     return parser
-
-
-def command_word(argv: Sequence[str]) -> str | None:
-    """The subcommand ``argv`` names: its first word that is neither an option nor
-    ``--lang``'s value (``None`` when there is none)."""
-    words = iter(argv)
-    for word in words:
-        if word == "--lang":
-            next(words, None)
-        elif not word.startswith("-"):
-            return word
-    return None
 
 
 _EXTRAS = {"gui": "app", "server": "server", "cloud": "app"}

@@ -5,7 +5,8 @@ Two defaults of the libraries under numpy are wrong for the engine's work:
 * glibc's malloc hands arrays over 128 kB to the kernel when they are freed, so every new
   block or FFT batch of a few megabytes page-faults zero-filled pages in again: a 180 s match
   took 134 000 page faults, 62 000 with :func:`keep_freed_memory` (9 % of its wall time on a
-  2-core machine, when set before numpy and the engine load; 3 % when set after);
+  2-core machine, when set before numpy and the engine load; 3 % when set after); the
+  engine's own commands only (one job, then exit);
 * OpenBLAS runs its products on a thread per core, beside the engine's own threads, which
   already use every core (the IIR filters' small products, :mod:`engine.dsp.iir`), and its
   threads spin at start: one thread (:func:`prepare_process`), 3 % of the wall time.
@@ -19,7 +20,11 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+from collections.abc import Sequence
 
+#: the engine's own commands (the rest come from other packages' entry points: ``gui``,
+#: ``server``, ``worker``, ``cloud``)
+OWN_COMMANDS = frozenset({"analyze", "match", "apply", "export-preset", "verify", "qc"})
 #: glibc's ``mallopt`` parameters (``malloc.h``)
 _M_TRIM_THRESHOLD = -1
 _M_TOP_PAD = -2
@@ -56,22 +61,36 @@ def keep_freed_memory() -> bool:
     return all([bool(mallopt(param, value)) for param, value in settings])
 
 
-def prepare_process() -> None:
-    """The settings that must come before numpy loads: :func:`keep_freed_memory`, and one
-    OpenBLAS thread (``OPENBLAS_NUM_THREADS=1`` unless the environment says otherwise: set
-    later, OpenBLAS has already started its threads, which spin at start beside the first
-    analysis)."""
-    keep_freed_memory()
+def command_word(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names: its first word that is neither an option nor
+    ``--lang``'s value (``None`` when there is none)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--lang":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def prepare_process(argv: Sequence[str]) -> None:
+    """The settings that must come before numpy loads: one OpenBLAS thread
+    (``OPENBLAS_NUM_THREADS=1`` unless the environment says otherwise: set later, OpenBLAS
+    has already started its threads, which spin at start beside the first analysis), and for
+    the engine's own commands, which run one job and exit, :func:`keep_freed_memory` (the
+    app, the server and the worker live on: they give freed memory back)."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if command_word(argv) in OWN_COMMANDS:
+        keep_freed_memory()
 
 
 def command() -> int:
     """Entry point of the ``audio-style`` console script: :func:`prepare_process`, then
     :func:`engine.cli.main`."""
-    prepare_process()
+    prepare_process(sys.argv[1:])
     from engine.cli import main  # numpy and the rest load here
 
     return main()
 
 
-__all__ = ["command", "keep_freed_memory", "prepare_process"]
+__all__ = ["OWN_COMMANDS", "command", "command_word", "keep_freed_memory", "prepare_process"]

@@ -16,7 +16,7 @@ CHILD = """
 import ctypes, sys
 from engine.runtime import prepare_process
 if sys.argv[1] == "prepare":
-    prepare_process()
+    prepare_process(["match"])
 import numpy
 paths = {l.split()[-1] for l in open("/proc/self/maps") if "openblas" in l.lower()}
 getters = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
@@ -44,11 +44,33 @@ def test_prepare_process_leaves_one_blas_thread_unless_told_otherwise() -> None:
     assert set(_blas_threads("prepare", {**env, "OPENBLAS_NUM_THREADS": "2"})) == {2}
 
 
+KEPT = """
+import os, sys
+from engine.runtime import prepare_process
+prepare_process(sys.argv[1:])
+import numpy as np
+def rss():
+    return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+before = rss()
+blocks = [np.ones(20 << 20, dtype=np.uint8) for _ in range(10)]  # 200 MB in 20 MB arrays
+del blocks
+print(rss() - before)
+"""
+
+
 @pytest.mark.skipif(
     not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
     reason="glibc's mallopt",
 )
-def test_freed_memory_is_kept_where_malloc_is_glibc() -> None:
+def test_freed_memory_is_kept_by_the_engines_commands_only() -> None:
+    def kept_mb(*argv: str) -> float:
+        out = subprocess.run(
+            [sys.executable, "-c", KEPT, *argv], capture_output=True, text=True, check=True
+        )
+        return int(out.stdout) / 2**20
+
+    assert kept_mb("--lang", "zh", "match", "a.wav") > 150  # reused by the next arrays
+    assert kept_mb("gui") < 50  # the app (like the server and the worker) gives it back
     code = "from engine.runtime import keep_freed_memory; print(keep_freed_memory())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
