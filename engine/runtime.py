@@ -5,7 +5,7 @@ Two defaults of the libraries under numpy are wrong for the engine's work:
 * glibc's malloc hands arrays over 128 kB to the kernel when they are freed, so every new
   block or FFT batch of a few megabytes page-faults zero-filled pages in again: a 180 s match
   took 134 000 page faults, 62 000 with :func:`keep_freed_memory` (9 % of its wall time on a
-  2-core machine, when set before numpy and the engine load; 3 % when set after); the
+  2-core machine, when set before numpy and the engine load; about 5 % when set after); the
   engine's own commands only (one job, then exit);
 * OpenBLAS runs its products on a thread per core, beside the engine's own threads, which
   already use every core (the IIR filters' small products, :mod:`engine.dsp.iir`), and its
