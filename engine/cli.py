@@ -426,7 +426,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-#: the engine's own subcommands (``build_parser(plugins=False)``)
 def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     """The full parser, including subcommands contributed by other packages (``plugins``;
     without them only :data:`OWN_COMMANDS`)."""
@@ -576,8 +575,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-if __name__ == "__main__":  # python -m engine.cli (numpy is loaded already)
-    from engine.runtime import keep_freed_memory
+if __name__ == "__main__":  # python -m engine.cli: the settings come after numpy loaded here
+    from engine.runtime import prepare_process
 
-    keep_freed_memory()
+    prepare_process(sys.argv[1:])
     sys.exit(main())

@@ -187,7 +187,7 @@ def fit_parametric(
         moved = np.repeat(p.reshape(nb, 3), 3, axis=0)  # row j: band j // 3 ...
         moved[np.arange(3 * nb), np.tile(np.arange(3), nb)] += steps  # ... with p[j] + step
         # the solver asks at the point it last accepted: its responses are known already
-        known = last and last[0][0].shape == p.shape and np.array_equal(last[0][0], p)
+        known = bool(last) and np.array_equal(last[0][0], p)
         before = np.repeat(last[0][1] if known else per_band(p, ks), 3, axis=0)
         after = per_band(moved.reshape(-1), ks, 3)
         return np.asarray(((after - before) / steps[:, None]).T)

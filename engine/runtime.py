@@ -58,7 +58,7 @@ def keep_freed_memory() -> bool:
         (_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES),
         (_M_TOP_PAD, TOP_PAD_BYTES),
     )
-    return all([bool(mallopt(param, value)) for param, value in settings])
+    return all([bool(mallopt(param, value)) for param, value in settings])  # a list: all made
 
 
 def command_word(argv: Sequence[str]) -> str | None:

@@ -53,8 +53,8 @@ MIN_SUB_BLOCK_FRAMES = 8192
 
 def sub_block_frames(block_frames: int, n_taps: int) -> int:
     """Frames per transform of :class:`BlockConvolver`: ``block_frames`` halved while it stays
-    at least ``4 * (n_taps - 1)`` and :data:`MIN_SUB_BLOCK_FRAMES` (16384 for the 4097 taps at 44.1/48 kHz and 65536-frame
-    blocks).
+    at least ``4 * (n_taps - 1)`` and :data:`MIN_SUB_BLOCK_FRAMES` (16384 for the 4097 taps at
+    44.1/48 kHz and 65536-frame blocks).
 
     pocketfft transforms four rows at once with SIMD and a lone row (or two) one at a time,
     about three times slower a sample: four transforms of 16384 frames a channel (a 20480
