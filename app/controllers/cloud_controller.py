@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QLocale, QObject, QTimer, Signal
 
 from app.controllers.engine_api import Steps
 from app.controllers.main_controller import MainController
@@ -52,6 +52,11 @@ LOGIN_NEEDED = (ErrorCode.SESSION_EXPIRED, ErrorCode.UNAUTHORIZED)
 ClientFactory = Callable[[str, str], "CloudClient"]  # (server, username) -> client
 
 
+def _num(v: float) -> str:
+    """A metric in the user's locale, one decimal (as the loudness table shows it)."""
+    return QLocale().toString(float(v), "f", 1)
+
+
 @dataclass
 class CloudJob:
     """A job of the panel: submitted from this session (local paths known) or found on the
@@ -71,6 +76,7 @@ class CloudJob:
     auto_open: bool = False
     token: CancelToken | None = None  # the upload's cancel token while it runs
     saved_to: str = ""
+    codec_safe: str = ""  # the job's codec-safe option ("" = none), named in its result lines
 
 
 class CloudController(QObject):
@@ -480,6 +486,7 @@ class CloudController(QObject):
         if state == "succeeded":
             job.progress = 1.0
             job.results = list(view.results)
+            job.codec_safe = view.spec.options.codec_safe or ""
         changed = before != (job.state, job.stage, round(job.progress, 3), job.error)
         if changed and state == "failed":
             self.main.error.emit(
@@ -627,9 +634,11 @@ class CloudController(QObject):
         out = []
         for j in self.jobs.values():
             detail = "\n".join(x for x in (j.name, j.error or j.stage) if x)
+            names = [n for n in j.name.split(" | ") if n]  # the job name lists the targets
+            if j.state == "succeeded":
+                detail += "".join("\n" + line for line in self._result_lines(j, names))
             if j.saved_to and j.state == "succeeded":
                 detail += "\n" + self.tr("saved to {folder}").format(folder=j.saved_to)
-            names = [n for n in j.name.split(" | ") if n]  # the job name lists the targets
             short = names[0] + (f" +{len(names) - 1}" if len(names) > 1 else "") if names else j.key
             out.append(
                 CloudJobRow(
@@ -643,6 +652,26 @@ class CloudController(QObject):
                     can_open=j.state == "succeeded" and bool(j.targets),
                 )
             )
+        return out
+
+    def _result_lines(self, job: CloudJob, names: list[str]) -> list[str]:
+        """One line per result, from the worker's metrics: its loudness and true peak, and
+        for a codec-safe job the true peak after that codec (what the search aimed at)."""
+        out = []
+        for i, r in enumerate(job.results):
+            m = r.metrics
+            if "output_lufs" not in m or "output_true_peak_dbtp" not in m:
+                continue  # an older worker's result
+            name = names[i] if len(names) == len(job.results) else Path(r.target).name
+            line = self.tr("{name}: {lufs} LUFS, {tp} dBTP").format(
+                name=name, lufs=_num(m["output_lufs"]), tp=_num(m["output_true_peak_dbtp"])
+            )
+            if "codec_true_peak_dbtp" in m:
+                line += self.tr("; after {codec}: {tp} dBTP").format(
+                    codec=job.codec_safe or self.tr("the codec"),
+                    tp=_num(m["codec_true_peak_dbtp"]),
+                )
+            out.append(line)
         return out
 
     def shutdown(self) -> None:

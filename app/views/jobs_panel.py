@@ -185,6 +185,11 @@ class JobsPanel(QWidget):
         bar = self.tree.itemWidget(item, 1) if item is not None else None
         return bar.text() if isinstance(bar, QProgressBar) else ""
 
+    def detail_text(self, key: str) -> str:
+        """The tooltip of ``key``'s row: the job, its stage or error, its results (tests)."""
+        item = self._items.get(key)
+        return item.toolTip(0) if item is not None else ""
+
     def _update_buttons(self) -> None:
         row = self._rows.get(self.selected_key() or "")
         self.cancel_button.setEnabled(bool(row and row.can_cancel))

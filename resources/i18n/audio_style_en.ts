@@ -129,6 +129,18 @@
         <source>saved to {folder}</source>
         <translation>saved to {folder}</translation>
     </message>
+    <message>
+        <source>{name}: {lufs} LUFS, {tp} dBTP</source>
+        <translation>{name}: {lufs} LUFS, {tp} dBTP</translation>
+    </message>
+    <message>
+        <source>; after {codec}: {tp} dBTP</source>
+        <translation>; after {codec}: {tp} dBTP</translation>
+    </message>
+    <message>
+        <source>the codec</source>
+        <translation>the codec</translation>
+    </message>
 </context>
 <context>
     <name>ControlsPanel</name>

@@ -129,6 +129,18 @@
         <source>saved to {folder}</source>
         <translation>已保存到 {folder}</translation>
     </message>
+    <message>
+        <source>{name}: {lufs} LUFS, {tp} dBTP</source>
+        <translation>{name}：{lufs} LUFS，{tp} dBTP</translation>
+    </message>
+    <message>
+        <source>; after {codec}: {tp} dBTP</source>
+        <translation>；{codec} 编解码后：{tp} dBTP</translation>
+    </message>
+    <message>
+        <source>the codec</source>
+        <translation>编解码器</translation>
+    </message>
 </context>
 <context>
     <name>ControlsPanel</name>

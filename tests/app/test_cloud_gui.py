@@ -14,6 +14,7 @@ a visible suggestion.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -219,6 +220,16 @@ def test_gui_cloud_match_embedded(
         assert "uploading" in states and states[-1] == "succeeded"
         assert w.cloud is not None and w.cloud.jobs[key].job_id
         cached, preset = check_result_shown(w, key, target)
+        # the row's tooltip tells the result's loudness as the worker metered it: within
+        # rounding of the app's own analysis of the downloaded copy
+        line = re.search(
+            r"song\.wav: (-?[0-9.]+) LUFS, (-?[0-9.]+) dBTP", w.jobs_panel.detail_text(key)
+        )
+        assert line is not None, w.jobs_panel.detail_text(key)
+        result = w.c.analysis("result")
+        assert result is not None
+        assert abs(float(line[1]) - result.summary.integrated_lufs) <= 0.06
+        assert float(line[2]) <= -1.5  # the ceiling set_options chose
         files = download(qtbot, w, key, tmp_path / "saved", monkeypatch)
         assert [f.name for f in files] == ["song.matched.wav", "song.preset.json"]
         assert files[0].read_bytes() == cached.read_bytes()
@@ -448,6 +459,62 @@ def test_cancel_from_the_jobs_panel_cancels_the_server_job(
             other.login(user, PASSWORD)
             assert other.job(job.job_id).state == "canceled"
     assert not w.c.has_result()
+
+
+# --- a finished job's row ---------------------------------------------------------------------------
+
+
+def test_finished_job_row_tells_each_results_loudness_and_codec_peak(window: MainWindow) -> None:
+    """The server's view of a finished codec-safe job of two targets: the panel's tooltip has a
+    line per result (loudness, true peak, and the true peak after the job's codec); a result of
+    an older worker without those metrics gets no line."""
+    from datetime import UTC, datetime
+
+    from app.controllers.cloud_controller import CloudJob
+    from engine.schema.jobs import JobView
+
+    w = window
+    assert w.cloud is not None
+    now = datetime.now(UTC).isoformat()
+    metrics = {"output_lufs": -9.04, "output_true_peak_dbtp": -1.63, "codec_true_peak_dbtp": -1.02}
+    view = JobView.model_validate(
+        {
+            "id": "j1",
+            "state": "succeeded",
+            "created_at": now,
+            "updated_at": now,
+            "spec": {
+                "targets": ["u/a.wav", "u/b.wav"],
+                "references": ["u/r.wav"],
+                "options": {"codec_safe": "aac-256"},
+            },
+            "results": [
+                {
+                    "target": "u/a.wav",
+                    "audio_key": "a",
+                    "audio_url": "",
+                    "preset_url": "",
+                    "viz_url": "",
+                    "metrics": metrics,
+                },
+                {
+                    "target": "u/b.wav",
+                    "audio_key": "b",
+                    "audio_url": "",
+                    "preset_url": "",
+                    "viz_url": "",
+                    "metrics": {},
+                },
+            ],
+        }
+    )
+    job = CloudJob(key="j1", name="a.wav | b.wav", job_id="j1", state="running")
+    w.cloud.jobs["j1"] = job
+    assert w.cloud._update(job, view)
+    assert job.codec_safe == "aac-256"
+    w.jobs_panel.set_rows(w.cloud.rows())
+    lines = w.jobs_panel.detail_text("j1").splitlines()
+    assert lines == ["a.wav | b.wav", "a.wav: -9.0 LUFS, -1.6 dBTP; after aac-256: -1.0 dBTP"]
 
 
 # --- big jobs: a visible suggestion -----------------------------------------------------------------
