@@ -366,7 +366,7 @@ def moto_s3sts() -> Iterator[MotoStorage]:
 @pytest.fixture(scope="session")
 def moto_cos() -> Iterator[MotoStorage]:
     """moto's S3 app standing in for COS (virtual-host buckets under myqcloud.com)."""
-    from moto.server import create_backend_app
+    from moto.moto_server.werkzeug_app import create_backend_app
 
     m = MotoStorage(create_backend_app("s3"), dispatcher=False)
     yield m

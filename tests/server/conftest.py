@@ -76,9 +76,12 @@ def make_music(
     rng = np.random.default_rng(seed)
     n = int(seconds * sr)
     t = np.arange(n) / sr
-    tones = sum(
-        np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) / (k + 1)
-        for k, f in enumerate((110, 220, 330, 440 * (1 + bright), 880))
+    tones = np.sum(
+        [
+            np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) / (k + 1)
+            for k, f in enumerate((110, 220, 330, 440 * (1 + bright), 880))
+        ],
+        axis=0,
     )
     noise = rng.standard_normal((n, 2))
     if bright < 0:
@@ -241,7 +244,7 @@ def queue_name(amqp_url: str) -> Iterator[str]:
 
 class MotoServer:
     def __init__(self) -> None:
-        from moto.server import create_backend_app
+        from moto.moto_server.werkzeug_app import create_backend_app
         from werkzeug.serving import make_server
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
