@@ -633,7 +633,9 @@ class CloudController(QObject):
     def rows(self) -> list[CloudJobRow]:
         out = []
         for j in self.jobs.values():
-            detail = "\n".join(x for x in (j.name, j.error or j.stage) if x)
+            # a finished job's last stage ("done") says nothing its state does not
+            stage = j.error or ("" if j.state == "succeeded" else j.stage)
+            detail = "\n".join(x for x in (j.name, stage) if x)
             names = [n for n in j.name.split(" | ") if n]  # the job name lists the targets
             if j.state == "succeeded":
                 detail += "".join("\n" + line for line in self._result_lines(j, names))

@@ -6,12 +6,14 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -72,6 +74,19 @@ class JobsPanel(QWidget):
         )
         self.empty.setWordWrap(True)
         self.empty.setStyleSheet(f"color: {MUTED};")
+        # the selected job's details (its stage or error, each result's loudness, where saved)
+        self.details = QLabel("")
+        self.details.setObjectName("job_details")
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setStyleSheet(f"color: {MUTED};")
+        # at most a few lines tall (scrolls beyond), so the list keeps its room
+        self.details_area = QScrollArea()
+        self.details_area.setWidget(self.details)
+        self.details_area.setWidgetResizable(True)
+        self.details_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.details_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.details_area.setMaximumHeight(5 * self.fontMetrics().lineSpacing() + 6)
 
         self.cancel_button = QPushButton(self.tr("Cancel job"))
         self.cancel_button.setToolTip(self.tr("Stop the upload or cancel the job on the server"))
@@ -97,6 +112,7 @@ class JobsPanel(QWidget):
         lay.addWidget(self.status)
         lay.addWidget(self.tree, 1)
         lay.addWidget(self.empty)
+        lay.addWidget(self.details_area)
         lay.addLayout(buttons)
         self._rows: dict[str, CloudJobRow] = {}
         self._items: dict[str, QTreeWidgetItem] = {}
@@ -192,6 +208,8 @@ class JobsPanel(QWidget):
 
     def _update_buttons(self) -> None:
         row = self._rows.get(self.selected_key() or "")
+        self.details.setText(row.detail if row else "")
+        self.details_area.setVisible(bool(row and row.detail))
         self.cancel_button.setEnabled(bool(row and row.can_cancel))
         self.download_button.setEnabled(bool(row and row.can_download))
         self.open_button.setEnabled(bool(row and row.can_open))

@@ -481,6 +481,7 @@ def test_finished_job_row_tells_each_results_loudness_and_codec_peak(window: Mai
         {
             "id": "j1",
             "state": "succeeded",
+            "stage": "done",  # not repeated under a finished job
             "created_at": now,
             "updated_at": now,
             "spec": {
@@ -515,6 +516,10 @@ def test_finished_job_row_tells_each_results_loudness_and_codec_peak(window: Mai
     w.jobs_panel.set_rows(w.cloud.rows())
     lines = w.jobs_panel.detail_text("j1").splitlines()
     assert lines == ["a.wav | b.wav", "a.wav: -9.0 LUFS, -1.6 dBTP; after aac-256: -1.0 dBTP"]
+    # selected, the same lines show under the list without hovering
+    w.jobs_panel.select("j1")
+    assert w.jobs_panel.details_area.isVisible()
+    assert w.jobs_panel.details.text().splitlines() == lines
 
 
 # --- big jobs: a visible suggestion -----------------------------------------------------------------
