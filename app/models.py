@@ -7,6 +7,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+
+def fmt_number(v: float, decimals: int = 1, sign: bool = False) -> str:
+    """``v`` in the user's locale with ``decimals`` places; ``sign``: "+" before positives."""
+    from PySide6.QtCore import QLocale  # here: the session state imports this module without Qt
+
+    text = QLocale().toString(float(v), "f", decimals)
+    return ("+" + text) if sign and v > 0 else text
+
+
 ROLES = ("target", "result", "reference")
 AUDIO_FORMATS = ("wav16", "wav24", "wav32f", "flac")
 PRESET_FORMATS = ("json", "eqapo", "graphiceq", "csv", "ir", "ffmpeg")

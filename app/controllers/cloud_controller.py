@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from PySide6.QtCore import QLocale, QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.controllers.engine_api import Steps
 from app.controllers.main_controller import MainController
 from app.controllers.session import ExternalResult
-from app.models import CloudJobRow
+from app.models import CloudJobRow, fmt_number
 from engine.schema.errors import AudioStyleError, ErrorCode
 from engine.schema.options import MatchOptions
 
@@ -50,11 +50,6 @@ TERMINAL = ("succeeded", "failed", "canceled")
 LOGIN_NEEDED = (ErrorCode.SESSION_EXPIRED, ErrorCode.UNAUTHORIZED)
 
 ClientFactory = Callable[[str, str], "CloudClient"]  # (server, username) -> client
-
-
-def _num(v: float) -> str:
-    """A metric in the user's locale, one decimal (as the loudness table shows it)."""
-    return QLocale().toString(float(v), "f", 1)
 
 
 @dataclass
@@ -639,8 +634,8 @@ class CloudController(QObject):
             names = [n for n in j.name.split(" | ") if n]  # the job name lists the targets
             if j.state == "succeeded":
                 detail += "".join("\n" + line for line in self._result_lines(j, names))
-            if j.saved_to and j.state == "succeeded":
-                detail += "\n" + self.tr("saved to {folder}").format(folder=j.saved_to)
+                if j.saved_to:
+                    detail += "\n" + self.tr("saved to {folder}").format(folder=j.saved_to)
             short = names[0] + (f" +{len(names) - 1}" if len(names) > 1 else "") if names else j.key
             out.append(
                 CloudJobRow(
@@ -666,12 +661,14 @@ class CloudController(QObject):
                 continue  # an older worker's result
             name = names[i] if len(names) == len(job.results) else Path(r.target).name
             line = self.tr("{name}: {lufs} LUFS, {tp} dBTP").format(
-                name=name, lufs=_num(m["output_lufs"]), tp=_num(m["output_true_peak_dbtp"])
+                name=name,
+                lufs=fmt_number(m["output_lufs"]),
+                tp=fmt_number(m["output_true_peak_dbtp"]),
             )
             if "codec_true_peak_dbtp" in m:
                 line += self.tr("; after {codec}: {tp} dBTP").format(
                     codec=job.codec_safe or self.tr("the codec"),
-                    tp=_num(m["codec_true_peak_dbtp"]),
+                    tp=fmt_number(m["codec_true_peak_dbtp"]),
                 )
             out.append(line)
         return out

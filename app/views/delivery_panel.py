@@ -6,7 +6,7 @@ Widgets only: the figures arrive as :mod:`engine.schema.delivery` wire types fro
 
 from __future__ import annotations
 
-from PySide6.QtCore import QLocale, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models import fmt_number
 from app.views.theme import MUTED
 from engine.schema.delivery import DeliveryReport, ReferenceSuitability
 
@@ -33,11 +34,6 @@ CHECK_KEYS = (
     "clipping",
     "dc_offset",
 )
-
-
-def _num(v: float, decimals: int = 1, sign: bool = False) -> str:
-    text = QLocale().toString(float(v), "f", decimals)
-    return ("+" + text) if sign and v > 0 else text
 
 
 def _item(text: str, color: str | None = None, right: bool = True) -> QTableWidgetItem:
@@ -149,15 +145,15 @@ class DeliveryPanel(QWidget):
             self.summary.setStyleSheet(f"color: {PASS_COLOR};")
         self.services.setRowCount(len(r.services))
         for row, s in enumerate(r.services):
-            norm = self.tr("none") if s.target_lufs is None else f"{_num(s.target_lufs)} LUFS"
+            norm = self.tr("none") if s.target_lufs is None else f"{fmt_number(s.target_lufs)} LUFS"
             verdict = PASS_COLOR if s.passed else FAIL_COLOR
             cells = [
                 _item(s.label, right=False),
                 _item(norm),
-                _item(f"{_num(s.gain_db, sign=True)} dB"),
-                _item(f"{_num(s.playback_lufs)} LUFS"),
+                _item(f"{fmt_number(s.gain_db, sign=True)} dB"),
+                _item(f"{fmt_number(s.playback_lufs)} LUFS"),
                 _item(s.codec.upper().replace("-", " "), right=False),
-                _item(f"{_num(s.codec_true_peak_dbtp, 2)} dBTP", verdict),
+                _item(f"{fmt_number(s.codec_true_peak_dbtp, 2)} dBTP", verdict),
             ]
             for col, it in enumerate(cells):
                 self.services.setItem(row, col, it)
@@ -165,13 +161,13 @@ class DeliveryPanel(QWidget):
         c = r.checks
         cancel = ", ".join(f"{f:g} Hz" for f in r.mono.cancelling_hz) or self.tr("none")
         values = [
-            (f"{_num(r.true_peak_dbtp, 2)} dBTP", c["true_peak"]),
+            (f"{fmt_number(r.true_peak_dbtp, 2)} dBTP", c["true_peak"]),
             (str(r.inter_sample_overs), c["inter_sample_overs"]),
-            (f"{_num(r.mono.loss_db, 2, sign=True)} dB", c["mono_fold"]),
+            (f"{fmt_number(r.mono.loss_db, 2, sign=True)} dB", c["mono_fold"]),
             (cancel, not r.mono.cancelling_hz),
-            (_num(r.min_correlation, 2), c["correlation"]),
+            (fmt_number(r.min_correlation, 2), c["correlation"]),
             (str(r.clipped_samples), c["clipping"]),
-            (f"{_num(r.dc_offset_dbfs)} dBFS", c["dc_offset"]),
+            (f"{fmt_number(r.dc_offset_dbfs)} dBFS", c["dc_offset"]),
         ]
         for row, (text, ok) in enumerate(values):
             color = PASS_COLOR if ok else FAIL_COLOR
@@ -187,7 +183,7 @@ class DeliveryPanel(QWidget):
         names = {"eq": self.tr("EQ"), "dynamics": self.tr("Dynamics"), "width": self.tr("Width")}
         lines = []
         for a in s.aspects:
-            pct = QLocale().toString(100.0 * a.trust, "f", 0) + " %"
+            pct = fmt_number(100.0 * a.trust, 0) + " %"
             lines.append(
                 f"{names.get(a.aspect, a.aspect)}: {pct} — {self.reason(a.reason, a.value)}"
             )
@@ -198,13 +194,17 @@ class DeliveryPanel(QWidget):
         if key == "band_limited":
             return self.tr(
                 "reference low-passed at {hz} Hz (a codec): nothing above copied"
-            ).format(hz=_num(v, 0))
+            ).format(hz=fmt_number(v, 0))
         if key == "clipped":
             return self.tr("reference clipped ({pct} of samples at full scale)").format(
-                pct=QLocale().toString(100.0 * v, "f", 2) + " %"
+                pct=fmt_number(100.0 * v, 2) + " %"
             )
         if key == "over_limited":
-            return self.tr("reference over-limited (peak-to-loudness {db} dB)").format(db=_num(v))
+            return self.tr("reference over-limited (peak-to-loudness {db} dB)").format(
+                db=fmt_number(v)
+            )
         if key == "near_mono":
-            return self.tr("reference nearly mono (side {db} dB below mid)").format(db=_num(v, 0))
+            return self.tr("reference nearly mono (side {db} dB below mid)").format(
+                db=fmt_number(v, 0)
+            )
         return self.tr("by its similarity to the target")

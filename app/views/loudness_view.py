@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, QLocale, Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models import fmt_number
 from app.views.plots import add_legend, styled_plot
 from app.views.theme import role_color
 
@@ -60,7 +61,7 @@ def fmt_value(v: float, decimals: int) -> str:
     """Locale-formatted number; "–" for missing or silent values."""
     if v is None or not math.isfinite(v) or v <= -120.0:
         return "–"
-    return QLocale().toString(float(v), "f", decimals)
+    return fmt_number(v, decimals)
 
 
 class LoudnessView(QWidget):
