@@ -660,13 +660,14 @@ class CloudController(QObject):
             if "output_lufs" not in m or "output_true_peak_dbtp" not in m:
                 continue  # an older worker's result
             name = names[i] if len(names) == len(job.results) else Path(r.target).name
-            line = self.tr("{name}: {lufs} LUFS, {tp} dBTP").format(
+            # no-break spaces: a narrow dock wraps between results, not between value and unit
+            line = self.tr("{name}: {lufs}\u00a0LUFS, {tp}\u00a0dBTP").format(
                 name=name,
                 lufs=fmt_number(m["output_lufs"]),
                 tp=fmt_number(m["output_true_peak_dbtp"]),
             )
             if "codec_true_peak_dbtp" in m:
-                line += self.tr("; after {codec}: {tp} dBTP").format(
+                line += self.tr("; after {codec}: {tp}\u00a0dBTP").format(
                     codec=job.codec_safe or self.tr("the codec"),
                     tp=fmt_number(m["codec_true_peak_dbtp"]),
                 )

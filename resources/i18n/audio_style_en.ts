@@ -130,12 +130,12 @@
         <translation>saved to {folder}</translation>
     </message>
     <message>
-        <source>{name}: {lufs} LUFS, {tp} dBTP</source>
-        <translation>{name}: {lufs} LUFS, {tp} dBTP</translation>
+        <source>{name}: {lufs} LUFS, {tp} dBTP</source>
+        <translation>{name}: {lufs} LUFS, {tp} dBTP</translation>
     </message>
     <message>
-        <source>; after {codec}: {tp} dBTP</source>
-        <translation>; after {codec}: {tp} dBTP</translation>
+        <source>; after {codec}: {tp} dBTP</source>
+        <translation>; after {codec}: {tp} dBTP</translation>
     </message>
     <message>
         <source>the codec</source>

@@ -130,12 +130,12 @@
         <translation>已保存到 {folder}</translation>
     </message>
     <message>
-        <source>{name}: {lufs} LUFS, {tp} dBTP</source>
-        <translation>{name}：{lufs} LUFS，{tp} dBTP</translation>
+        <source>{name}: {lufs}&#xa0;LUFS, {tp}&#xa0;dBTP</source>
+        <translation>{name}：{lufs}&#xa0;LUFS，{tp}&#xa0;dBTP</translation>
     </message>
     <message>
-        <source>; after {codec}: {tp} dBTP</source>
-        <translation>；{codec} 编解码后：{tp} dBTP</translation>
+        <source>; after {codec}: {tp}&#xa0;dBTP</source>
+        <translation>；{codec} 编解码后：{tp}&#xa0;dBTP</translation>
     </message>
     <message>
         <source>the codec</source>

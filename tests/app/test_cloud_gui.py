@@ -223,7 +223,8 @@ def test_gui_cloud_match_embedded(
         # the row's tooltip tells the result's loudness as the worker metered it: within
         # rounding of the app's own analysis of the downloaded copy
         line = re.search(
-            r"song\.wav: (-?[0-9.]+) LUFS, (-?[0-9.]+) dBTP", w.jobs_panel.detail_text(key)
+            r"song\.wav: (-?[0-9.]+)\u00a0LUFS, (-?[0-9.]+)\u00a0dBTP",
+            w.jobs_panel.detail_text(key),
         )
         assert line is not None, w.jobs_panel.detail_text(key)
         result = w.c.analysis("result")
@@ -515,7 +516,12 @@ def test_finished_job_row_tells_each_results_loudness_and_codec_peak(window: Mai
     assert job.codec_safe == "aac-256"
     w.jobs_panel.set_rows(w.cloud.rows())
     lines = w.jobs_panel.detail_text("j1").splitlines()
-    assert lines == ["a.wav | b.wav", "a.wav: -9.0 LUFS, -1.6 dBTP; after aac-256: -1.0 dBTP"]
+    # value and unit joined by no-break spaces: a narrow dock never wraps "-9.0 / LUFS"
+    nb = "\u00a0"
+    assert lines == [
+        "a.wav | b.wav",
+        f"a.wav: -9.0{nb}LUFS, -1.6{nb}dBTP; after aac-256: -1.0{nb}dBTP",
+    ]
     # selected, the same lines show under the list without hovering
     w.jobs_panel.select("j1")
     assert w.jobs_panel.details_area.isVisible()
