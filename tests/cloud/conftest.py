@@ -107,7 +107,7 @@ def cloud_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Clou
     monkeypatch.setattr(tempfile, "tempdir", str(home.tmp))
     monkeypatch.setenv("AUDIO_STYLE_LANG", "en")
     old = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
+    keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]
     try:
         yield home
     finally:
@@ -120,10 +120,10 @@ def memory_keyring() -> Any:
     from keyring.backend import KeyringBackend
 
     class MemoryKeyring(KeyringBackend):
-        priority = 10  # type: ignore[assignment]
+        priority = 10
 
         def __init__(self) -> None:
-            super().__init__()
+            super().__init__()  # type: ignore[no-untyped-call]
             self.items: dict[tuple[str, str], str] = {}
 
         def get_password(self, service: str, username: str) -> str | None:
