@@ -46,6 +46,9 @@ MONO_BASS_DB: Final = -20.0
 """Side/mid level below ``mono_bass_hz`` under which the reference's bass counts as mono."""
 MONO_BASS_GOAL_DB: Final = -30.0
 """Side/mid level the target's bass is brought to when the reference's bass is mono."""
+CAP_SLOPE_DB_PER_OCT: Final = 18.0
+"""Steepest slope of the per-band width cap between two bands: the higher cap ramps up inside
+its own band (never past a band's own cap), so the side EQ has no vertical steps."""
 CLIPPED_DYNAMICS: Final = 0.5
 OVER_LIMITED_DYNAMICS: Final = 0.75
 
@@ -144,10 +147,17 @@ def explain(s: ReferenceSuitability, used: dict[str, float]) -> ReferenceSuitabi
     return s.model_copy(update={"aspects": aspects})
 
 
-def _band_steps(edges_hz: F64, values: F64, freqs_hz: F64) -> F64:
-    """Per-band values as a step function on the frequency grid."""
-    idx = np.clip(np.searchsorted(edges_hz, freqs_hz, side="right") - 1, 0, len(values) - 1)
-    return np.asarray(values[idx], dtype=np.float64)
+def band_caps(edges_hz: F64, values: F64, freqs_hz: F64, slope_db_per_oct: float) -> F64:
+    """Per-band caps on the frequency grid, at most ``values[b]`` inside band ``b``, rising
+    from one band's cap to a higher neighbour's at ``slope_db_per_oct``: the lower envelope
+    of each band's cap plus ``slope_db_per_oct`` per octave of distance from that band (the
+    first and last bands extend to the grid's ends)."""
+    lo = np.log2(np.maximum(edges_hz[:-1], 1e-9))[:, None]
+    hi = np.log2(edges_hz[1:])[:, None]
+    lo[0], hi[-1] = -np.inf, np.inf
+    f = np.log2(freqs_hz)[None, :]
+    dist = np.maximum(0.0, np.maximum(lo - f, f - hi))
+    return np.asarray(np.min(values[:, None] + slope_db_per_oct * dist, axis=0), dtype=np.float64)
 
 
 def mono_safe_width(
@@ -175,13 +185,14 @@ def mono_safe_width(
     Returns
     -------
     ndarray
-        ``width_delta_db`` capped at ``max(0, w_ref - w_target)`` per band (w = side/mid dB),
-        and, where the reference's bass is mono, at ``MONO_BASS_GOAL_DB - w_target(f)``
-        below ``mono_bass_hz`` (fading out over the half octave above).
+        ``width_delta_db`` capped at ``max(0, w_ref - w_target)`` per band (w = side/mid dB;
+        :func:`band_caps`: no steps between bands), and, where the reference's bass is mono,
+        at ``MONO_BASS_GOAL_DB - w_target(f)`` below ``mono_bass_hz``, rising at
+        ``CAP_SLOPE_DB_PER_OCT`` from a third of an octave below it.
     """
     f = target.freqs_hz
     cap = np.maximum(0.0, reference_band_width_db - target.band_width_db)
-    out = np.minimum(width_delta_db, _band_steps(target.band_edges_hz, cap, f))
+    out = np.minimum(width_delta_db, band_caps(target.band_edges_hz, cap, f, CAP_SLOPE_DB_PER_OCT))
     if mono_bass_hz <= 0 or reference_side_minus_mid_db is None or target.side_raw_db is None:
         return np.asarray(out, dtype=np.float64)
     bass = (f >= 30.0) & (f < mono_bass_hz)
@@ -192,6 +203,8 @@ def mono_safe_width(
         return np.asarray(out, dtype=np.float64)
     w_target = smooth_octaves(target.side_raw_db - target.mid_raw_db, POINTS_PER_OCTAVE, 1 / 3)
     goal = MONO_BASS_GOAL_DB - w_target
-    fade = np.clip(np.log2(f / mono_bass_hz) * 2.0, 0.0, 1.0)  # 0 below, 1 half an octave up
-    bass_cap = goal + fade * 1e3
+    # mono below mono_bass_hz, the cap rising at the band caps' slope from a third of an
+    # octave below it (a mono-maker's crossover, not a step that rings in a linear-phase EQ)
+    above = np.log2(f / mono_bass_hz) + 1.0 / 3.0
+    bass_cap = goal + CAP_SLOPE_DB_PER_OCT * np.maximum(0.0, above)
     return np.asarray(np.minimum(out, bass_cap), dtype=np.float64)

@@ -13,6 +13,8 @@ from engine import suitability
 from engine.cli import main
 from engine.pipeline import analyze_array, build_preset, render_array
 from engine.schema.options import MatchOptions
+from engine.schema.preset import Preset
+from engine.suitability import CAP_SLOPE_DB_PER_OCT
 
 SR = 44100
 
@@ -127,6 +129,16 @@ def stereo_with_width(n: int, seed: int, side_db_of_f) -> np.ndarray:  # type: i
     return np.concatenate([m + s, m - s], 1)
 
 
+def max_width_slope_db_per_oct(preset: Preset) -> float:
+    """Steepest slope (dB per octave) of the side EQ relative to the mid EQ, 30 Hz-16 kHz
+    (a capped band's ramp plus the smoothed width change's own slope; a step is hundreds)."""
+    assert preset.eq.side is not None
+    f = np.asarray(preset.eq.mid.curve.freqs_hz)
+    width = np.asarray(preset.eq.side.curve.gain_db) - np.asarray(preset.eq.mid.curve.gain_db)
+    sel = (f[1:] > 30.0) & (f[1:] < 16000.0)
+    return float(np.max(np.abs(np.diff(width) / np.diff(np.log2(f)))[sel]))
+
+
 def test_width_never_folds_worse_than_the_reference() -> None:
     n = SR * 20
     target = stereo_with_width(n, 10, lambda f: np.full_like(f, -20.0))
@@ -141,6 +153,8 @@ def test_width_never_folds_worse_than_the_reference() -> None:
             continue
         # fold-down loss -10 log10(1 + S/M) is monotonic in S/M: compare side/mid per band
         assert band_side_minus_mid(out, lo, hi) <= band_side_minus_mid(ref, lo, hi) + 0.5, (lo, hi)
+    # ...and the capped side EQ ramps between bands instead of stepping
+    assert max_width_slope_db_per_oct(preset) <= CAP_SLOPE_DB_PER_OCT + 6.0
 
 
 def test_bass_stays_mono_when_the_reference_bass_is() -> None:
@@ -153,6 +167,7 @@ def test_bass_stays_mono_when_the_reference_bass_is() -> None:
     assert band_side_minus_mid(target, 30, 90) > -8.0
     assert band_side_minus_mid(out, 30, 90) < -20.0  # made mono below 120 Hz
     assert abs(band_side_minus_mid(out, 1000, 4000) - band_side_minus_mid(target, 1000, 4000)) < 2
+    assert max_width_slope_db_per_oct(preset) <= CAP_SLOPE_DB_PER_OCT + 6.0  # no step at 120 Hz
     off = build_preset(
         analyze_array(target, SR), [analyze_array(ref, SR)], MatchOptions(mono_bass_hz=0)
     )
