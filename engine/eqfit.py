@@ -21,6 +21,10 @@ FIT_POINTS_PER_OCTAVE = 8
 # shelf cancelled by a -24 dB bell) costs far more than the little fit error it saves, while
 # a band that follows the curve shrinks by well under 1 %
 GAIN_PENALTY = 0.3
+# A band under this gain (dB) is dropped, and the rest refitted, when the fit error grows by at
+# most PRUNE_TOLERANCE_DB: a 0.2 dB shelf is clutter in an editable preset
+MIN_BAND_DB = 0.3
+PRUNE_TOLERANCE_DB = 0.05
 
 
 def biquad_coeffs(kind: str, freq_hz: float, gain_db: float, q: float, sample_rate: int) -> F64:
@@ -144,7 +148,8 @@ def fit_parametric(
     freqs_hz: F64, gain_db: F64, sample_rate: int, max_peaks: int = MAX_PEAKS
 ) -> tuple[list[ParametricBand], float]:
     """Fit shelves + up to ``max_peaks`` peaks to a curve; returns bands and the RMS error
-    (dB) over 20 Hz-20 kHz (or Nyquist)."""
+    (dB) over 20 Hz-20 kHz (or Nyquist). Band gains are penalised (:data:`GAIN_PENALTY`) and
+    bands under :data:`MIN_BAND_DB` dropped where that costs little (:data:`PRUNE_TOLERANCE_DB`)."""
     hi = min(20000.0, 0.45 * sample_rate)
     n = max(8, int(np.log2(hi / 20.0) * FIT_POINTS_PER_OCTAVE))
     f = np.geomspace(20.0, hi, n)
@@ -214,8 +219,22 @@ def fit_parametric(
         lo_b = [*lo_b, np.log(20.0), -24.0, np.log(0.2)]
         hi_b = [*hi_b, np.log(hi), 24.0, np.log(8.0)]
         v = _solve(resid, jacobian, v, kinds, lo_b, hi_b)
-    err = curve_resid(v, kinds)
-    return _bands_from_vector(v, kinds), float(np.sqrt(np.mean(err**2)))
+
+    def rms(p: F64, ks: list[FilterType]) -> float:
+        return float(np.sqrt(np.mean(curve_resid(p, ks) ** 2)))
+
+    keep = [i for i in range(len(kinds)) if abs(v[3 * i + 1]) >= MIN_BAND_DB]
+    if 0 < len(keep) < len(kinds):
+        cols = np.array([3 * i + j for i in keep for j in range(3)])
+        fewer = [kinds[i] for i in keep]
+        masks.clear()  # the kinds no longer only grow
+        pruned = _solve(
+            resid, jacobian, v[cols], fewer, [lo_b[c] for c in cols], [hi_b[c] for c in cols]
+        )
+        if rms(pruned, fewer) <= rms(v, kinds) + PRUNE_TOLERANCE_DB:
+            v, kinds = pruned, fewer
+        masks.clear()
+    return _bands_from_vector(v, kinds), rms(v, kinds)
 
 
 def _solve(

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from engine.eqfit import bands_response_db, fit_parametric
+from engine.eqfit import MIN_BAND_DB, bands_response_db, fit_parametric
 from engine.schema.preset import ParametricBand
 
 SR = 48000
@@ -69,6 +69,18 @@ def test_fit_takes_no_gain_the_curve_does_not_have(shape: str) -> None:
     # and the fit still follows the curve where it is smooth
     sel = (F >= 200.0) & (F <= 12000.0)
     assert np.median(np.abs(bands_response_db(bands, F, SR) - curve)[sel]) < 0.5
+
+
+def test_fit_adds_no_band_that_does_nothing() -> None:
+    # a high shelf and a bell: the fit used to keep its starting low shelf at -0.01 dB
+    truth = [
+        ParametricBand(type="high_shelf", freq_hz=6000.0, gain_db=3.0, q=0.7),
+        ParametricBand(type="peak", freq_hz=500.0, gain_db=-2.0, q=1.0),
+    ]
+    bands, err = fit_parametric(F, bands_response_db(truth, F, SR), SR)
+    assert err < 0.05
+    assert sorted(b.type for b in bands) == ["high_shelf", "peak"]
+    assert all(abs(b.gain_db) >= MIN_BAND_DB for b in bands)
 
 
 def test_flat_curve_needs_no_band() -> None:
