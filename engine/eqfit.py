@@ -171,12 +171,12 @@ def fit_parametric(
     hi_b = [np.log(1000.0), 24.0, np.log(2.0), np.log(hi), 24.0, np.log(2.0)]
 
     z = _unit_circle(f, sample_rate)
-    masks: dict[tuple[int, int], tuple[NDArray[np.bool_], NDArray[np.bool_]]] = {}
+    masks: dict[tuple[tuple[str, ...], int], tuple[NDArray[np.bool_], NDArray[np.bool_]]] = {}
 
     def per_band(p: F64, ks: list[FilterType], repeat: int = 1) -> F64:
         """Each band's response (dB), ``(bands, len(f))``, for parameter rows ``p`` (band
         ``ks[i // repeat]`` in row ``i``)."""
-        key = (len(ks), repeat)  # the kinds only grow, by appended peaks
+        key = (tuple(ks), repeat)
         if key not in masks:
             kind = np.repeat(np.asarray(ks), repeat)
             masks[key] = (kind == "high_shelf", kind == "peak")
@@ -227,13 +227,11 @@ def fit_parametric(
     if 0 < len(keep) < len(kinds):
         cols = np.array([3 * i + j for i in keep for j in range(3)])
         fewer = [kinds[i] for i in keep]
-        masks.clear()  # the kinds no longer only grow
         pruned = _solve(
             resid, jacobian, v[cols], fewer, [lo_b[c] for c in cols], [hi_b[c] for c in cols]
         )
         if rms(pruned, fewer) <= rms(v, kinds) + PRUNE_TOLERANCE_DB:
             v, kinds = pruned, fewer
-        masks.clear()
     return _bands_from_vector(v, kinds), rms(v, kinds)
 
 

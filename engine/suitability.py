@@ -203,8 +203,8 @@ def mono_safe_width(
         return np.asarray(out, dtype=np.float64)
     w_target = smooth_octaves(target.side_raw_db - target.mid_raw_db, POINTS_PER_OCTAVE, 1 / 3)
     goal = MONO_BASS_GOAL_DB - w_target
-    # mono below mono_bass_hz, the cap rising at the band caps' slope from a third of an
-    # octave below it (a mono-maker's crossover, not a step that rings in a linear-phase EQ)
+    # the cap at the mono goal up to a third of an octave below mono_bass_hz, then rising at
+    # the band caps' slope (a mono-maker's crossover, not a step that rings in a linear-phase EQ)
     above = np.log2(f / mono_bass_hz) + 1.0 / 3.0
     bass_cap = goal + CAP_SLOPE_DB_PER_OCT * np.maximum(0.0, above)
     return np.asarray(np.minimum(out, bass_cap), dtype=np.float64)
