@@ -131,11 +131,11 @@
     </message>
     <message>
         <source>{name}: {lufs}&#xa0;LUFS, {tp}&#xa0;dBTP</source>
-        <translation>{name}：{lufs}&#xa0;LUFS，{tp}&#xa0;dBTP</translation>
+        <translation>{name}：&#x200b;{lufs}&#xa0;LUFS，&#x200b;{tp}&#xa0;dBTP</translation>
     </message>
     <message>
         <source>; after {codec}: {tp}&#xa0;dBTP</source>
-        <translation>；{codec} 编解码后：{tp}&#xa0;dBTP</translation>
+        <translation>；&#x200b;{codec} 编解码后：&#x200b;{tp}&#xa0;dBTP</translation>
     </message>
     <message>
         <source>the codec</source>

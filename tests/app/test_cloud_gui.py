@@ -465,16 +465,14 @@ def test_cancel_from_the_jobs_panel_cancels_the_server_job(
 # --- a finished job's row ---------------------------------------------------------------------------
 
 
-def test_finished_job_row_tells_each_results_loudness_and_codec_peak(window: MainWindow) -> None:
-    """The server's view of a finished codec-safe job of two targets: the panel's tooltip has a
-    line per result (loudness, true peak, and the true peak after the job's codec); a result of
-    an older worker without those metrics gets no line."""
+def add_finished_codec_safe_job(w: MainWindow) -> None:
+    """Job "j1": two targets, codec-safe (aac-256), finished; a's result carries the worker's
+    metrics, b's (an older worker's) none."""
     from datetime import UTC, datetime
 
     from app.controllers.cloud_controller import CloudJob
     from engine.schema.jobs import JobView
 
-    w = window
     assert w.cloud is not None
     now = datetime.now(UTC).isoformat()
     metrics = {"output_lufs": -9.04, "output_true_peak_dbtp": -1.63, "codec_true_peak_dbtp": -1.02}
@@ -515,6 +513,14 @@ def test_finished_job_row_tells_each_results_loudness_and_codec_peak(window: Mai
     assert w.cloud._update(job, view)
     assert job.codec_safe == "aac-256"
     w.jobs_panel.set_rows(w.cloud.rows())
+
+
+def test_finished_job_row_tells_each_results_loudness_and_codec_peak(window: MainWindow) -> None:
+    """The server's view of a finished codec-safe job of two targets: the panel's tooltip has a
+    line per result (loudness, true peak, and the true peak after the job's codec); a result of
+    an older worker without those metrics gets no line."""
+    w = window
+    add_finished_codec_safe_job(w)
     lines = w.jobs_panel.detail_text("j1").splitlines()
     # value and unit joined by no-break spaces: a narrow dock never wraps "-9.0 / LUFS"
     nb = "\u00a0"
@@ -526,6 +532,29 @@ def test_finished_job_row_tells_each_results_loudness_and_codec_peak(window: Mai
     w.jobs_panel.select("j1")
     assert w.jobs_panel.details_area.isVisible()
     assert w.jobs_panel.details.text().splitlines() == lines
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_result_lines_wrap_between_figures_not_inside_them(
+    make_window: WindowFactory, cloud_home: CloudHome, language: str
+) -> None:
+    """In a narrow dock a result line may wrap before each figure, never between a figure and
+    its unit (the zh text has no spaces: it needs its own break opportunities)."""
+    from PySide6.QtCore import QTextBoundaryFinder
+
+    w = make_window(language=language)
+    add_finished_codec_safe_job(w)
+    line = w.jobs_panel.detail_text("j1").splitlines()[1]
+    finder = QTextBoundaryFinder(QTextBoundaryFinder.BoundaryType.Line, line)
+    breaks = set()
+    while (pos := finder.toNextBoundary()) != -1:
+        breaks.add(pos)
+    figures = [m.start() for m in re.finditer(r"-\d\.\d", line)]
+    assert len(figures) == 3, line
+    for at in figures:
+        assert at in breaks, (line, at)
+    for unit in re.finditer(r"LUFS|dBTP", line):
+        assert unit.start() not in breaks, (line, unit.start())
 
 
 # --- big jobs: a visible suggestion -----------------------------------------------------------------
