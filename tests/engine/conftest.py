@@ -12,10 +12,13 @@ from engine.eqfit import biquad_coeffs
 SR = 44100
 
 
-def biquad(x: NDArray[np.float64], kind: str, f: float, g: float, q: float, sr: int = SR):
+def biquad(
+    x: NDArray[np.float64], kind: str, f: float, g: float, q: float, sr: int = SR
+) -> NDArray[np.float64]:
     c = biquad_coeffs(kind, f, g, q, sr)
     sos = np.concatenate([c[:3] / c[3], c[3:] / c[3]])[None, :]
-    return sosfilt(sos, x, axis=0)
+    y: NDArray[np.float64] = sosfilt(sos, x, axis=0)  # scipy.signal is untyped
+    return y
 
 
 def pinkish(n: int, channels: int = 2, seed: int = 0) -> NDArray[np.float64]:
@@ -26,7 +29,8 @@ def pinkish(n: int, channels: int = 2, seed: int = 0) -> NDArray[np.float64]:
     spec[1:] /= np.sqrt(f[1:] / 1000.0)[:, None]
     spec[0] = 0
     x = np.fft.irfft(spec, n, axis=0)
-    return 0.1 * x / np.sqrt(np.mean(x**2))
+    y: NDArray[np.float64] = 0.1 * x / np.sqrt(np.mean(x**2))
+    return y
 
 
 @pytest.fixture

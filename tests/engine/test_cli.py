@@ -7,6 +7,7 @@ import os
 import struct
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,7 @@ def rf64_bomb(path: Path) -> Path:
     return path
 
 
-BAD_CASES = {
+BAD_CASES: dict[str, tuple[str, Callable[[Path], Path]]] = {
     "missing": ("E101", lambda d: d / "nope.wav"),
     "empty": ("E102", lambda d: _raw(d / "empty.wav", b"")),
     "random": ("E103", lambda d: _raw(d / "rnd.wav", os.urandom(5000))),
@@ -266,7 +267,8 @@ def test_max_limiting_db_caps_the_push_says_so_and_reaches_preset_and_report(
 def test_own_commands_parse_without_the_plugins_and_plugins_still_load() -> None:
     import argparse
 
-    from engine.cli import OWN_COMMANDS, build_parser, command_word
+    from engine.cli import build_parser
+    from engine.runtime import OWN_COMMANDS, command_word
 
     def commands(p: argparse.ArgumentParser) -> set[str]:
         (sub,) = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]

@@ -13,11 +13,13 @@ USER_KWARGS = {"help", "description"}
 
 
 def _t_keys(tree: ast.AST) -> set[str]:
-    keys = set()
+    keys: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "T" and node.args:
             arg = node.args[0]
-            assert isinstance(arg, ast.Constant), f"T() needs a literal key (line {node.lineno})"
+            assert isinstance(arg, ast.Constant) and isinstance(arg.value, str), (
+                f"T() needs a literal key (line {node.lineno})"
+            )
             keys.add(arg.value)
     return keys
 

@@ -64,7 +64,8 @@ def music_like(seconds: float = 8.0, peak_dbtp: float = -0.3, seed: int = 0) -> 
     x = np.fft.irfft(spec, n, axis=0)
     x *= (1.0 + 0.8 * np.sin(2 * np.pi * 1.5 * np.arange(n) / SR))[:, None]
     x = np.tanh(3 * x / np.max(np.abs(x)))
-    return x * 10 ** ((peak_dbtp - true_peak_4x(x)) / 20)
+    y: np.ndarray = x * 10 ** ((peak_dbtp - true_peak_4x(x)) / 20)
+    return y
 
 
 def aac_256_decode(x: np.ndarray) -> np.ndarray:
@@ -85,7 +86,7 @@ def aac_256_decode(x: np.ndarray) -> np.ndarray:
         for p in s.encode(None):
             out.mux(p)
     buf.seek(0)
-    with av.open(buf) as src:
+    with av.open(buf, "r") as src:
         rs = av.AudioResampler(format="flt", layout="stereo", rate=SR)
         return np.concatenate(
             [o.to_ndarray().reshape(-1, 2) for f in src.decode(audio=0) for o in rs.resample(f)]

@@ -67,7 +67,10 @@ def test_same_content_reference_transfers_its_eq() -> None:
     ref = biquad(biquad(x, "low_shelf", 150.0, 6.0, 0.707), "peak", 3000.0, -4.0, 1.0)
     est = estimate(side_info(analyze_array(x, SR)), [side_info(analyze_array(ref, SR))])
     c = est.mid_band_db - np.interp(1000.0, BAND_CENTRES_HZ, est.mid_band_db)
-    at = lambda hz: float(np.interp(np.log(hz), np.log(BAND_CENTRES_HZ), c))  # noqa: E731
+
+    def at(hz: float) -> float:
+        return float(np.interp(np.log(hz), np.log(BAND_CENTRES_HZ), c))
+
     assert at(50.0) > 3.0
     assert at(3000.0) < -1.5
     assert abs(at(10000.0)) < 3.0

@@ -289,5 +289,5 @@ def test_mono_preset_and_eq_off(tmp_path: Path) -> None:
     assert v.residual_db <= -60.0 and v.notes == []
     off = preset.model_copy(update={"eq": preset.eq.model_copy(update={"enabled": False})})
     for phase in ("linear", "minimum"):
-        irs = impulse_responses(off, SR, phase)  # type: ignore[arg-type]
+        irs = impulse_responses(off, SR, phase)
         assert np.count_nonzero(irs.mid) == 1 and irs.mid[irs.latency] == 1.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.analysis import analyze_array
+from engine.analysis import Analysis, analyze_array
 from engine.matching import build_preset, reference_similarity, reference_trust
 from engine.pipeline import render_array
 from engine.schema.options import MatchOptions
@@ -72,7 +72,7 @@ def test_similarity_uses_the_side_spectrum_and_separates_same_from_other() -> No
     same = analyze_array(known_eq(a[SR * 12 :]), SR)
     other = analyze_array(known_eq(synth_song(22, 12.0)), SR)
 
-    def sim(r, side: bool) -> float:
+    def sim(r: Analysis, side: bool) -> float:
         if not side:
             return reference_similarity(t.mid_raw_db, r.mid_raw_db, t.freqs_hz)
         return reference_similarity(

@@ -168,7 +168,7 @@ def test_exact_above_keeps_the_fine_peaks_where_they_matter(sample_rate: int) ->
     x[300_001, 0] = 0.3  # a lone click well below the loud part: the threshold's level
     hop = 32
 
-    def envelope(exact_above: float | None, pushes: list[int]) -> tuple[NDArray, float]:
+    def envelope(exact_above: float | None, pushes: list[int]) -> tuple[NDArray[np.float64], float]:
         m = TruePeakMeter(sample_rate, 2, hop, FINE_TRUE_PEAK_RATE_HZ, exact_above)
         for a, b in zip([0, *pushes], [*pushes, n], strict=True):
             m.push(x[a:b])

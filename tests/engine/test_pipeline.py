@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -182,14 +182,14 @@ def test_cancel_during_analysis_stops_the_helper_and_writes_nothing(
 def test_beside_stop_halts_a_running_generator() -> None:
     steps: list[int] = []
 
-    def slow() -> object:
+    def slow() -> Generator[Progress, None, str]:
         for i in range(1000):
             steps.append(i)
             time.sleep(0.001)
             yield Progress("x", i / 1000)
         return "never"
 
-    side = Beside(slow(), None)  # type: ignore[arg-type]
+    side = Beside(slow(), None)
     time.sleep(0.02)
     side.stop()
     n = len(steps)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,10 +13,11 @@ from engine.matching import build_preset
 from engine.pipeline import render_array
 from engine.render import BLOCK_FRAMES, loudness_shortfall_lu, render
 from engine.schema.options import MatchOptions
+from engine.schema.preset import Preset
 from tests.engine.conftest import SR, biquad, pinkish
 
 
-def _preset(target: np.ndarray, reference: np.ndarray, **kw: object):
+def _preset(target: np.ndarray, reference: np.ndarray, **kw: object) -> Preset:
     return build_preset(
         analyze_array(target, SR), [analyze_array(reference, SR)], MatchOptions(**kw)
     )
@@ -160,7 +163,7 @@ def test_a_loud_target_past_the_limiters_reach_is_met_with_the_clip_stage() -> N
 @pytest.mark.parametrize("fmt", ["wav16", "wav24"])
 @pytest.mark.parametrize("target_lufs", [-12.0, -8.0])
 def test_written_file_true_peak_stays_under_the_ceiling_by_an_independent_meter(
-    tmp_path, fmt: str, target_lufs: float
+    tmp_path: Path, fmt: str, target_lufs: float
 ) -> None:
     import soundfile as sf
 

@@ -27,7 +27,8 @@ def noise(n: int, seed: int, tilt: float = 0.25, channels: int = 2) -> np.ndarra
     spec[1:] /= (f[1:] / 1000.0)[:, None] ** tilt
     spec[f < 25] = 0
     x = np.fft.irfft(spec, n, axis=0)
-    return 0.1 * x / np.sqrt(np.mean(x**2))
+    y: np.ndarray = 0.1 * x / np.sqrt(np.mean(x**2))
+    return y
 
 
 def shaped(x: np.ndarray, gain_db_of_f) -> np.ndarray:  # type: ignore[no-untyped-def]
