@@ -15,6 +15,7 @@ import gc
 import json
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 
@@ -67,6 +68,7 @@ def main() -> None:
     with open(sys.argv[1], encoding="utf-8") as f:
         spec = json.load(f)
     gc.disable()
+    run: Callable[[Coroutine[Any, Any, list[Any]]], list[Any]]
     try:
         import uvloop
 

@@ -83,12 +83,11 @@ def test_kill9_worker_mid_job_repeatedly(
     while kills < KILLS:
         jid = api.submit([target], [ref], fmt="wav32f").json()["id"]
         jobs.append(jid)
-        claimed = wait_for(
-            lambda jid=jid: (t := _task(st, jid)) is not None and t.state == "running" and t,
-            90,
-            "a claim",
-            0.05,
-        )
+
+        def running(jid: str = jid) -> Task | bool:
+            return (t := _task(st, jid)) is not None and t.state == "running" and t
+
+        claimed = wait_for(running, 90, "a claim", 0.05)
         time.sleep(rng.uniform(0.0, 2.5))  # download, sandbox start, engine, upload, commit
         t = _task(st, jid)
         if t is None or t.state != "running" or t.attempt != claimed.attempt:
@@ -100,7 +99,11 @@ def test_kill9_worker_mid_job_repeatedly(
         kills += 1
         # the sandbox child dies with its parent (PR_SET_PDEATHSIG)
         wdir = st.tmp / f"worker{idx}"
-        wait_for(lambda wdir=wdir: not _sandboxes_of(wdir), 10, "sandbox exit")
+
+        def sandboxes_gone(wdir: Path = wdir) -> bool:
+            return not _sandboxes_of(wdir)
+
+        wait_for(sandboxes_gone, 10, "sandbox exit")
         st.start_worker()
     for jid in jobs:
         view = api.wait(jid, timeout=180)
@@ -216,7 +219,11 @@ def test_poison_message_dead_lettered(full_stack: FullStack) -> None:
     orig = q.drain_dead_letters
 
     def spy(handler: Any, limit: int = 100) -> int:
-        return int(orig(lambda tid: (drained.append(tid), handler(tid)), limit))
+        def record(tid: str | None) -> None:
+            drained.append(tid)
+            handler(tid)
+
+        return int(orig(record, limit))
 
     q.drain_dead_letters = spy
     q.check()  # declares the queues (a message to a missing queue would just vanish)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,10 +49,10 @@ def test_full_stack_roundtrip_equals_local_engine(
 
 
 @pytest.fixture
-def cos_stack(moto: MotoServer, tmp_path: Path) -> Stack:
+def cos_stack(moto: MotoServer, tmp_path: Path) -> Iterator[Stack]:
     """Embedded database and queue, COS storage through the COS SDK against moto."""
     st = Stack(make_settings(tmp_path / "data", **cos_env(moto, bucket_prefix())))
-    yield st  # type: ignore[misc]
+    yield st
     st.close()
 
 

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, func, select, text
 
 from server import jobstore
 from server.api.intake import JobIntake, Submission
@@ -39,7 +39,7 @@ def _spec(uid: str, n_targets: int = 1, amount: int = 100) -> dict[str, object]:
     }
 
 
-def _count(db: Database, model: type, *where: object) -> int:
+def _count(db: Database, model: type, *where: ColumnElement[bool]) -> int:
     with db.session() as s:
         return int(s.execute(select(func.count()).select_from(model).where(*where)).scalar_one())
 

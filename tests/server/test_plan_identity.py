@@ -5,10 +5,12 @@ signals. No services needed: the worker's engine adapter is called directly."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
 import soundfile as sf
+from numpy.typing import NDArray
 
 from engine.cli import main as cli_main
 from engine.presets import load_preset
@@ -22,9 +24,13 @@ def _tone_mix(n: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     t = np.arange(n) / SR
     env = 0.6 + 0.4 * np.sin(2 * np.pi * 0.7 * t) ** 2
-    mid = sum(np.sin(2 * np.pi * f * t + k) / (1 + k) for k, f in enumerate((110, 220, 440, 880)))
+    mid = cast(
+        NDArray[np.float64],
+        sum(np.sin(2 * np.pi * f * t + k) / (1 + k) for k, f in enumerate((110, 220, 440, 880))),
+    )
     noise = rng.standard_normal((n, 2)) * 0.15
-    return (0.15 * mid[:, None] * np.array([[1.0, 0.8]]) + noise) * env[:, None]
+    mix: np.ndarray = (0.15 * mid[:, None] * np.array([[1.0, 0.8]]) + noise) * env[:, None]
+    return mix
 
 
 def _bright(x: np.ndarray) -> np.ndarray:

@@ -292,7 +292,8 @@ def test_verified_access_tokens_still_expire(
     """A token whose check is cached is refused once it expires, and only under the
     settings (secret, audience, issuer) that verified it."""
     from server import auth
-    from server.auth import AuthError, User, issue_access_token, verify_access_token
+    from server.auth import AuthError, issue_access_token, verify_access_token
+    from server.db.models import User
 
     s = load_settings(tmp_path, env={"JWT_SECRET": "s" * 40}, persist_secret=False)
     now = time.time()
@@ -303,7 +304,7 @@ def test_verified_access_tokens_still_expire(
         verify_access_token(s.with_(jwt_secret="t" * 40), tok)
     with pytest.raises(AuthError):
         verify_access_token(s.with_(jwt_audience="other"), tok)
-    monkeypatch.setattr(auth.time, "time", lambda: now + s.access_ttl_s + auth.LEEWAY_S + 1)
+    monkeypatch.setattr("server.auth.time.time", lambda: now + s.access_ttl_s + auth.LEEWAY_S + 1)
     with pytest.raises(AuthError):
         verify_access_token(s, tok)
 
@@ -346,6 +347,7 @@ def test_local_probe_reuse_follows_the_file(tmp_path: Path) -> None:
     from tests.server.conftest import make_settings
 
     st = make_storage(make_settings(tmp_path / "l"))
+    assert isinstance(st, LocalStorage)
     b, key = st.bucket_audio, "uploads/u/x/a.wav"
     st.put_bytes(b, key, b"RIFF" + b"\0" * 60)
     first = st.probe(b, key, 64)
