@@ -17,19 +17,16 @@ import pytest
 
 from engine.schema.options import MatchOptions
 from tests.cloud.conftest import (
-    PASSWORD,
     CloudHome,
     MotoStorage,
     assert_no_secrets,
-    bucket_prefix,
     env_flag,
-    make_music,
     report,
     run_cli,
     s3_env,
     served,
 )
-from tests.server.conftest import local_match, peak_diff_dbfs
+from tests.server.conftest import PASSWORD, bucket_prefix, local_match, make_music, peak_diff_dbfs
 
 pytestmark = pytest.mark.timeout(300)  # a stuck server fails the test instead of hanging it
 OPTS = [
@@ -180,7 +177,7 @@ def test_cli_full_stack_end_to_end(
         "QUEUE_NAME": queue_name,
         **s3_env(moto_s3sts, bucket_prefix()),
     }
-    with served(tmp_path, full=True, **env) as srv:
+    with served(tmp_path, workers=None, full=True, **env) as srv:
         assert srv.stack.settings.embedded is False
         user = srv.user("bob")
         _login(capsys, srv.url, user)

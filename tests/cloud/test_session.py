@@ -22,7 +22,6 @@ from cloud.tokens import MemoryStore
 from engine.progress import CancelToken
 from engine.schema.errors import AudioStyleError, ErrorCode
 from tests.cloud.conftest import (
-    PASSWORD,
     CloudHome,
     Served,
     assert_no_secrets,
@@ -31,6 +30,7 @@ from tests.cloud.conftest import (
     run_cli,
     served,
 )
+from tests.server.conftest import PASSWORD
 
 pytestmark = pytest.mark.timeout(120)
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,17 +21,16 @@ from cloud.client import CloudClient
 from cloud.tokens import MemoryStore
 from cloud.transfer import TransferOptions
 from tests.cloud.conftest import (
-    PASSWORD,
     CloudHome,
     FakeTencentSts,
     MotoStorage,
     assert_no_secrets,
-    bucket_prefix,
     cos_env,
     report,
     s3_env,
     served,
 )
+from tests.server.conftest import PASSWORD, bucket_prefix
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -79,7 +78,7 @@ def test_s3_multipart_upload_resumes_after_a_cut(
     token_spy: list[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    with served(tmp_path, workers=0, **s3_env(moto_s3sts, bucket_prefix())) as srv:
+    with served(tmp_path, workers=0, full=False, **s3_env(moto_s3sts, bucket_prefix())) as srv:
         opts = TransferOptions(part_size=small_parts, threads=1, sdk_retries=1)
         with CloudClient(srv.url, store=MemoryStore(), transfer_options=opts) as c:
             c.login(srv.user("s3"), PASSWORD)
@@ -113,7 +112,7 @@ def test_cos_sdk_upload_resumes_after_a_cut(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     env = cos_env(moto_cos, fake_tencent_sts, bucket_prefix())
-    with served(tmp_path, workers=0, **env) as srv:
+    with served(tmp_path, workers=0, full=False, **env) as srv:
         opts = TransferOptions(
             part_size=small_parts,
             threads=1,
@@ -146,7 +145,7 @@ def test_s3_presigned_post_without_sts(
     form (fields first, then the file) with progress."""
     env = s3_env(moto_s3sts, bucket_prefix(), sts=False)
     with (
-        served(tmp_path, workers=0, **env) as srv,
+        served(tmp_path, workers=0, full=False, **env) as srv,
         CloudClient(srv.url, store=MemoryStore()) as c,
     ):
         c.login(srv.user("post"), PASSWORD)
@@ -188,7 +187,7 @@ def test_restarted_client_resumes_the_interrupted_upload(
         if getattr(t, "done", 0) >= 3 * small_parts:
             raise Killed
 
-    with served(tmp_path, workers=0, **env) as srv:
+    with served(tmp_path, workers=0, full=False, **env) as srv:
         user = srv.user("restart")
         moto_s3sts.faults.reset()
         first = CloudClient(srv.url, username=user, transfer_options=opts)

@@ -14,12 +14,16 @@ import secrets
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.cloud.conftest import served
 from tests.console.conftest import CHROMIUM, DIST
 from tests.server.conftest import PASSWORD, add_user, make_music
 
-VIEW = {"width": 1280, "height": 860}
+if TYPE_CHECKING:
+    from playwright.sync_api import ViewportSize
+
+VIEW: ViewportSize = {"width": 1280, "height": 860}
 
 
 def main(out: Path) -> int:

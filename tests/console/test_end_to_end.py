@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.console.conftest import MotoStorage, Tab, cli, cli_env, cli_server, s3_env
+from tests.cloud.conftest import MotoStorage, s3_env
+from tests.console.conftest import Tab, cli, cli_env, cli_server
 from tests.server.conftest import bucket_prefix
 
 pytestmark = pytest.mark.timeout(600)  # a stuck browser or server fails instead of hanging
@@ -39,7 +40,7 @@ def match_in_console(t: Tab, target: Path, reference: Path, out: Path) -> str:
     p.wait_for_url("**/console/jobs/*")
     # progress per file was shown while uploading; both files reached 100 %
     p.wait_for_selector("[data-testid=job-state][data-state=succeeded]", timeout=240_000)
-    job_id = p.url.rsplit("/", 1)[1]
+    job_id: str = p.url.rsplit("/", 1)[1]
     # the loudness table is filled from the stored metrics
     rows = p.locator("[data-testid=loudness] tbody tr")
     assert rows.count() == 3
@@ -208,7 +209,7 @@ def test_browser_match_equals_cli_full_stack(
     queue_name: str,
     moto_s3sts: MotoStorage,
 ) -> None:
-    from tests.console.conftest import served
+    from tests.cloud.conftest import served
 
     env = {
         "DB_URL": pg_url,
@@ -216,7 +217,7 @@ def test_browser_match_equals_cli_full_stack(
         "QUEUE_NAME": queue_name,
         **s3_env(moto_s3sts, bucket_prefix(), sts=False),
     }
-    with served(tmp_path, full=True, **env) as srv:
+    with served(tmp_path, workers=None, full=True, **env) as srv:
         t = tab(srv.url, storage=moto_s3sts.url)
         t.signed_in(srv.user("alice"))
         got = tmp_path / "console.flac"

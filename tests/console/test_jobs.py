@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.console.conftest import Tab, served
+from tests.cloud.conftest import served
+from tests.console.conftest import Tab
 from tests.server.conftest import make_music
 
 pytestmark = pytest.mark.timeout(300)  # a stuck browser or server fails instead of hanging

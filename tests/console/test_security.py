@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from engine.schema.errors import MESSAGES, ErrorCode
-from tests.console.conftest import Tab, served
+from tests.cloud.conftest import served
+from tests.console.conftest import Tab
 from tests.server.conftest import PASSWORD, add_user, make_music
 
 pytestmark = pytest.mark.timeout(300)  # a stuck browser or server fails instead of hanging
