@@ -15,12 +15,14 @@ import gc
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 from PySide6.QtCore import QTimer
+from pytestqt.qtbot import QtBot
 
 from tests.app.conftest import Clips, WindowFactory
 
@@ -52,7 +54,11 @@ def write_long_track(path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs /proc (Linux)")
 def test_ten_minute_match_keeps_the_gui_responsive_and_memory_bounded(
-    make_window: WindowFactory, clips: Clips, qtbot, tmp_path: Path, record_property
+    make_window: WindowFactory,
+    clips: Clips,
+    qtbot: QtBot,
+    tmp_path: Path,
+    record_property: Callable[[str, object], None],
 ) -> None:
     long = tmp_path / "ten_minutes.wav"
     write_long_track(long)
@@ -74,6 +80,7 @@ def test_ten_minute_match_keeps_the_gui_responsive_and_memory_bounded(
             rss_peak[0] = max(rss_peak[0], rss_bytes())
 
     events: list[str] = []
+    t0: float  # set just before the timer starts; the handlers below read it
     c.task_started.connect(lambda k, _l: events.append(f"{k}@{time.perf_counter() - t0:.1f}"))
     c.task_finished.connect(lambda k, _ok: events.append(f"/{k}@{time.perf_counter() - t0:.1f}"))
     timer = QTimer()

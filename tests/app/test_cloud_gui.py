@@ -32,17 +32,14 @@ from engine.presets import load_preset
 from engine.schema.errors import AudioStyleError, ErrorCode
 from tests.app.conftest import Clips, WindowFactory, wait_idle
 from tests.cloud.conftest import (
-    PASSWORD,
     CloudHome,
     MotoStorage,
     assert_no_secrets,
-    bucket_prefix,
-    make_music,
     report,
     s3_env,
     served,
 )
-from tests.server.conftest import local_match, peak_diff_dbfs
+from tests.server.conftest import PASSWORD, bucket_prefix, local_match, make_music, peak_diff_dbfs
 
 pytestmark = pytest.mark.timeout(420)  # a stuck server fails the test instead of hanging it
 JOB_TIMEOUT_MS = 300_000
@@ -128,6 +125,7 @@ def follow(qtbot: Any, w: MainWindow, key: str) -> list[str]:
     seen: list[str] = []
 
     def shown() -> bool:
+        assert w.cloud is not None
         state = w.cloud.jobs[key].state
         if not seen or seen[-1] != state:
             seen.append(state)
@@ -156,8 +154,11 @@ def check_result_shown(w: MainWindow, key: str, target: Path) -> tuple[Path, Any
     # the views took the result: waveform lane, spectrum, match curve, loudness table
     assert w.waveform.has_data("result")
     x, _, _ = w.waveform.envelope("result")
-    assert np.allclose(x, c.overview("result").times_s)
+    overview = c.overview("result")
+    assert overview is not None
+    assert np.allclose(x, overview.times_s)
     a = c.analysis("result")
+    assert a is not None
     fx, fy = w.spectrum.curve_data("result", "mid")
     assert np.allclose(fy, a.mid_db - a.summary.integrated_lufs)
     assert np.allclose(w.curve.mid.getData()[1], preset.eq.mid.curve.gain_db)
@@ -304,7 +305,7 @@ def test_gui_cloud_match_full_stack_five_minutes(
         **s3_env(moto_s3sts, bucket_prefix()),
     }
     ref = audio / "ref.wav"
-    with served(tmp_path, full=True, **env) as srv:
+    with served(tmp_path, workers=None, full=True, **env) as srv:
         assert srv.stack.settings.embedded is False
         sign_in(qtbot, w, srv.url, srv.user("gui5"))
         t_load = time.monotonic()
@@ -414,6 +415,7 @@ def test_revoked_session_sends_the_user_back_to_sign_in(
             timeout=60_000,
         )
         dlg = w.account_dialog
+        assert dlg is not None
         assert AudioStyleError(ErrorCode.SESSION_EXPIRED).message() in dlg.message.text()
         assert not w.cloud.signed_in and w.jobs_panel.account.text() == "Not signed in"
         assert not w.cloud.jobs  # nothing was submitted

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pytestqt.qtbot import QtBot
+
 from app.views.controls_panel import ControlsPanel
 from engine.schema.options import DEFAULT_MAX_LIMITING_DB, MatchOptions
 
 
-def test_max_limiting_control_emits_and_shows_the_option(qtbot) -> None:
+def test_max_limiting_control_emits_and_shows_the_option(qtbot: QtBot) -> None:
     panel = ControlsPanel()
     qtbot.addWidget(panel)
     assert panel.max_limiting.value() == DEFAULT_MAX_LIMITING_DB

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pytestqt.qtbot import QtBot
+
 from engine import io
 from engine.delivery import delivery_report
 from engine.services import SERVICES
@@ -10,7 +12,7 @@ from tests.app.conftest import Clips, WindowFactory, wait_idle
 
 
 def test_panel_shows_the_qc_figures_of_the_result(
-    make_window: WindowFactory, clips: Clips, qtbot
+    make_window: WindowFactory, clips: Clips, qtbot: QtBot
 ) -> None:
     w = make_window()
     w.c.add_files("reference", [str(clips.reference)])
@@ -28,15 +30,17 @@ def test_panel_shows_the_qc_figures_of_the_result(
     panel = w.delivery_panel
     assert panel.services.rowCount() == len(SERVICES)
     for row, s in enumerate(expected.services):
-        assert panel.services.item(row, 0).text() == s.label
-        assert f"{s.codec_true_peak_dbtp:.2f}" in panel.services.item(row, 5).text()
+        name, codec_peak = panel.services.item(row, 0), panel.services.item(row, 5)
+        assert name is not None and codec_peak is not None
+        assert name.text() == s.label
+        assert f"{s.codec_true_peak_dbtp:.2f}" in codec_peak.text()
     lines = panel.trust.text().splitlines()
     assert [ln.split(":")[0] for ln in lines] == ["EQ", "Dynamics", "Width"]
     assert "%" in lines[0]
 
 
 def test_codec_safe_setting_reaches_the_match_options(
-    make_window: WindowFactory, clips: Clips, qtbot
+    make_window: WindowFactory, clips: Clips, qtbot: QtBot
 ) -> None:
     w = make_window()
     dlg = w.open_settings()

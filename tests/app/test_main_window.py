@@ -10,11 +10,17 @@ import pytest
 import soundfile as sf
 from PySide6.QtCore import QLocale, QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
 
 from app.audio.output import FakeAudioOutput, NullOutput
 from app.models import ExportRequest
+from app.views.dynamics_view import DynamicsView
+from app.views.loudness_view import ShortTermView
 from app.views.main_window import MainWindow
+from app.views.spectrum_view import SpectrumView
+from app.views.waveform_view import WaveformView
 from engine import pipeline
 from engine.presets import load_preset
 from engine.schema.errors import AudioStyleError, ErrorCode
@@ -51,11 +57,11 @@ def lufs_of(x: np.ndarray) -> float:
 
 
 def test_drop_match_and_every_view_populated(
-    make_window: WindowFactory, clips: Clips, qtbot
+    make_window: WindowFactory, clips: Clips, qtbot: QtBot
 ) -> None:
     w = make_window()
 
-    def ranges(view) -> list[float]:
+    def ranges(view: WaveformView | ShortTermView | DynamicsView | SpectrumView) -> list[float]:
         (x0, x1), (y0, y1) = view.plot.getPlotItem().getViewBox().viewRange()
         return [x0, x1, y0, y1]
 
@@ -76,7 +82,7 @@ def test_drop_match_and_every_view_populated(
     assert w.waveform.has_data("reference") and w.waveform.has_data("target")
     assert w.controls.match_button.isEnabled()
 
-    qtbot.mouseClick(w.controls.match_button, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(w.controls.match_button, Qt.MouseButton.LeftButton)
     assert c.busy
     wait_idle(qtbot, w)
     assert c.has_result() and not w.message.isVisible()
@@ -85,19 +91,23 @@ def test_drop_match_and_every_view_populated(
     for role in ("reference", "target", "result"):
         assert w.waveform.has_data(role)
     x, low, high = w.waveform.envelope("result")
-    assert np.allclose(x, c.overview("result").times_s)
+    overview = c.overview("result")
+    assert overview is not None
+    assert np.allclose(x, overview.times_s)
     scale = w.waveform.scales["result"]  # each lane is normalised; it sits at y = -2.3
-    assert np.allclose((high + 2.3) / scale, c.overview("result").high, atol=1e-6)
-    assert np.allclose((low + 2.3) / scale, c.overview("result").low, atol=1e-6)
+    assert np.allclose((high + 2.3) / scale, overview.high, atol=1e-6)
+    assert np.allclose((low + 2.3) / scale, overview.low, atol=1e-6)
     # spectra: mid and side of each role, aligned by integrated loudness
     for role in ("reference", "target", "result"):
         a = c.analysis(role)
+        assert a is not None
         fx, fy = w.spectrum.curve_data(role, "mid")
         assert np.allclose(fx, np.log10(a.freqs_hz))
         assert np.allclose(fy, a.mid_db - a.summary.integrated_lufs)
         assert len(w.spectrum.curve_data(role, "side")[0]) == len(a.freqs_hz)
     # match curve: the preset's mid and side curves and one handle per fitted band
     preset = c.preset
+    assert preset is not None and preset.eq.side is not None
     cx, cy = w.curve.mid.getData()
     assert np.allclose(10**cx, preset.eq.mid.curve.freqs_hz)
     assert np.allclose(cy, preset.eq.mid.curve.gain_db)
@@ -108,7 +118,9 @@ def test_drop_match_and_every_view_populated(
     # loudness meters: each role's summary, locale-formatted
     loc = QLocale()
     for role in ("reference", "target", "result"):
-        s = c.analysis(role).summary
+        a = c.analysis(role)
+        assert a is not None
+        s = a.summary
         assert w.loudness.cell_text("integrated_lufs", role) == loc.toString(
             s.integrated_lufs, "f", 1
         )
@@ -117,9 +129,11 @@ def test_drop_match_and_every_view_populated(
         )
         assert w.loudness.cell_text("correlation", role) == loc.toString(s.correlation, "f", 2)
         st_x, st_y = w.short_term.curves[role].getOriginalDataset()
-        assert len(st_x) == len(c.analysis(role).short_term_lufs)
+        assert len(st_x) == len(a.short_term_lufs)
     # the result meets the reference's loudness and the ceiling
-    r, ref = c.analysis("result").summary, c.analysis("reference").summary
+    result_a, ref_a = c.analysis("result"), c.analysis("reference")
+    assert result_a is not None and ref_a is not None
+    r, ref = result_a.summary, ref_a.summary
     assert abs(r.integrated_lufs - ref.integrated_lufs) < 1.0
     assert r.true_peak_dbtp <= -1.0 + 0.2
     # dynamics: short-term loudness distributions (percent of time) before and after
@@ -128,9 +142,11 @@ def test_drop_match_and_every_view_populated(
         assert len(edges) == len(pct) + 1 and pct.sum() == pytest.approx(100.0, abs=1.0)
 
 
-def test_control_change_rerenders_only_the_loop_preview(matched: MainWindow, qtbot) -> None:
+def test_control_change_rerenders_only_the_loop_preview(matched: MainWindow, qtbot: QtBot) -> None:
     w, c = matched, matched.c
-    full = c.audio("result").copy()
+    result = c.audio("result")
+    assert result is not None and c.preset is not None
+    full = result.copy()
     curve_before = np.asarray(c.preset.eq.mid.curve.gain_db)
     start_s, end_s = c.loop_s
     with qtbot.waitSignal(c.preview_ready, timeout=15000) as sig:
@@ -140,6 +156,7 @@ def test_control_change_rerenders_only_the_loop_preview(matched: MainWindow, qtb
     a, b = sig.args
     assert a == pytest.approx(start_s, abs=0.01) and b == pytest.approx(end_s, abs=0.01)
     assert c.options.eq_amount == 40
+    assert c.preset is not None
     curve_after = np.asarray(c.preset.eq.mid.curve.gain_db)
     assert np.max(np.abs(curve_after)) < 0.6 * np.max(np.abs(curve_before))
     assert np.allclose(w.curve.mid.getData()[1], curve_after)
@@ -149,20 +166,24 @@ def test_control_change_rerenders_only_the_loop_preview(matched: MainWindow, qtb
     assert len(overlay) == int(end_s * c.sample_rate) - start
     region = full[start : start + len(overlay)]
     assert not np.allclose(overlay, region, atol=1e-3), "the preview must differ"
-    assert np.array_equal(c.audio("result"), full), "the full render is left alone"
+    result = c.audio("result")
+    assert result is not None
+    assert np.array_equal(result, full), "the full render is left alone"
     assert c.result_stale
     # the preview keeps the full render's loudness (gain_db of the full render)
     assert abs(lufs_of(overlay) - lufs_of(region)) < 1.5
 
 
-def test_band_drag_and_wheel_edit_the_preset(matched: MainWindow, qtbot) -> None:
+def test_band_drag_and_wheel_edit_the_preset(matched: MainWindow, qtbot: QtBot) -> None:
     w, c = matched, matched.c
     h = w.curve.handles[0]
+    assert c.preset is not None
     band = c.preset.eq.mid.bands[0]
     with qtbot.waitSignal(c.preview_ready, timeout=15000):
         h.setPos(np.log10(1000.0), band.gain_db + 4.0)
         h.sigPositionChangeFinished.emit(h)
     qtbot.waitUntil(lambda: not w.ui_pending)
+    assert c.preset is not None
     new = c.preset.eq.mid.bands[0]
     assert new.freq_hz == pytest.approx(1000.0, rel=1e-3)
     assert new.gain_db == pytest.approx(band.gain_db + 4.0, abs=1e-6)
@@ -176,12 +197,12 @@ def test_band_drag_and_wheel_edit_the_preset(matched: MainWindow, qtbot) -> None
     assert np.asarray(c.preset.eq.mid.curve.gain_db).shape == f.shape
 
 
-def test_ab_switching_keys_and_position(matched: MainWindow, qtbot) -> None:
+def test_ab_switching_keys_and_position(matched: MainWindow, qtbot: QtBot) -> None:
     w, c = matched, matched.c
     out = c.player.output
     assert isinstance(out, FakeAudioOutput)
     w.activateWindow()
-    qtbot.keyClick(w, Qt.Key.Key_Space)
+    QTest.keyClick(w, Qt.Key.Key_Space)
     assert c.player.playing
     out.pull(4410)
     pos = c.player.position
@@ -190,15 +211,15 @@ def test_ab_switching_keys_and_position(matched: MainWindow, qtbot) -> None:
         (Qt.Key.Key_3, "reference"),
         (Qt.Key.Key_1, "target"),
     ):
-        qtbot.keyClick(w, key)
+        QTest.keyClick(w, key)
         assert c.player.role == role
         assert w.transport.source_buttons[role].isChecked()
         out.pull(441)
         assert c.player.position == pos + 441, "switching keeps the playback position"
         pos = c.player.position
-    qtbot.keyClick(w, Qt.Key.Key_L)
+    QTest.keyClick(w, Qt.Key.Key_L)
     assert c.player.looping and w.transport.loop.isChecked()
-    qtbot.keyClick(w, Qt.Key.Key_Space)
+    QTest.keyClick(w, Qt.Key.Key_Space)
     out.pull(4410)
     assert not c.player.playing
 
@@ -206,7 +227,10 @@ def test_ab_switching_keys_and_position(matched: MainWindow, qtbot) -> None:
 def test_loudness_matched_switching_keeps_measured_loudness(matched: MainWindow) -> None:
     c = matched.c
     out = c.player.output
-    n = len(c.audio("target"))
+    assert isinstance(out, FakeAudioOutput)
+    target = c.audio("target")
+    assert target is not None
+    n = len(target)
 
     def measure(role: str) -> float:
         c.player.pause()
@@ -244,7 +268,7 @@ def test_match_note_says_when_loudness_was_given_up_or_clipped(matched: MainWind
     assert "would need more than" in short and "clip stage" not in short
 
 
-def test_export_writes_valid_files(matched: MainWindow, qtbot, tmp_path: Path) -> None:
+def test_export_writes_valid_files(matched: MainWindow, qtbot: QtBot, tmp_path: Path) -> None:
     w, c = matched, matched.c
     dlg = w.open_export()
     assert dlg is not None and dlg.isVisible()
@@ -262,6 +286,7 @@ def test_export_writes_valid_files(matched: MainWindow, qtbot, tmp_path: Path) -
     assert info.subtype == "PCM_24" and info.samplerate == 44100 and info.channels == 2
     assert info.frames == sf.info(str(c.current_target)).frames
     preset = load_preset(str(stem) + ".preset.json")
+    assert c.preset is not None
     assert preset.eq.mid.curve.gain_db == c.preset.eq.mid.curve.gain_db
     assert "Filter 1:" in Path(str(stem) + ".eqapo.txt").read_text()
     assert Path(str(stem) + ".graphiceq.txt").read_text().startswith("GraphicEQ:")
@@ -287,7 +312,7 @@ def test_export_writes_valid_files(matched: MainWindow, qtbot, tmp_path: Path) -
 
 
 def test_batch_applies_the_match_to_every_target(
-    make_window: WindowFactory, clips: Clips, qtbot, tmp_path: Path
+    make_window: WindowFactory, clips: Clips, qtbot: QtBot, tmp_path: Path
 ) -> None:
     w = make_window()
     c = w.c
@@ -319,7 +344,7 @@ def test_batch_applies_the_match_to_every_target(
 
 @pytest.mark.parametrize("bad", ["text", "broken"])
 def test_bad_file_shows_a_message_not_a_crash(
-    make_window: WindowFactory, clips: Clips, qtbot, bad: str
+    make_window: WindowFactory, clips: Clips, qtbot: QtBot, bad: str
 ) -> None:
     w = make_window()
     path = getattr(clips, bad)
@@ -335,7 +360,9 @@ def test_bad_file_shows_a_message_not_a_crash(
     assert w.c.targets == [str(clips.target)]
 
 
-def test_bad_file_message_in_chinese(make_window: WindowFactory, clips: Clips, qtbot) -> None:
+def test_bad_file_message_in_chinese(
+    make_window: WindowFactory, clips: Clips, qtbot: QtBot
+) -> None:
     w = make_window(language="zh")
     w.c.add_files("reference", [str(clips.text)])
     wait_idle(qtbot, w)
@@ -343,7 +370,7 @@ def test_bad_file_message_in_chinese(make_window: WindowFactory, clips: Clips, q
     assert w.controls.match_button.text() == "匹配"
 
 
-def test_cancel_stops_a_match(make_window: WindowFactory, clips: Clips, qtbot) -> None:
+def test_cancel_stops_a_match(make_window: WindowFactory, clips: Clips, qtbot: QtBot) -> None:
     w = make_window()
     c = w.c
     c.add_files("reference", [str(clips.reference)])
@@ -359,17 +386,19 @@ def test_cancel_stops_a_match(make_window: WindowFactory, clips: Clips, qtbot) -
 
 
 def test_no_audio_device_is_reported_in_the_window(
-    make_window: WindowFactory, clips: Clips, qtbot
+    make_window: WindowFactory, clips: Clips, qtbot: QtBot
 ) -> None:
     w = make_window(NullOutput("No audio output device was found."))
     assert "No audio output device" in w.transport.audio_status.text()
     w.c.add_files("target", [str(clips.target)])
     wait_idle(qtbot, w)
-    qtbot.keyClick(w, Qt.Key.Key_Space)  # no crash; a notice instead
+    QTest.keyClick(w, Qt.Key.Key_Space)  # no crash; a notice instead
     assert w.message.isVisible() and "No audio output" in w.message.text()
 
 
-def test_window_state_and_settings_persist(make_window: WindowFactory, clips: Clips, qtbot) -> None:
+def test_window_state_and_settings_persist(
+    make_window: WindowFactory, clips: Clips, qtbot: QtBot
+) -> None:
     w = make_window()
     w.c.add_files("target", [str(clips.target)])
     wait_idle(qtbot, w)
@@ -387,7 +416,7 @@ def test_window_state_and_settings_persist(make_window: WindowFactory, clips: Cl
 
 
 def test_album_batch_and_reference_range(
-    make_window: WindowFactory, clips: Clips, qtbot, tmp_path: Path
+    make_window: WindowFactory, clips: Clips, qtbot: QtBot, tmp_path: Path
 ) -> None:
     """Album mode in the batch writes the album table; two references show their range on
     the spectrum."""

@@ -26,7 +26,9 @@ def ramp(seconds: float) -> np.ndarray:
     return np.stack([x, x], axis=1)
 
 
-def make_player(sources: dict[str, np.ndarray], lufs: dict[str, float] | None = None):
+def make_player(
+    sources: dict[str, np.ndarray], lufs: dict[str, float] | None = None
+) -> tuple[Player, FakeAudioOutput]:
     out = FakeAudioOutput()
     p = Player(out, crossfade_ms=10.0)
     p.set_sources(SR, sources, lufs or {k: -20.0 for k in sources})

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pytestqt.qtbot import QtBot
+
 from engine.cli import main as cli_main
 from engine.schema.options import MatchOptions
 from tests.app.conftest import MATCH_TIMEOUT_MS, Clips, WindowFactory
 
 
 def test_app_exports_the_cli_preset(
-    make_window: WindowFactory, clips: Clips, qtbot, tmp_path: Path
+    make_window: WindowFactory, clips: Clips, qtbot: QtBot, tmp_path: Path
 ) -> None:
     w = make_window()
     c = w.c

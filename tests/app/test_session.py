@@ -6,26 +6,32 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Generator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import cast
 
 import numpy as np
 import pytest
+from pytestqt.qtbot import QtBot
 
 from app.controllers.job_queue import Job, JobQueue
 from app.controllers.match_work import preview_bounds, preview_gain
 from app.controllers.session import Loaded, Session
 from app.models import overview_of
+from engine.analysis import Analysis
 from engine.progress import CancelToken, Progress
 from engine.schema.errors import AudioStyleError, ErrorCode
 from engine.schema.options import MatchOptions
+from engine.schema.preset import Preset
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def loaded(path: str, rate: int, seconds: float = 1.0) -> Loaded:
     audio = np.zeros((int(rate * seconds), 2), dtype=np.float32)
-    return Loaded(path, rate, 2, None, audio, overview_of(audio, rate))
+    no_analysis = cast(Analysis, None)  # a stand-in: these tests never read the analysis
+    return Loaded(path, rate, 2, no_analysis, audio, overview_of(audio, rate))
 
 
 def test_the_state_and_the_engine_work_import_without_qt() -> None:
@@ -85,9 +91,10 @@ def test_preview_region_and_gain() -> None:
     assert preview_bounds((1.0, 3.0), 1000, 10_000) == (1000, 3000)
     assert preview_bounds((1.0, 100.0), 1000, 100_000) == (1000, 61_000)  # at most 60 s
     assert preview_bounds((2.0, 2.05), 1000, 5000) == (2000, 5000)  # short: 10 s, clipped
-    on = SimpleNamespace(loudness=SimpleNamespace(enabled=True, target_lufs=-10.0))
-    louder = SimpleNamespace(loudness=SimpleNamespace(enabled=True, target_lufs=-8.0))
-    off = SimpleNamespace(loudness=SimpleNamespace(enabled=False, target_lufs=-10.0))
+    # stand-ins with just the loudness settings preview_gain reads
+    on = cast(Preset, SimpleNamespace(loudness=SimpleNamespace(enabled=True, target_lufs=-10.0)))
+    louder = cast(Preset, SimpleNamespace(loudness=SimpleNamespace(enabled=True, target_lufs=-8.0)))
+    off = cast(Preset, SimpleNamespace(loudness=SimpleNamespace(enabled=False, target_lufs=-10.0)))
     stats = SimpleNamespace(gain_db=-3.0, eq_lufs=-11.0)
     # same goal: the gain follows the region's EQ'd loudness change; a new goal moves it too
     assert preview_gain(on, on, stats, -12.0, -10.0) == pytest.approx(-5.0)
@@ -97,8 +104,10 @@ def test_preview_region_and_gain() -> None:
     assert preview_gain(on, off, stats, -12.0, -11.0) == pytest.approx(-10.0 - (-11.0 + 1.0))
 
 
-def counting(n: int, gate: threading.Event | None = None):
-    def run(token: CancelToken):
+def counting(
+    n: int, gate: threading.Event | None = None
+) -> Callable[[CancelToken], Generator[Progress, None, int]]:
+    def run(token: CancelToken) -> Generator[Progress, None, int]:
         if gate is not None:
             while not gate.wait(0.01):
                 token.check()
@@ -110,13 +119,17 @@ def counting(n: int, gate: threading.Event | None = None):
     return run
 
 
-def test_the_queue_coalesces_drops_and_keeps_quiet_jobs(qtbot) -> None:
+def test_the_queue_coalesces_drops_and_keeps_quiet_jobs(qtbot: QtBot) -> None:
     q = JobQueue(CancelToken)
     gate = threading.Event()
     done: list[str] = []
     q.enqueue(Job("load", "", counting(1, gate), lambda _: done.append("load")))
     for i in range(3):  # only the latest waiting preview runs
-        q.enqueue(Job("preview", "", counting(1), lambda _, i=i: done.append(f"preview{i}")), True)
+
+        def preview_done(_: int, i: int = i) -> None:
+            done.append(f"preview{i}")
+
+        q.enqueue(Job("preview", "", counting(1), preview_done), True)
     q.enqueue(Job("export", "", counting(1), lambda _: done.append("export")))
     q.enqueue(Job("cloud-poll", "", counting(1), lambda _: done.append("poll"), quiet=True))
     assert q.busy and q.current_kind == "load" and q.queued("export")

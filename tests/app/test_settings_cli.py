@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
 
 from app import cli
 from app.settings import SCHEMA_VERSION, AppSettings, SettingsStore
+from tests.app.conftest import WindowFactory
 
 
-def test_settings_round_trip(qapp, tmp_path: Path) -> None:
+def test_settings_round_trip(qapp: QApplication, tmp_path: Path) -> None:
     store = SettingsStore.from_file(str(tmp_path / "s.ini"))
     s = store.load()
     assert s == AppSettings()
@@ -31,7 +34,9 @@ def test_settings_round_trip(qapp, tmp_path: Path) -> None:
     assert [r.path for r in back.recent_files].count("/music/3.wav") == 1
 
 
-def test_settings_from_a_newer_version_or_garbage_fall_back_to_defaults(qapp, tmp_path) -> None:
+def test_settings_from_a_newer_version_or_garbage_fall_back_to_defaults(
+    qapp: QApplication, tmp_path: Path
+) -> None:
     qs = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     qs.setValue("schema_version", SCHEMA_VERSION + 1)
     qs.setValue("output_format", "wav16")
@@ -45,16 +50,16 @@ def test_settings_from_a_newer_version_or_garbage_fall_back_to_defaults(qapp, tm
     assert s.output_format == "wav16" and s.engine_device == "auto" and s.recent_files == []
 
 
-def test_gui_subcommand_registers(monkeypatch) -> None:
+def test_gui_subcommand_registers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUDIO_STYLE_NO_INSTALL", "1")  # the pre-Qt check never runs apt here
     parser = argparse.ArgumentParser(prog="audio-style")
     sub = parser.add_subparsers(dest="command")
     cli.register(sub)
     args = parser.parse_args(["gui", "--reference", "r.wav", "--target", "a.wav", "-t", "b.wav"])
     assert args.reference == ["r.wav"] and args.target == ["a.wav", "b.wav"]
-    called = {}
+    called: dict[str, list[str]] = {}
 
-    def fake_run_gui(references, targets):
+    def fake_run_gui(references: list[str], targets: list[str]) -> int:
         called.update(references=references, targets=targets)
         return 0
 
@@ -65,7 +70,9 @@ def test_gui_subcommand_registers(monkeypatch) -> None:
     assert args.func(args) == 0 and called == {"references": [], "targets": []}
 
 
-def test_settings_show_the_device_automatic_computes_on(make_window, monkeypatch) -> None:
+def test_settings_show_the_device_automatic_computes_on(
+    make_window: WindowFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import engine.backends as backends
 
     monkeypatch.setenv("AUDIO_STYLE_NO_GPU", "1")

@@ -16,7 +16,7 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -149,7 +149,9 @@ def test_dlopened_libraries_are_looked_up_as_dlopen_does() -> None:
     assert not sysdeps.loadable("libaudio-style-surely-absent.so.9")
 
 
-def test_missing_libraries_become_one_install_command(monkeypatch, capsys) -> None:
+def test_missing_libraries_become_one_install_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(sysdeps, "ldd_missing", lambda files: ["libxcb-icccm.so.4", "libfoo.so.9"])
     monkeypatch.setattr(sysdeps, "portaudio_missing", lambda: ["libportaudio.so.2"])
     monkeypatch.setattr(sysdeps, "loadable", lambda soname: False)  # no libxcb-cursor either
@@ -178,7 +180,7 @@ def test_missing_libraries_become_one_install_command(monkeypatch, capsys) -> No
     assert "the desktop window cannot open" in err[3] and "make demo" in err[3]
 
 
-def test_installing_is_opt_in_for_non_root(monkeypatch) -> None:
+def test_installing_is_opt_in_for_non_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sysdeps, "is_root", lambda: False)
     monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
     assert not sysdeps.may_install({})
@@ -222,7 +224,7 @@ def fake_x_server() -> Iterator[str]:
 
 
 @linux_only
-def test_display_problem(monkeypatch, fake_x_server: str) -> None:
+def test_display_problem(monkeypatch: pytest.MonkeyPatch, fake_x_server: str) -> None:
     monkeypatch.setenv("AUDIO_STYLE_LANG", "en")
     assert "DISPLAY and WAYLAND_DISPLAY are not set" in (sysdeps.display_problem({}) or "")
     for headless in ("offscreen", "minimal", "vnc:size=800x600"):
@@ -247,12 +249,14 @@ def test_display_problem(monkeypatch, fake_x_server: str) -> None:
     assert sysdeps.setup_platforms({"QT_QPA_PLATFORM": "offscreen"}) == ["xcb", "offscreen"]
 
 
-def test_the_window_needs_one_complete_platform(monkeypatch, capsys, fake_x_server: str) -> None:
+def test_the_window_needs_one_complete_platform(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], fake_x_server: str
+) -> None:
     """A Wayland session whose xcb libraries are missing still opens the window; when every
     platform with a display lacks something, one E405 line names the command."""
     lacks = {"xcb": [sysdeps.Missing("libxcb-icccm.so.4", sysdeps.WINDOW, "libxcb-icccm4")]}
 
-    def fake_check(names, audio=True):
+    def fake_check(names: Sequence[str], audio: bool = True) -> list[sysdeps.Missing]:
         return [m for n in names for m in lacks.get(n, [])]
 
     monkeypatch.setattr(sysdeps, "check", fake_check)

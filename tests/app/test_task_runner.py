@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from PySide6.QtCore import QThread
+from pytestqt.qtbot import QtBot
 
 from app.task_runner import TaskRunner
 from engine.progress import CancelToken, Progress
 from engine.schema.errors import AudioStyleError, ErrorCode
 
 
-def counting(n: int, delay: float = 0.0):
+def counting(n: int, delay: float = 0.0) -> Callable[[CancelToken], Generator[Progress, None, int]]:
     def job(token: CancelToken) -> Generator[Progress, None, int]:
         for i in range(n):
             token.check()
@@ -26,7 +27,7 @@ def counting(n: int, delay: float = 0.0):
     return job
 
 
-def test_result_and_progress_arrive_on_the_gui_thread(qtbot) -> None:
+def test_result_and_progress_arrive_on_the_gui_thread(qtbot: QtBot) -> None:
     runner = TaskRunner(CancelToken)
     seen: list[tuple[float, bool]] = []
     gui = QThread.currentThread()
@@ -41,7 +42,7 @@ def test_result_and_progress_arrive_on_the_gui_thread(qtbot) -> None:
     runner.wait()
 
 
-def test_errors_become_audio_style_errors(qtbot) -> None:
+def test_errors_become_audio_style_errors(qtbot: QtBot) -> None:
     runner = TaskRunner(CancelToken)
 
     def bad(token: Any) -> Generator[Progress, None, None]:
@@ -64,7 +65,7 @@ def test_errors_become_audio_style_errors(qtbot) -> None:
     runner.wait()
 
 
-def test_cancel_stops_the_generator(qtbot) -> None:
+def test_cancel_stops_the_generator(qtbot: QtBot) -> None:
     runner = TaskRunner(CancelToken)
     started = threading.Event()
 
@@ -83,7 +84,7 @@ def test_cancel_stops_the_generator(qtbot) -> None:
     runner.wait()
 
 
-def test_one_job_at_a_time(qtbot) -> None:
+def test_one_job_at_a_time(qtbot: QtBot) -> None:
     runner = TaskRunner(CancelToken)
     runner.start(counting(3, 0.01))
     try:
