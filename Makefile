@@ -50,7 +50,7 @@ run: setup  ## launch the desktop app (falls back to the headless demo without a
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy $(wildcard engine cloud server tools app)
+	$(BIN)/mypy $(wildcard engine cloud server tools app tests)
 	$(BIN)/lint-imports
 
 # PACKAGE_SMOKE=1: build the desktop bundle first; tests/packaging then runs it (.ci/run does)
