@@ -132,14 +132,20 @@ def plan_gains(
     gain_db: float | None = None,
     tp_fix_db: F64 | None = None,
     fast_stage_db: float | None = None,
+    aim_lufs: float | None = None,
 ) -> GainPlan:
     """Solve the dynamics, loudness and limiter gains from per-hop statistics; ``tp_fix_db``
     (the final check's true-peak dips) is part of the limiting the loudness is solved with.
+    ``aim_lufs`` (default the preset's target) is the loudness the statistics should predict:
+    the final check aims past the target by what a rendered pass fell short of it.
 
     The limiter's fast stage is ``fast_stage_db`` when given (a plan being corrected keeps
     its own), else the preset's; when the loudness target is out of reach within
-    ``max_limiting_db`` with it, the gain is solved again with the preset's
-    ``rescue_fast_stage_db`` and that is kept if it reaches the target."""
+    ``max_limiting_db`` with it, the gain is solved again with the rescue stages
+    (:func:`rescue_fast_stages` of the preset's ``rescue_fast_stage_db`` and
+    ``rescue_fast_stage_max_db``) and the first that reaches the target is kept; when none
+    does, the largest when the preset has a ``rescue_fast_stage_max_db`` (it comes closest),
+    else none."""
     hop = hop_frames(sample_rate)
     hops_per_ms = sample_rate / hop / 1000.0
     eq_lufs = float(integrated_loudness(_blocks_100ms(kw, hop, sample_rate)))
@@ -187,7 +193,7 @@ def plan_gains(
                     kw,
                     dyn,
                     lambda g: limiter(g, fast),
-                    target,
+                    target if aim_lufs is None else aim_lufs,
                     target - dyn_lufs,
                     hop,
                     sample_rate,
@@ -195,11 +201,17 @@ def plan_gains(
                 )
 
             gain_db, reachable = solve(fast)
-            rescue = lim_cfg.rescue_fast_stage_db
-            if not reachable and lim_cfg.enabled and fast_stage_db is None and rescue > fast:
-                rescued, reachable = solve(rescue)
-                if reachable:
-                    gain_db, fast = rescued, rescue
+            if not reachable and lim_cfg.enabled and fast_stage_db is None:
+                stages = rescue_fast_stages(
+                    lim_cfg.rescue_fast_stage_db, lim_cfg.rescue_fast_stage_max_db, fast
+                )
+                for i, rescue in enumerate(stages):
+                    rescued, reachable = solve(rescue)
+                    closest = i == len(stages) - 1 and lim_cfg.rescue_fast_stage_max_db > 0
+                    if reachable or closest:
+                        gain_db, fast = rescued, rescue
+                    if reachable:
+                        break
             if not reachable:
                 extra["loudness_capped"] = 1.0
     lim = limiter(gain_db, fast)
@@ -209,6 +221,16 @@ def plan_gains(
     plan.fast_stage_db = fast
     plan.predicted_lufs = _lufs_of(kw, plan.total_db(), hop, sample_rate)
     return plan
+
+
+def rescue_fast_stages(step_db: float, max_db: float, fast_db: float) -> list[float]:
+    """The fast stages a loudness target out of the limiter's reach is tried with, in order:
+    ``step_db``, then further steps of it up to ``max_db`` (only those above the plan's own
+    ``fast_db``)."""
+    if step_db <= 0.0:
+        return []
+    n = max(1, int(np.floor(max_db / step_db + 1e-9)))
+    return [k * step_db for k in range(1, n + 1) if k * step_db > fast_db]
 
 
 def _solve_gain(
@@ -352,17 +374,23 @@ def final_check(
             plan.predicted_lufs, plan.extra = new.predicted_lufs, new.extra
             plan.fast_stage_db = new.fast_stage_db
     elif correction > 0:  # louder: the limiter must be re-solved (the peak fixes are kept)
+        # the gain solved for a prediction past the target by the miss: under heavy limiting
+        # a dB of gain adds far less than a LU, so the miss is not simply added as gain; a
+        # target given up tops up a near miss with gain past the limiting budget
         new = plan_gains(
             preset,
             kw,
             peak,
             sample_rate,
-            plan.gain_db + correction,
+            plan.gain_db + correction if capped else None,
             plan.tp_fix_db,
             plan.fast_stage_db,
+            aim_lufs=None if capped else plan.predicted_lufs + correction,
         )
         plan.gain_db, plan.lim_db = new.gain_db, new.lim_db
         plan.predicted_lufs = new.predicted_lufs
+        if not capped:
+            plan.extra = new.extra
     else:  # quieter: peaks only fall, the limiter gain stays valid
         plan.gain_db += correction
     return True

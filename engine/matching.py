@@ -84,6 +84,9 @@ DYNAMICS_FLOOR = 0.25
 # those and is neutral on the mastering-chain set.
 FAST_STAGE_DB = 0.0
 RESCUE_FAST_STAGE_DB = 2.0
+# ...in steps of 2 dB up to this when 2 dB does not get there (peaky material: orchestral
+# scores pushed to -6..-8 LUFS); see docs/architecture.md
+RESCUE_FAST_STAGE_MAX_DB = 6.0
 PROGRAM_RELEASE_WINDOW_MS = 30.0
 
 
@@ -413,6 +416,7 @@ def build_preset(target: Analysis, references: Sequence[Analysis], options: Matc
             max_limiting_db=options.max_limiting_db,
             fast_stage_db=FAST_STAGE_DB,
             rescue_fast_stage_db=RESCUE_FAST_STAGE_DB,
+            rescue_fast_stage_max_db=RESCUE_FAST_STAGE_MAX_DB,
             program_release_window_ms=PROGRAM_RELEASE_WINDOW_MS,
         ),
         reference=None,

@@ -106,6 +106,11 @@ class LimiterSettings(BaseModel):
     # up to this many dB instead (what a mastering engineer's clipper is for: only when the
     # limiter alone cannot get there); 0 in presets made before the setting existed
     rescue_fast_stage_db: float = 0.0
+    # above rescue_fast_stage_db: a target still out of reach tries the fast stage again in
+    # steps of rescue_fast_stage_db up to this many dB (peaky material needs a harder clip
+    # stage to get loud), and when none gets there the largest is kept (it comes closest);
+    # 0 in presets made before the setting existed (one step, as they rendered)
+    rescue_fast_stage_max_db: float = 0.0
     # > 0: programme-dependent release — reduction sustained over this window releases with
     # release_ms, an isolated peak's 10x faster (0 in presets made before the setting existed)
     program_release_window_ms: float = 0.0

@@ -160,6 +160,73 @@ def test_a_loud_target_past_the_limiters_reach_is_met_with_the_clip_stage() -> N
     assert rms[0] < 0.2 * rms[1], rms
 
 
+def _drums_preset(target_lufs: float, rescue_max_db: float) -> tuple[np.ndarray, Preset]:
+    """The bright drums of the test above, planned to ``target_lufs`` with the rescue clip
+    stages up to ``rescue_max_db`` (0: a preset made before the setting)."""
+    x = _bright_drums(8.0, seed=3) * 0.3
+    base = _preset(x, pinkish(SR * 8, seed=5), estimator="rules")
+    lim = base.limiter.model_copy(update={"rescue_fast_stage_max_db": rescue_max_db})
+    loud = base.loudness.model_copy(update={"target_lufs": target_lufs})
+    return x, base.model_copy(update={"loudness": loud, "limiter": lim})
+
+
+def test_a_target_past_the_first_clip_stage_takes_the_next_one() -> None:
+    # -8.0 LUFS: past the look-ahead limiter and its 2 dB clip stage within the 24 dB budget
+    x, p = _drums_preset(-8.0, rescue_max_db=6.0)
+    assert p.limiter.rescue_fast_stage_db == 2.0
+    _, planned = _drums_preset(-8.0, 0.0)
+    old = render_array(planned, x, SR)  # a preset made before the setting: as it rendered
+    assert old.stats.fast_stage_db == 0.0
+    assert loudness_shortfall_lu(planned, old.stats.output_lufs) > 0.5
+    full = render_array(p, x, SR)
+    assert full.stats.fast_stage_db == 4.0  # the first step that gets there, not the largest
+    assert abs(full.stats.output_lufs + 8.0) <= 0.1
+    assert _independent_dbtp(full.audio, 4) <= -1.0
+
+
+def test_a_target_past_every_clip_stage_gets_the_closest() -> None:
+    x, p = _drums_preset(-7.0, rescue_max_db=6.0)
+    _, old_p = _drums_preset(-7.0, rescue_max_db=0.0)
+    old = render_array(old_p, x, SR)
+    full = render_array(p, x, SR)
+    assert full.stats.fast_stage_db == 6.0
+    # still short (said so), but closer than the limiter alone got
+    short = loudness_shortfall_lu(p, full.stats.output_lufs)
+    assert 0.5 < short < loudness_shortfall_lu(old_p, old.stats.output_lufs) - 0.5
+    assert _independent_dbtp(full.audio, 4) <= -1.0
+
+
+def test_rescue_stages_step_up_to_the_largest() -> None:
+    from engine.gains import rescue_fast_stages
+
+    assert rescue_fast_stages(2.0, 6.0, 0.0) == [2.0, 4.0, 6.0]
+    assert rescue_fast_stages(2.0, 0.0, 0.0) == [2.0]  # presets made before the ladder
+    assert rescue_fast_stages(2.0, 5.0, 0.0) == [2.0, 4.0]
+    assert rescue_fast_stages(2.0, 6.0, 3.0) == [4.0, 6.0]  # only above the plan's own stage
+    assert rescue_fast_stages(0.0, 6.0, 0.0) == []
+
+
+def test_the_final_check_aims_past_the_target_by_the_miss() -> None:
+    # under heavy limiting a dB of gain adds far less than a LU: a pass that fell short is
+    # re-solved for a prediction that much louder, not given the miss as gain
+    from engine import facade as fa
+    from engine.gains import final_check, plan_gains
+
+    x, p = _drums_preset(-8.5, rescue_max_db=6.0)
+    stats = fa.drive(fa.eq_pass(p, [x], SR, 2, lambda y: None))[0]
+    plan = plan_gains(p, stats.kw, stats.peak, SR)
+    assert abs(plan.predicted_lufs + 8.5) < 0.02
+    before = plan.predicted_lufs
+    assert final_check(p, plan, -8.8, np.zeros(0), stats.kw, stats.peak, SR)
+    assert plan.predicted_lufs - before == pytest.approx(0.3, abs=0.03)
+    # the miss as gain alone would have moved the prediction by much less
+    first = plan_gains(p, stats.kw, stats.peak, SR)
+    as_gain = plan_gains(
+        p, stats.kw, stats.peak, SR, first.gain_db + 0.3, fast_stage_db=first.fast_stage_db
+    )
+    assert as_gain.predicted_lufs - before < 0.1
+
+
 @pytest.mark.parametrize("fmt", ["wav16", "wav24"])
 @pytest.mark.parametrize("target_lufs", [-12.0, -8.0])
 def test_written_file_true_peak_stays_under_the_ceiling_by_an_independent_meter(
