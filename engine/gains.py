@@ -205,13 +205,12 @@ def plan_gains(
                 stages = rescue_fast_stages(
                     lim_cfg.rescue_fast_stage_db, lim_cfg.rescue_fast_stage_max_db, fast
                 )
-                for i, rescue in enumerate(stages):
+                for rescue in stages:
                     rescued, reachable = solve(rescue)
-                    closest = i == len(stages) - 1 and lim_cfg.rescue_fast_stage_max_db > 0
-                    if reachable or closest:
-                        gain_db, fast = rescued, rescue
                     if reachable:
                         break
+                if reachable or (stages and lim_cfg.rescue_fast_stage_max_db > 0):
+                    gain_db, fast = rescued, rescue  # the first that got there, or the closest
             if not reachable:
                 extra["loudness_capped"] = 1.0
     lim = limiter(gain_db, fast)

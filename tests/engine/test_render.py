@@ -130,16 +130,27 @@ def _independent_dbtp(y: np.ndarray, factor: int) -> float:
     return float(20 * np.log10(np.max(np.abs(resample_poly(y, factor, 1, axis=0)))))
 
 
+def _drums_preset(
+    target_lufs: float, rescue_max_db: float | None = None
+) -> tuple[np.ndarray, Preset]:
+    """Bright drum hits and the rules' plan for them (the signal was built for that EQ's
+    peaks; under the blend's EQ the same drums need more than the clip stage gives), pushed to
+    ``target_lufs``, with the rescue clip stages up to ``rescue_max_db`` (None: as match plans
+    them; 0: a preset made before the setting)."""
+    x = _bright_drums(8.0, seed=3) * 0.3
+    base = _preset(x, pinkish(SR * 8, seed=5), estimator="rules")
+    lim = base.limiter
+    if rescue_max_db is not None:
+        lim = lim.model_copy(update={"rescue_fast_stage_max_db": rescue_max_db})
+    loud = base.loudness.model_copy(update={"target_lufs": target_lufs})
+    return x, base.model_copy(update={"loudness": loud, "limiter": lim})
+
+
 def test_a_loud_target_past_the_limiters_reach_is_met_with_the_clip_stage() -> None:
     # bright drum hits pushed to -8.5 LUFS: the look-ahead limiter alone stays ~0.9 LU short
     # within a 24 dB budget; the preset's rescue clip stage gets there, under the ceiling
-    x = _bright_drums(8.0, seed=3) * 0.3
-    # the rules' EQ: the signal was built for that EQ's peaks (the limiter is under test here;
-    # under the blend's EQ the same drums need more than the clip stage gives)
-    base = _preset(x, pinkish(SR * 8, seed=5), estimator="rules")
-    assert base.limiter.rescue_fast_stage_db > base.limiter.fast_stage_db  # what match plans
-    loud = base.loudness.model_copy(update={"target_lufs": -8.5})
-    p = base.model_copy(update={"loudness": loud})
+    x, p = _drums_preset(-8.5)
+    assert p.limiter.rescue_fast_stage_db > p.limiter.fast_stage_db  # what match plans
     old = p.model_copy(
         update={"limiter": p.limiter.model_copy(update={"rescue_fast_stage_db": 0.0})}
     )
@@ -158,16 +169,6 @@ def test_a_loud_target_past_the_limiters_reach_is_met_with_the_clip_stage() -> N
     other = render_array(p, x[a:b], SR, gain_db=full.gain_db).audio[m]
     rms = [float(np.sqrt(np.mean((y - ref) ** 2))) for y in (same, other)]
     assert rms[0] < 0.2 * rms[1], rms
-
-
-def _drums_preset(target_lufs: float, rescue_max_db: float) -> tuple[np.ndarray, Preset]:
-    """The bright drums of the test above, planned to ``target_lufs`` with the rescue clip
-    stages up to ``rescue_max_db`` (0: a preset made before the setting)."""
-    x = _bright_drums(8.0, seed=3) * 0.3
-    base = _preset(x, pinkish(SR * 8, seed=5), estimator="rules")
-    lim = base.limiter.model_copy(update={"rescue_fast_stage_max_db": rescue_max_db})
-    loud = base.loudness.model_copy(update={"target_lufs": target_lufs})
-    return x, base.model_copy(update={"loudness": loud, "limiter": lim})
 
 
 def test_a_target_past_the_first_clip_stage_takes_the_next_one() -> None:
